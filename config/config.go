@@ -1,0 +1,373 @@
+// Package config holds cspulse's configuration: one struct, its documented
+// defaults (defaults.yaml), and the rules that make a value valid. Errors
+// name the key, as written in YAML, so that a user knows what to fix.
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a cspulse process.
+type Config struct {
+	Kafka      Kafka      `koanf:"kafka"`
+	Topics     Topics     `koanf:"topics"`
+	ClickHouse ClickHouse `koanf:"clickhouse"`
+	Time       Time       `koanf:"time"`
+	Metrics    Metrics    `koanf:"metrics"`
+	Filters    Filters    `koanf:"filters"`
+	Run        Run        `koanf:"run"`
+	Log        Log        `koanf:"log"`
+}
+
+type Kafka struct {
+	Brokers     []string `koanf:"brokers"`
+	Embedded    string   `koanf:"embedded"`
+	Partitions  int      `koanf:"partitions"`
+	Group       string   `koanf:"group"`
+	ClientID    string   `koanf:"client_id"`
+	StartOffset string   `koanf:"start_offset"`
+	SASL        SASL     `koanf:"sasl"`
+	TLS         TLS      `koanf:"tls"`
+}
+
+type SASL struct {
+	Mechanism string `koanf:"mechanism"`
+	User      string `koanf:"user"`
+	Password  string `koanf:"password"`
+}
+
+type TLS struct {
+	Enabled            bool   `koanf:"enabled"`
+	CAFile             string `koanf:"ca_file"`
+	CertFile           string `koanf:"cert_file"`
+	KeyFile            string `koanf:"key_file"`
+	InsecureSkipVerify bool   `koanf:"insecure_skip_verify"`
+}
+
+type Topics struct {
+	Sessions    string `koanf:"sessions"`
+	Transfers   string `koanf:"transfers"`
+	Messages    string `koanf:"messages"`
+	Evaluations string `koanf:"evaluations"`
+	Orders      string `koanf:"orders"`
+	DeadLetter  string `koanf:"deadletter"`
+	Alerts      string `koanf:"alerts"`
+}
+
+// All lists every topic cspulse reads or writes.
+func (t Topics) All() []string {
+	return append(t.Inputs(), t.DeadLetter, t.Alerts)
+}
+
+// Inputs lists the five input topic names in schemas.Topics order.
+func (t Topics) Inputs() []string {
+	return []string{t.Sessions, t.Transfers, t.Messages, t.Evaluations, t.Orders}
+}
+
+type ClickHouse struct {
+	Addr                  []string      `koanf:"addr"`
+	Database              string        `koanf:"database"`
+	User                  string        `koanf:"user"`
+	Password              string        `koanf:"password"`
+	TLS                   bool          `koanf:"tls"`
+	TLSInsecureSkipVerify bool          `koanf:"tls_insecure_skip_verify"`
+	DialTimeout           time.Duration `koanf:"dial_timeout"`
+	BatchRows             int           `koanf:"batch_rows"`
+	RetryMaxElapsed       time.Duration `koanf:"retry_max_elapsed"`
+}
+
+type Time struct {
+	DefaultZone     string            `koanf:"default_zone"`
+	ShopZones       map[string]string `koanf:"shop_zones"`
+	MaxOutOfOrder   time.Duration     `koanf:"max_out_of_order"`
+	AllowedLateness time.Duration     `koanf:"allowed_lateness"`
+	SessionTimeout  time.Duration     `koanf:"session_timeout"`
+	RatingWindow    time.Duration     `koanf:"rating_window"`
+	IdleInput       time.Duration     `koanf:"idle_input"`
+}
+
+type Metrics struct {
+	WindowStart          string            `koanf:"window_start"`
+	WindowEnd            string            `koanf:"window_end"`
+	ReplyWithin          time.Duration     `koanf:"reply_within"`
+	SatisfiedMinScore    int               `koanf:"satisfied_min_score"`
+	AttributionRule      string            `koanf:"attribution_rule"`
+	ShopAttributionRules map[string]string `koanf:"shop_attribution_rules"`
+	InquiryValidDays     int               `koanf:"inquiry_valid_days"`
+}
+
+type Filters struct {
+	Adverts             bool     `koanf:"adverts"`
+	BuyerIDs            []string `koanf:"buyer_ids"`
+	AgentIDs            []string `koanf:"agent_ids"`
+	AgentSingleSentence bool     `koanf:"agent_single_sentence"`
+	Monologue           bool     `koanf:"monologue"`
+}
+
+type Run struct {
+	UntilIdle        time.Duration `koanf:"until_idle"`
+	FlushInterval    time.Duration `koanf:"flush_interval"`
+	ProgressInterval time.Duration `koanf:"progress_interval"`
+	HTTPListen       string        `koanf:"http_listen"`
+	ShutdownGrace    time.Duration `koanf:"shutdown_grace"`
+}
+
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+// Validate checks every value and returns the first problem, naming its key.
+func (c *Config) Validate() error {
+	checks := []func() error{c.validateKafka, c.validateTopics, c.validateClickHouse,
+		c.validateTime, c.validateMetrics, c.validateRun, c.validateLog}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyError is an invalid value, reported with its YAML key.
+type keyError struct {
+	key, msg string
+}
+
+func (e *keyError) Error() string { return fmt.Sprintf("config key %s: %s", e.key, e.msg) }
+
+func bad(key, format string, args ...any) error {
+	return &keyError{key: key, msg: fmt.Sprintf(format, args...)}
+}
+
+// RequireKafka reports a configuration that names no broker, for the
+// commands that talk to Kafka (report does not).
+func (c *Config) RequireKafka() error {
+	if len(c.Kafka.Brokers) == 0 && c.Kafka.Embedded == "" {
+		return bad("kafka.brokers", "empty: give brokers (--brokers) or an embedded listen address (--embedded-kafka)")
+	}
+	return nil
+}
+
+func (c *Config) validateKafka() error {
+	k := c.Kafka
+	if len(k.Brokers) > 0 && k.Embedded != "" {
+		return bad("kafka.embedded", "set together with kafka.brokers: choose one")
+	}
+	for _, b := range k.Brokers {
+		if err := checkHostPort(b); err != nil {
+			return bad("kafka.brokers", "%q: %v", b, err)
+		}
+	}
+	if k.Embedded != "" {
+		if err := checkHostPort(k.Embedded); err != nil {
+			return bad("kafka.embedded", "%q: %v", k.Embedded, err)
+		}
+	}
+	if k.Partitions < 1 || k.Partitions > 1024 {
+		return bad("kafka.partitions", "%d: must be 1..1024", k.Partitions)
+	}
+	if k.Group == "" {
+		return bad("kafka.group", "empty")
+	}
+	if k.StartOffset != "earliest" && k.StartOffset != "latest" {
+		return bad("kafka.start_offset", "%q: must be earliest or latest", k.StartOffset)
+	}
+	switch k.SASL.Mechanism {
+	case "none":
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if k.SASL.User == "" {
+			return bad("kafka.sasl.user", "empty with mechanism %s", k.SASL.Mechanism)
+		}
+	default:
+		return bad("kafka.sasl.mechanism", "%q: must be none, plain, scram-sha-256 or scram-sha-512", k.SASL.Mechanism)
+	}
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		return bad("kafka.tls.cert_file", "cert_file and key_file go together")
+	}
+	return nil
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if port == "" || host == "" && !strings.HasPrefix(s, ":") {
+		return fmt.Errorf("want host:port")
+	}
+	return nil
+}
+
+func (c *Config) validateTopics() error {
+	t := c.Topics
+	names := map[string]string{
+		"topics.sessions": t.Sessions, "topics.transfers": t.Transfers, "topics.messages": t.Messages,
+		"topics.evaluations": t.Evaluations, "topics.orders": t.Orders,
+		"topics.deadletter": t.DeadLetter, "topics.alerts": t.Alerts,
+	}
+	seen := map[string]string{}
+	for _, key := range sortedKeys(names) {
+		name := names[key]
+		if name == "" {
+			return bad(key, "empty")
+		}
+		if other, dup := seen[name]; dup {
+			return bad(key, "%q is also %s", name, other)
+		}
+		seen[name] = key
+	}
+	return nil
+}
+
+func (c *Config) validateClickHouse() error {
+	ch := c.ClickHouse
+	if len(ch.Addr) == 0 {
+		return bad("clickhouse.addr", "empty")
+	}
+	for _, a := range ch.Addr {
+		if err := checkHostPort(a); err != nil {
+			return bad("clickhouse.addr", "%q: %v", a, err)
+		}
+	}
+	if !isIdentifier(ch.Database) {
+		return bad("clickhouse.database", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", ch.Database)
+	}
+	if ch.BatchRows < 1 {
+		return bad("clickhouse.batch_rows", "%d: must be ≥ 1", ch.BatchRows)
+	}
+	if ch.DialTimeout <= 0 {
+		return bad("clickhouse.dial_timeout", "%v: must be > 0", ch.DialTimeout)
+	}
+	return nil
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) validateTime() error {
+	t := c.Time
+	if _, err := time.LoadLocation(t.DefaultZone); err != nil || t.DefaultZone == "" {
+		return bad("time.default_zone", "%q is not an IANA time zone", t.DefaultZone)
+	}
+	for _, shop := range sortedKeys(t.ShopZones) {
+		if _, err := time.LoadLocation(t.ShopZones[shop]); err != nil || t.ShopZones[shop] == "" {
+			return bad("time.shop_zones."+shop, "%q is not an IANA time zone", t.ShopZones[shop])
+		}
+	}
+	durations := []struct {
+		key string
+		d   time.Duration
+		min time.Duration
+	}{
+		{"time.max_out_of_order", t.MaxOutOfOrder, 0},
+		{"time.allowed_lateness", t.AllowedLateness, 0},
+		{"time.session_timeout", t.SessionTimeout, time.Millisecond},
+		{"time.rating_window", t.RatingWindow, 0},
+		{"time.idle_input", t.IdleInput, time.Millisecond},
+	}
+	for _, d := range durations {
+		if d.d < d.min {
+			return bad(d.key, "%v: must be ≥ %v", d.d, d.min)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateMetrics() error {
+	m := c.Metrics
+	start, err := ParseClock(m.WindowStart)
+	if err != nil {
+		return bad("metrics.window_start", "%v", err)
+	}
+	end, err := ParseClock(m.WindowEnd)
+	if err != nil {
+		return bad("metrics.window_end", "%v", err)
+	}
+	if end <= start {
+		return bad("metrics.window_end", "%s is not after window_start %s", m.WindowEnd, m.WindowStart)
+	}
+	if m.ReplyWithin <= 0 {
+		return bad("metrics.reply_within", "%v: must be > 0", m.ReplyWithin)
+	}
+	if m.SatisfiedMinScore < 1 || m.SatisfiedMinScore > 5 {
+		return bad("metrics.satisfied_min_score", "%d: must be 1..5", m.SatisfiedMinScore)
+	}
+	if !validRule(m.AttributionRule) {
+		return bad("metrics.attribution_rule", "%q: must be order, pay or order_first", m.AttributionRule)
+	}
+	for _, shop := range sortedKeys(m.ShopAttributionRules) {
+		if !validRule(m.ShopAttributionRules[shop]) {
+			return bad("metrics.shop_attribution_rules."+shop, "%q: must be order, pay or order_first", m.ShopAttributionRules[shop])
+		}
+	}
+	if m.InquiryValidDays < 1 || m.InquiryValidDays > 31 {
+		return bad("metrics.inquiry_valid_days", "%d: must be 1..31", m.InquiryValidDays)
+	}
+	return nil
+}
+
+func validRule(r string) bool { return r == "order" || r == "pay" || r == "order_first" }
+
+// ParseClock parses a local wall-clock time "HH:MM" (00:00..24:00) into
+// minutes after midnight.
+func ParseClock(s string) (int, error) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, fmt.Errorf("%q: want HH:MM", s)
+	}
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil {
+		return 0, fmt.Errorf("%q: want HH:MM", s)
+	}
+	if h < 0 || m < 0 || m > 59 || h > 24 || h == 24 && m != 0 {
+		return 0, fmt.Errorf("%q: not a time of day", s)
+	}
+	return h*60 + m, nil
+}
+
+func (c *Config) validateRun() error {
+	r := c.Run
+	if r.UntilIdle < 0 {
+		return bad("run.until_idle", "%v: must be ≥ 0", r.UntilIdle)
+	}
+	if r.FlushInterval < 10*time.Millisecond {
+		return bad("run.flush_interval", "%v: must be ≥ 10ms", r.FlushInterval)
+	}
+	if r.ProgressInterval <= 0 {
+		return bad("run.progress_interval", "%v: must be > 0", r.ProgressInterval)
+	}
+	if r.HTTPListen != "" {
+		if err := checkHostPort(r.HTTPListen); err != nil {
+			return bad("run.http_listen", "%q: %v", r.HTTPListen, err)
+		}
+	}
+	if r.ShutdownGrace <= 0 {
+		return bad("run.shutdown_grace", "%v: must be > 0", r.ShutdownGrace)
+	}
+	return nil
+}
+
+func (c *Config) validateLog() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q: must be debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "console" && c.Log.Format != "json" {
+		return bad("log.format", "%q: must be console or json", c.Log.Format)
+	}
+	return nil
+}
