@@ -1,0 +1,320 @@
+package sinks
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+)
+
+// ClickHouseConfig configures the ClickHouse RowWriter. Zero fields take the
+// values of DefaultClickHouseConfig.
+type ClickHouseConfig struct {
+	// Addr lists host:port of native-protocol endpoints (not HTTP: the HTTP
+	// interface of 18.16 rejects the driver's inserts).
+	Addr     []string
+	Database string
+	User     string
+	Password string
+	// TLS turns on TLS for the native protocol (ClickHouse's tcp_port_secure).
+	TLS                   bool
+	TLSInsecureSkipVerify bool
+	DialTimeout           time.Duration
+	// MaxBatchRows caps the rows of one INSERT; Write splits larger calls.
+	MaxBatchRows int
+	Retry        RetryConfig
+}
+
+// RetryConfig bounds the exponential backoff of one INSERT. The caller's
+// context bounds it too, whichever ends first.
+type RetryConfig struct {
+	InitialInterval time.Duration
+	MaxInterval     time.Duration
+	// MaxElapsed is the total time spent retrying one INSERT before Write
+	// gives up and returns the last error.
+	MaxElapsed time.Duration
+}
+
+// DefaultClickHouseConfig matches the local server of scripts/clickhouse.sh.
+func DefaultClickHouseConfig() ClickHouseConfig {
+	return ClickHouseConfig{
+		Addr:         []string{"127.0.0.1:19000"},
+		Database:     "cspulse",
+		User:         "default",
+		DialTimeout:  5 * time.Second,
+		MaxBatchRows: 50_000,
+		Retry: RetryConfig{
+			InitialInterval: 200 * time.Millisecond,
+			MaxInterval:     5 * time.Second,
+			MaxElapsed:      time.Minute,
+		},
+	}
+}
+
+// WithDefaults returns c with every zero field set from DefaultClickHouseConfig.
+func (c ClickHouseConfig) WithDefaults() ClickHouseConfig {
+	d := DefaultClickHouseConfig()
+	if len(c.Addr) == 0 {
+		c.Addr = d.Addr
+	}
+	if c.Database == "" {
+		c.Database = d.Database
+	}
+	if c.User == "" {
+		c.User = d.User
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = d.DialTimeout
+	}
+	if c.MaxBatchRows <= 0 {
+		c.MaxBatchRows = d.MaxBatchRows
+	}
+	if c.Retry.InitialInterval <= 0 {
+		c.Retry.InitialInterval = d.Retry.InitialInterval
+	}
+	if c.Retry.MaxInterval <= 0 {
+		c.Retry.MaxInterval = d.Retry.MaxInterval
+	}
+	if c.Retry.MaxElapsed <= 0 {
+		c.Retry.MaxElapsed = d.Retry.MaxElapsed
+	}
+	return c
+}
+
+// Validate reports a config that cannot work.
+func (c ClickHouseConfig) Validate() error {
+	if !identifierRE.MatchString(c.Database) {
+		return fmt.Errorf("clickhouse database %q is not a plain identifier", c.Database)
+	}
+	for _, a := range c.Addr {
+		if !strings.Contains(a, ":") {
+			return fmt.Errorf("clickhouse addr %q has no port", a)
+		}
+	}
+	return nil
+}
+
+// ClickHouse is the RowWriter for ClickHouse. It is safe for concurrent use:
+// the driver pools connections.
+type ClickHouse struct {
+	conn driver.Conn
+	cfg  ClickHouseConfig
+	log  *zap.Logger
+}
+
+var _ RowWriter = (*ClickHouse)(nil)
+
+// OpenClickHouse opens a native-protocol connection pool and pings it.
+// The connection's default database is left alone and every statement names
+// cfg.Database, so the pool works before Migrate has created the database.
+func OpenClickHouse(ctx context.Context, cfg ClickHouseConfig, log *zap.Logger) (*ClickHouse, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := &clickhouse.Options{
+		Protocol:    clickhouse.Native,
+		Addr:        cfg.Addr,
+		Auth:        clickhouse.Auth{Username: cfg.User, Password: cfg.Password},
+		DialTimeout: cfg.DialTimeout,
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		ClientInfo: clickhouse.ClientInfo{Products: []struct{ Name, Version string }{
+			{Name: "cspulse", Version: "1"},
+		}},
+	}
+	if cfg.TLS {
+		opts.TLS = &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			InsecureSkipVerify: cfg.TLSInsecureSkipVerify, //nolint:gosec // opt-in for self-signed dev servers
+		}
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("ping clickhouse %v: %w", cfg.Addr, err)
+	}
+	return &ClickHouse{conn: conn, cfg: cfg, log: log}, nil
+}
+
+// Conn exposes the driver connection for migrations, tests and reports.
+func (c *ClickHouse) Conn() driver.Conn { return c.conn }
+
+// Database is the database Write inserts into.
+func (c *ClickHouse) Database() string { return c.cfg.Database }
+
+// Close closes the connection pool.
+func (c *ClickHouse) Close() error {
+	if err := c.conn.Close(); err != nil {
+		return fmt.Errorf("close clickhouse: %w", err)
+	}
+	return nil
+}
+
+// Write inserts rows into c.Database().t, in INSERTs of at most
+// MaxBatchRows rows, each retried on transient errors. On error some chunks
+// may already be stored; writing them again is harmless because rows are
+// whole and versioned (ReplacingMergeTree keeps one per key).
+//
+// Pass each value as the Go type of its column: string, time.Time (Date,
+// DateTime), uint8/uint32/uint64, int64, []string (Array(String)). The
+// driver rejects a string for a number (a permanent error, not retried) but
+// silently wraps other integer types: int64(-1) lands in a UInt64 as
+// 2^64-1, int(300) in a UInt8 as 44.
+func (c *ClickHouse) Write(ctx context.Context, t Table, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	query, err := c.insertQuery(t)
+	if err != nil {
+		return err
+	}
+	for i, row := range rows {
+		if len(row) != len(t.Columns) {
+			return fmt.Errorf("write %s: row %d has %d values for %d columns", t.Name, i, len(row), len(t.Columns))
+		}
+	}
+	batches := (len(rows) + c.cfg.MaxBatchRows - 1) / c.cfg.MaxBatchRows
+	for i := range batches {
+		start := i * c.cfg.MaxBatchRows
+		end := min(start+c.cfg.MaxBatchRows, len(rows))
+		if err := c.insertWithRetry(ctx, t.Name, query, rows[start:end], start); err != nil {
+			return fmt.Errorf("write %s, batch %d of %d (%d rows): %w", t.Name, i+1, batches, end-start, err)
+		}
+	}
+	return nil
+}
+
+// insertQuery names every column: 18.16 over the native protocol needs it,
+// and it keeps inserts valid after a migration adds a column.
+func (c *ClickHouse) insertQuery(t Table) (string, error) {
+	if !identifierRE.MatchString(t.Name) {
+		return "", fmt.Errorf("write: table name %q is not a plain identifier", t.Name)
+	}
+	if len(t.Columns) == 0 {
+		return "", fmt.Errorf("write %s: no columns", t.Name)
+	}
+	for _, col := range t.Columns {
+		if !identifierRE.MatchString(col) {
+			return "", fmt.Errorf("write %s: column name %q is not a plain identifier", t.Name, col)
+		}
+	}
+	return "INSERT INTO " + c.cfg.Database + "." + t.Name + " (" + strings.Join(t.Columns, ", ") + ")", nil
+}
+
+// insertWithRetry sends rows (which start at index base of the Write) until
+// they are stored, a permanent error occurs, MaxElapsed passes or ctx ends.
+func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, rows [][]any, base int) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = c.cfg.Retry.InitialInterval
+	b.MaxInterval = c.cfg.Retry.MaxInterval
+	b.MaxElapsedTime = c.cfg.Retry.MaxElapsed
+
+	attempt := 0
+	var lastErr error
+	op := func() error {
+		attempt++
+		lastErr = classifyInsertError(c.insertOnce(ctx, query, rows, base))
+		return lastErr
+	}
+	notify := func(err error, wait time.Duration) {
+		c.log.Warn("clickhouse insert failed, retrying",
+			zap.String("table", table), zap.Int("rows", len(rows)),
+			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
+	}
+	err := backoff.RetryNotify(op, backoff.WithContext(b, ctx), notify)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && lastErr != nil && !errors.Is(lastErr, ctx.Err()):
+		// backoff reports only the context's error; keep the cause.
+		return fmt.Errorf("%w (after %d attempts, last error: %w)", err, attempt, lastErr)
+	case attempt > 1:
+		return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+	}
+	return err
+}
+
+// insertOnce sends one INSERT. A value that does not fit its column fails
+// in Append, before anything is sent, and is permanent: retrying the same
+// row cannot succeed.
+func (c *ClickHouse) insertOnce(ctx context.Context, query string, rows [][]any, base int) error {
+	batch, err := c.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer func() {
+		if !batch.IsSent() {
+			_ = batch.Abort()
+		}
+	}()
+	for i, row := range rows {
+		if err := batch.Append(row...); err != nil {
+			return backoff.Permanent(fmt.Errorf("row %d: %w", base+i, err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// transientCodes are server exceptions that can pass: overload, timeouts,
+// shutdown, replication. Anything else the server raises (unknown table,
+// type mismatch, syntax) fails the same way on every try.
+var transientCodes = map[int32]bool{
+	32:   true, // ATTEMPT_TO_READ_AFTER_EOF
+	159:  true, // TIMEOUT_EXCEEDED
+	164:  true, // READONLY
+	202:  true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	203:  true, // NO_FREE_CONNECTION
+	209:  true, // SOCKET_TIMEOUT
+	210:  true, // NETWORK_ERROR
+	236:  true, // ABORTED
+	241:  true, // MEMORY_LIMIT_EXCEEDED
+	242:  true, // TABLE_IS_READ_ONLY
+	252:  true, // TOO_MANY_PARTS
+	279:  true, // ALL_CONNECTION_TRIES_FAILED
+	285:  true, // TOO_FEW_LIVE_REPLICAS
+	319:  true, // UNKNOWN_STATUS_OF_INSERT
+	394:  true, // QUERY_WAS_CANCELLED (server shutting down)
+	425:  true, // SYSTEM_ERROR
+	999:  true, // KEEPER_EXCEPTION
+	1000: true, // POCO_EXCEPTION (mostly network)
+}
+
+// classifyInsertError marks errors that retrying cannot fix as permanent.
+// Errors that are not server exceptions are network and pool failures
+// (refused, reset, EOF, timeouts) and are retried.
+func classifyInsertError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var perm *backoff.PermanentError
+	if errors.As(err, &perm) {
+		return err
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		if transientCodes[ex.Code] {
+			return err
+		}
+		return backoff.Permanent(err)
+	}
+	if errors.Is(err, clickhouse.ErrBatchInvalid) || errors.Is(err, clickhouse.ErrUnsupportedServerRevision) {
+		return backoff.Permanent(err)
+	}
+	return err
+}

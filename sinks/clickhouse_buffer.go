@@ -1,0 +1,70 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+)
+
+// Buffer collects rows per table until Flush writes them. The pipeline
+// decides when to flush (interval, Full, checkpoint); Buffer only keeps the
+// rows until a Write succeeds, so a failed flush loses nothing and the next
+// Flush sends the same rows again.
+//
+// A Buffer belongs to one goroutine (one task) and takes no locks.
+type Buffer struct {
+	w       RowWriter
+	maxRows int
+	tables  []*bufferedTable // in order of first Add: flushes are deterministic
+	byName  map[string]*bufferedTable
+	n       int
+}
+
+type bufferedTable struct {
+	t    Table
+	rows [][]any
+}
+
+// NewBuffer returns a Buffer that writes to w and reports Full at maxRows
+// buffered rows (never, when maxRows <= 0).
+func NewBuffer(w RowWriter, maxRows int) *Buffer {
+	return &Buffer{w: w, maxRows: maxRows, byName: map[string]*bufferedTable{}}
+}
+
+// Add buffers row for t and takes ownership of it. All rows of one table
+// name must use the same Table.Columns.
+func (b *Buffer) Add(t Table, row []any) {
+	bt := b.byName[t.Name]
+	if bt == nil {
+		bt = &bufferedTable{t: t}
+		b.byName[t.Name] = bt
+		b.tables = append(b.tables, bt)
+	}
+	bt.rows = append(bt.rows, row)
+	b.n++
+}
+
+// Len is the number of buffered rows over all tables.
+func (b *Buffer) Len() int { return b.n }
+
+// Full reports that the size limit is reached and the caller should Flush.
+func (b *Buffer) Full() bool { return b.maxRows > 0 && b.n >= b.maxRows }
+
+// Flush writes the rows of each table with one Write per table, in order
+// of first Add. It stops at the first failing table: that table's rows and
+// those of the tables after it stay buffered, the tables already written are
+// dropped. Rewriting them on a retry would be harmless too (rows are whole
+// and versioned), but it is not needed.
+func (b *Buffer) Flush(ctx context.Context) error {
+	for _, bt := range b.tables {
+		if len(bt.rows) == 0 {
+			continue
+		}
+		if err := b.w.Write(ctx, bt.t, bt.rows); err != nil {
+			return fmt.Errorf("flush %s: %w", bt.t.Name, err)
+		}
+		b.n -= len(bt.rows)
+		// A new slice rather than rows[:0]: the writer may still hold the old one.
+		bt.rows = nil
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+var agentHourlyTable = Table{Name: "cs_agent_hourly", Columns: []string{
+	"shop_id", "group_id", "agent_id", "hour", "day", "hour_of_day",
+	"buyer_msgs", "buyer_msgs_window", "replied_3min_window", "replied_msgs",
+	"response_ms_sum", "agent_msgs", "session_pairs_window", "session_pairs_3min_ok",
+	"assignments", "picked_assignments", "first_response_ms_sum", "first_response_count",
+	"wait_ms_sum", "wait_count", "ratings_window", "satisfied_window", "ratings", "satisfied",
+	"paid_orders", "paid_amount", "version",
+}}
+
+var sessionsTable = Table{Name: "cs_sessions", Columns: []string{
+	"shop_id", "session_id", "buyer_id", "origin", "channel",
+	"started_at", "started_at_ms", "ended_at", "ended_at_ms", "duration_ms", "day",
+	"close_reason", "last_agent_id", "agent_ids", "group_id",
+	"buyer_msgs", "agent_msgs", "robot_msgs", "queued", "abandoned", "queue_wait_ms",
+	"first_response_ms", "picked", "received", "rating", "filtered_by", "version",
+}}
+
+// shanghai09 is 2026-01-05 09:00 in Asia/Shanghai: hour holds the UTC
+// instant, day and hour_of_day the local calendar.
+var (
+	shanghai09 = time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
+	day0105    = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+)
+
+// agentRow is a cs_agent_hourly row whose counters all equal n, so a read
+// shows at once which version survived.
+func agentRow(agent string, n uint64, version uint64) []any {
+	row := []any{"s1", "g1", agent, shanghai09, day0105, uint8(9)}
+	for range 19 {
+		row = append(row, n)
+	}
+	return append(row, int64(n)*100, version)
+}
+
+func TestTableDefinitionsMatchSchema(t *testing.T) {
+	ch := openMigrated(t, "columns", nil)
+	for _, tbl := range []Table{agentHourlyTable, sessionsTable} {
+		var cols []string
+		err := ch.Conn().QueryRow(context.Background(),
+			"SELECT groupArray(name) FROM (SELECT name FROM system.columns WHERE database = ? AND table = ?)",
+			ch.Database(), tbl.Name).Scan(&cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cols, tbl.Columns) {
+			t.Errorf("%s columns:\n got %v\nwant %v", tbl.Name, cols, tbl.Columns)
+		}
+	}
+}
+
+// readAgent reads one agent's row with FINAL, as analysts do.
+func readAgent(t *testing.T, ch *ClickHouse, agent string, final string) (buyerMsgs, version uint64) {
+	t.Helper()
+	err := ch.Conn().QueryRow(context.Background(),
+		"SELECT buyer_msgs, version FROM "+ch.Database()+".cs_agent_hourly "+final+
+			" WHERE shop_id = 's1' AND agent_id = ?", agent).Scan(&buyerMsgs, &version)
+	if err != nil {
+		t.Fatalf("read %s: %v", agent, err)
+	}
+	return buyerMsgs, version
+}
+
+func TestWriteFinalKeepsHighestVersion(t *testing.T) {
+	ctx := context.Background()
+	ch := openMigrated(t, "final", nil)
+
+	// a1 gets versions in order, a2 out of order: a stale writer flushing
+	// version 1 after version 2 must not win.
+	for _, w := range []struct {
+		agent      string
+		n, version uint64
+	}{{"a1", 10, 1}, {"a1", 20, 2}, {"a2", 20, 2}, {"a2", 10, 1}} {
+		if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow(w.agent, w.n, w.version)}); err != nil {
+			t.Fatalf("write %s v%d: %v", w.agent, w.version, err)
+		}
+	}
+	for _, agent := range []string{"a1", "a2"} {
+		if n, v := readAgent(t, ch, agent, "FINAL"); n != 20 || v != 2 {
+			t.Errorf("%s FINAL = buyer_msgs %d version %d, want 20 and 2", agent, n, v)
+		}
+	}
+
+	// The argMax shape reads the same without FINAL.
+	var total uint64
+	err := ch.Conn().QueryRow(ctx, "SELECT sum(b) FROM (SELECT argMax(buyer_msgs, version) AS b FROM "+
+		ch.Database()+".cs_agent_hourly GROUP BY shop_id, hour, group_id, agent_id)").Scan(&total)
+	if err != nil || total != 40 {
+		t.Errorf("argMax sum = %d, %v; want 40", total, err)
+	}
+
+	// A merge keeps only the highest version of each key.
+	if err := ch.Conn().Exec(ctx, "OPTIMIZE TABLE "+ch.Database()+".cs_agent_hourly FINAL"); err != nil {
+		t.Fatalf("optimize: %v", err)
+	}
+	var rows, minVersion uint64
+	err = ch.Conn().QueryRow(ctx, "SELECT count(), min(version) FROM "+ch.Database()+".cs_agent_hourly").Scan(&rows, &minVersion)
+	if err != nil || rows != 2 || minVersion != 2 {
+		t.Errorf("after OPTIMIZE FINAL: %d rows, min version %d, %v; want 2 rows of version 2", rows, minVersion, err)
+	}
+	for _, agent := range []string{"a1", "a2"} {
+		if n, v := readAgent(t, ch, agent, ""); n != 20 || v != 2 {
+			t.Errorf("%s after merge = %d, v%d; want 20, v2", agent, n, v)
+		}
+	}
+}
+
+// sessionRow is a cs_sessions row of shop s1 that started at start.
+func sessionRow(id string, start time.Time, closeReason string, version uint64) []any {
+	end := start.Add(90 * time.Second)
+	return []any{"s1", id, "b1", "buyer", "app",
+		start, start.UnixMilli(), end, end.UnixMilli(), int64(90_000), day0105,
+		closeReason, "a2", []string{"a1", "a2"}, "g1",
+		uint32(3), uint32(4), uint32(1), uint8(1), uint8(0), int64(5_000),
+		int64(-1), uint8(1), uint8(1), uint8(5), "", version}
+}
+
+func TestWriteSessionRowTypes(t *testing.T) {
+	ctx := context.Background()
+	ch := openMigrated(t, "sessions", nil)
+	start := time.Date(2026, 1, 5, 1, 2, 3, 456e6, time.UTC)
+	if err := ch.Write(ctx, sessionsTable, [][]any{sessionRow("sess1", start, "timeout", 7)}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		agents    []string
+		startedAt time.Time
+		firstResp int64
+		startMs   int64
+	)
+	err := ch.Conn().QueryRow(ctx, "SELECT agent_ids, started_at, started_at_ms, first_response_ms FROM "+
+		ch.Database()+".cs_sessions FINAL WHERE shop_id = 's1' AND session_id = 'sess1'").
+		Scan(&agents, &startedAt, &startMs, &firstResp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(agents, []string{"a1", "a2"}) || firstResp != -1 || startMs != start.UnixMilli() {
+		t.Errorf("read back agents %v first_response_ms %d started_at_ms %d", agents, firstResp, startMs)
+	}
+	// DateTime keeps whole seconds; the *_ms column keeps the rest.
+	if !startedAt.Equal(start.Truncate(time.Second)) {
+		t.Errorf("started_at = %v, want %v", startedAt, start.Truncate(time.Second))
+	}
+}
+
+// TestFinalWhereFiltersAfterCollapse pins the read rule of the README: a
+// WHERE on a column that changed between versions sees only the latest.
+func TestFinalWhereFiltersAfterCollapse(t *testing.T) {
+	ctx := context.Background()
+	ch := openMigrated(t, "finalwhere", nil)
+	for _, row := range [][]any{sessionRow("x", shanghai09, "timeout", 1), sessionRow("x", shanghai09, "ended", 2)} {
+		if err := ch.Write(ctx, sessionsTable, [][]any{row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n uint64
+	err := ch.Conn().QueryRow(ctx, "SELECT count() FROM "+ch.Database()+".cs_sessions FINAL WHERE close_reason = 'timeout'").Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("FINAL WHERE on a superseded value = %d, %v; want 0", n, err)
+	}
+}
+
+// countingConn counts INSERTs sent through it.
+type countingConn struct {
+	driver.Conn
+	batches atomic.Int32
+}
+
+func (c *countingConn) PrepareBatch(ctx context.Context, query string, opts ...driver.PrepareBatchOption) (driver.Batch, error) {
+	c.batches.Add(1)
+	return c.Conn.PrepareBatch(ctx, query, opts...)
+}
+
+func TestWriteSplitsIntoBatches(t *testing.T) {
+	ctx := context.Background()
+	ch := openMigrated(t, "split", nil)
+	counting := &countingConn{Conn: ch.conn}
+	w := &ClickHouse{conn: counting, cfg: ch.cfg, log: zap.NewNop()}
+	w.cfg.MaxBatchRows = 3
+
+	var rows [][]any
+	for i := range 10 {
+		rows = append(rows, agentRow(string(rune('a'+i)), 1, 1))
+	}
+	if err := w.Write(ctx, agentHourlyTable, rows); err != nil {
+		t.Fatal(err)
+	}
+	if got := counting.batches.Load(); got != 4 {
+		t.Errorf("10 rows at 3 per batch took %d INSERTs, want 4", got)
+	}
+	var n uint64
+	if err := ch.Conn().QueryRow(ctx, "SELECT count() FROM "+ch.Database()+".cs_agent_hourly FINAL").Scan(&n); err != nil || n != 10 {
+		t.Errorf("stored %d rows, %v; want 10", n, err)
+	}
+}
+
+func TestWriteBadRowIsPermanent(t *testing.T) {
+	ctx := context.Background()
+	core, logs := observer.New(zap.WarnLevel)
+	ch := openMigrated(t, "badrow", zap.New(core))
+
+	bad := agentRow("a1", 1, 1)
+	bad[6] = "not a number" // buyer_msgs UInt64
+	start := time.Now()
+	err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a0", 1, 1), bad})
+	if err == nil {
+		t.Fatal("bad row written")
+	}
+	if !strings.Contains(err.Error(), "cs_agent_hourly") || !strings.Contains(err.Error(), "row 1") {
+		t.Errorf("error %q should name the table and the row", err)
+	}
+	if logs.Len() != 0 || time.Since(start) > 2*time.Second {
+		t.Errorf("bad row was retried: %d retry logs in %v", logs.Len(), time.Since(start))
+	}
+
+	err = ch.Write(ctx, agentHourlyTable, [][]any{{"too", "short"}})
+	if err == nil || !strings.Contains(err.Error(), "2 values for 27 columns") {
+		t.Errorf("short row: err = %v", err)
+	}
+	err = ch.Write(ctx, Table{Name: "cs_agent_hourly; DROP", Columns: []string{"x"}}, [][]any{{1}})
+	if err == nil || !strings.Contains(err.Error(), "not a plain identifier") {
+		t.Errorf("bad table name: err = %v", err)
+	}
+}
+
+func TestWriteUnknownTableIsPermanent(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	ch := openMigrated(t, "notable", zap.New(core))
+	err := ch.Write(context.Background(), Table{Name: "no_such_table", Columns: []string{"x"}}, [][]any{{uint8(1)}})
+	if err == nil || !strings.Contains(err.Error(), "no_such_table") || logs.Len() != 0 {
+		t.Fatalf("err = %v after %d retries; want a permanent error naming the table", err, logs.Len())
+	}
+}
+
+// TestWriteRetriesThroughOutage cuts ClickHouse off mid-stream and brings
+// it back while Write retries: the rows land once it is back.
+func TestWriteRetriesThroughOutage(t *testing.T) {
+	ctx := context.Background()
+	direct := openMigrated(t, "outage", nil)
+	proxy := startOutageProxy(t, clickHouseAddr(t))
+
+	cfg := direct.cfg
+	cfg.Addr = []string{proxy.addr()}
+	cfg.DialTimeout = time.Second
+	core, logs := observer.New(zap.WarnLevel)
+	ch, err := OpenClickHouse(ctx, cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)}); err != nil {
+		t.Fatalf("write before outage: %v", err)
+	}
+
+	proxy.setUp(false)
+	time.AfterFunc(time.Second, func() { proxy.setUp(true) })
+	if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 2, 2)}); err != nil {
+		t.Fatalf("write across outage: %v", err)
+	}
+	if logs.FilterMessage("clickhouse insert failed, retrying").Len() == 0 {
+		t.Error("no retry was logged")
+	}
+	if n, v := readAgent(t, direct, "a1", "FINAL"); n != 2 || v != 2 {
+		t.Errorf("after outage FINAL = %d v%d, want 2 v2", n, v)
+	}
+}
+
+func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
+	ctx := context.Background()
+	direct := openMigrated(t, "giveup", nil)
+	proxy := startOutageProxy(t, clickHouseAddr(t))
+	cfg := direct.cfg
+	cfg.Addr = []string{proxy.addr()}
+	cfg.Retry.MaxElapsed = 500 * time.Millisecond
+	ch, err := OpenClickHouse(ctx, cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+
+	proxy.setUp(false)
+	start := time.Now()
+	err = ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
+	if err == nil {
+		t.Fatal("write succeeded with ClickHouse down")
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("gave up after %v, want about MaxElapsed", elapsed)
+	}
+
+	// A cancelled context ends the retries too, and keeps the cause.
+	cfg.Retry.MaxElapsed = time.Hour
+	ch2, err := OpenClickHouse(ctx, cfg, zap.NewNop())
+	if err == nil {
+		defer ch2.Close()
+		t.Fatal("OpenClickHouse pinged a server that is down")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	ch.cfg.Retry.MaxElapsed = time.Hour
+	err = ch.Write(cctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+func TestOpenClickHouseUnreachable(t *testing.T) {
+	cfg := DefaultClickHouseConfig()
+	cfg.Addr = []string{"127.0.0.1:1"}
+	cfg.DialTimeout = time.Second
+	_, err := OpenClickHouse(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "ping clickhouse") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestConfigDefaultsAndValidate(t *testing.T) {
+	c := ClickHouseConfig{Database: "x"}.WithDefaults()
+	if c.Addr[0] != "127.0.0.1:19000" || c.MaxBatchRows != 50_000 || c.Retry.MaxElapsed != time.Minute || c.Database != "x" {
+		t.Errorf("WithDefaults = %+v", c)
+	}
+	if err := (ClickHouseConfig{Database: "a-b"}).WithDefaults().Validate(); err == nil {
+		t.Error("database a-b accepted")
+	}
+	if err := (ClickHouseConfig{Addr: []string{"localhost"}}).WithDefaults().Validate(); err == nil {
+		t.Error("addr without port accepted")
+	}
+}

@@ -1,0 +1,284 @@
+package sinks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.uber.org/zap"
+
+	deploych "github.com/cspulse/cspulse/deploy/clickhouse"
+)
+
+// DatabasePlaceholder stands for the target database in migration files.
+// The native protocol has no per-query database, and a connection's
+// default database must exist before the handshake, so every statement
+// names its tables as ${database}.table.
+const DatabasePlaceholder = "${database}"
+
+// migrationsTable is created by migration 0001 and read by the runner.
+const migrationsTable = "schema_migrations"
+
+var (
+	migrationFileRE = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
+	identifierRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// migration is one parsed NNNN_name.sql file.
+type migration struct {
+	version    uint32
+	file       string
+	statements []string
+	checksum   string
+}
+
+// appliedMigration is a row of schema_migrations.
+type appliedMigration struct {
+	name     string
+	checksum string
+}
+
+// Migrate brings database up to date with the migrations embedded from
+// deploy/clickhouse/migrations: it creates the database when missing and
+// applies, in version order, every file not yet recorded in
+// schema_migrations. It returns how many files it applied (0 when the
+// schema was current). A recorded file whose statements changed is an error
+// naming the file: applied DDL is never silently different from the repo.
+func Migrate(ctx context.Context, conn driver.Conn, database string, log *zap.Logger) (applied int, err error) {
+	fsys, err := fs.Sub(deploych.Migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("embedded migrations: %w", err)
+	}
+	return MigrateFS(ctx, conn, database, fsys, log)
+}
+
+// MigrateFS is Migrate over the NNNN_name.sql files at the root of fsys.
+//
+// ClickHouse has no DDL transactions: a file is recorded only after all its
+// statements succeeded, so a file that failed half way is run again from its
+// first statement. Statements must therefore be idempotent (CREATE ... IF
+// NOT EXISTS); 18.16 has no ADD COLUMN IF NOT EXISTS, so a file holding an
+// ALTER should hold only that one statement.
+func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if !identifierRE.MatchString(database) {
+		return 0, fmt.Errorf("migrate: database name %q is not a plain identifier", database)
+	}
+	migrations, err := loadMigrations(fsys)
+	if err != nil {
+		return 0, fmt.Errorf("migrate %s: %w", database, err)
+	}
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+database); err != nil {
+		return 0, fmt.Errorf("migrate: create database %s: %w", database, err)
+	}
+	done, err := readApplied(ctx, conn, database)
+	if err != nil {
+		return 0, fmt.Errorf("migrate %s: %w", database, err)
+	}
+	if err := checkApplied(migrations, done, log); err != nil {
+		return 0, fmt.Errorf("migrate %s: %w", database, err)
+	}
+	for _, m := range migrations {
+		if _, ok := done[m.version]; ok {
+			continue
+		}
+		if err := applyMigration(ctx, conn, database, m); err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", database, err)
+		}
+		applied++
+		log.Info("applied clickhouse migration", zap.String("database", database),
+			zap.String("file", m.file), zap.Int("statements", len(m.statements)))
+	}
+	return applied, nil
+}
+
+// loadMigrations reads and parses every .sql file of fsys, ordered by
+// version. A .sql file with a malformed name is an error rather than being
+// skipped, so a typo cannot silently leave a table out.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var out []migration
+	seen := map[uint32]string{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		m, err := loadMigration(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[m.version]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, m.file, m.version)
+		}
+		seen[m.version] = m.file
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no migration files")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+func loadMigration(fsys fs.FS, file string) (migration, error) {
+	match := migrationFileRE.FindStringSubmatch(file)
+	if match == nil {
+		return migration{}, fmt.Errorf("migration file %s: name is not NNNN_lower_snake.sql", file)
+	}
+	version, err := strconv.ParseUint(match[1], 10, 32)
+	if err != nil {
+		return migration{}, fmt.Errorf("migration file %s: version: %w", file, err)
+	}
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return migration{}, fmt.Errorf("migration file %s: %w", file, err)
+	}
+	stmts := splitStatements(string(src))
+	if len(stmts) == 0 {
+		return migration{}, fmt.Errorf("migration file %s: no statements", file)
+	}
+	for i, s := range stmts {
+		// Without the placeholder a table would land in the connection's
+		// default database, far from the tables that read it.
+		if !strings.Contains(s, DatabasePlaceholder+".") {
+			return migration{}, fmt.Errorf("migration file %s: statement %d does not name %s.<table>", file, i+1, DatabasePlaceholder)
+		}
+	}
+	return migration{version: uint32(version), file: file, statements: stmts, checksum: checksum(stmts)}, nil
+}
+
+// splitStatements cuts a file into statements at lines ending in ';' (the
+// native protocol of 18.16 takes one statement per query). Whole-line "--"
+// comments and blank lines are dropped, so a ';' ending a comment line does
+// not split and comments stay out of the checksum.
+func splitStatements(src string) []string {
+	var stmts []string
+	var cur strings.Builder
+	flush := func() {
+		s := strings.TrimSpace(cur.String())
+		s = strings.TrimSpace(strings.TrimSuffix(s, ";"))
+		if s != "" {
+			stmts = append(stmts, s)
+		}
+		cur.Reset()
+	}
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			flush()
+		}
+	}
+	flush()
+	return stmts
+}
+
+// checksum covers the statements only: editing a file's comments (its
+// documentation) does not invalidate a database migrated with it.
+func checksum(stmts []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(stmts, ";\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// readApplied returns schema_migrations by version, or nothing when the
+// table does not exist yet (migration 0001 creates it).
+func readApplied(ctx context.Context, conn driver.Conn, database string) (map[uint32]appliedMigration, error) {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?",
+		database, migrationsTable).Scan(&n)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", migrationsTable, err)
+	}
+	done := map[uint32]appliedMigration{}
+	if n == 0 {
+		return done, nil
+	}
+	rows, err := conn.Query(ctx, "SELECT version, name, checksum FROM "+database+"."+migrationsTable)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", migrationsTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v uint32
+		var a appliedMigration
+		if err := rows.Scan(&v, &a.name, &a.checksum); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", migrationsTable, err)
+		}
+		// Two instances migrating at once record a file twice; equal rows
+		// are harmless, different ones mean two schemas raced.
+		if prev, ok := done[v]; ok && prev != a {
+			return nil, fmt.Errorf("%s has conflicting rows for version %d: %s and %s", migrationsTable, v, prev.name, a.name)
+		}
+		done[v] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", migrationsTable, err)
+	}
+	return done, nil
+}
+
+// checkApplied fails when an applied file was edited or renamed. Versions
+// recorded but absent from the files only warn: an older binary may still
+// run against a schema that a newer one extended.
+func checkApplied(migrations []migration, done map[uint32]appliedMigration, log *zap.Logger) error {
+	known := make(map[uint32]bool, len(migrations))
+	for _, m := range migrations {
+		known[m.version] = true
+		a, ok := done[m.version]
+		if !ok {
+			continue
+		}
+		if a.name != m.file {
+			return fmt.Errorf("migration %s: version %d was applied as %s; applied migrations must not be renamed", m.file, m.version, a.name)
+		}
+		if a.checksum != m.checksum {
+			return fmt.Errorf("migration %s was changed after it was applied (checksum %s, applied %s); add a new migration instead",
+				m.file, m.checksum[:12], a.checksum[:min(12, len(a.checksum))])
+		}
+	}
+	for v, a := range done {
+		if !known[v] {
+			log.Warn("database has a migration this binary does not know", zap.Uint32("version", v), zap.String("file", a.name))
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, conn driver.Conn, database string, m migration) error {
+	for i, stmt := range m.statements {
+		if err := conn.Exec(ctx, strings.ReplaceAll(stmt, DatabasePlaceholder, database)); err != nil {
+			return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+		}
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+database+"."+migrationsTable+" (version, name, checksum, applied_at)")
+	if err != nil {
+		return fmt.Errorf("record migration %s: %w", m.file, err)
+	}
+	if err := batch.Append(m.version, m.file, m.checksum, time.Now().UTC()); err != nil {
+		_ = batch.Abort()
+		return fmt.Errorf("record migration %s: %w", m.file, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record migration %s: %w", m.file, err)
+	}
+	return nil
+}
