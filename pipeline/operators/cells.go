@@ -1,0 +1,303 @@
+package operators
+
+import (
+	"math"
+	"time"
+
+	"github.com/cspulse/cspulse/windowing"
+)
+
+const hourMs = int64(time.Hour / time.Millisecond)
+
+// Columns of an agent cell, in AgentHourlyTable's order.
+const (
+	agentBuyerMsgs = iota
+	agentBuyerMsgsWindow
+	agentReplied3minWindow
+	agentRepliedMsgs
+	agentResponseMsSum
+	agentAgentMsgs
+	agentPairsWindow
+	agentPairsOK
+	agentAssignments
+	agentPicked
+	agentFirstResponseSum
+	agentFirstResponseCount
+	agentWaitSum
+	agentWaitCount
+	agentRatingsWindow
+	agentSatisfiedWindow
+	agentRatings
+	agentSatisfied
+	agentPaidOrders
+	agentPaidAmount
+	numAgentCols
+)
+
+// Columns of a shop cell, in ShopHourlyTable's order.
+const (
+	shopConsult = iota
+	shopTransferred
+	shopTransferredPicked
+	shopReceived
+	shopAbandoned
+	shopBuyerMsgs
+	shopAgentMsgs
+	shopPaidTotal
+	shopPaidAgents
+	shopPaidSilent
+	shopPaidOrders
+	numShopCols
+)
+
+type (
+	agentValues [numAgentCols]int64
+	shopValues  [numShopCols]int64
+)
+
+// agentKey is the key of a cs_agent_hourly row; hour is the UTC instant of
+// the local hour's start.
+type agentKey struct {
+	hour               int64
+	shop, group, agent uint32
+}
+
+type agentCell struct {
+	key     agentKey
+	v       agentValues
+	dirty   bool
+	dropped bool // final and forgotten: see session.lastAgentCell
+}
+
+// shopKey is the key of a cs_shop_hourly row.
+type shopKey struct {
+	hour int64
+	shop uint32
+}
+
+type shopCell struct {
+	key     shopKey
+	v       shopValues
+	dirty   bool
+	dropped bool
+}
+
+// agentCell returns the values of the agent row that a contribution of s
+// at ts goes to, marked dirty. A dropped session's contributions go to a
+// scratch cell that is never written.
+//
+// Consecutive contributions of a session mostly go to the same row (its
+// current agent, this hour), so the session remembers the last cell it
+// used and skips the map when the key matches. The dropped flag keeps a
+// remembered cell that became final from being written to.
+func (e *Engine) agentCell(s *session, group, agent uint32, ts int64) *agentValues {
+	if s.dropped() {
+		return &e.discard.agent
+	}
+	k := agentKey{hour: s.zone.HourStart(ts), shop: s.shop, group: group, agent: agent}
+	if c := s.lastAgentCell; c != nil && c.key == k && !c.dropped {
+		return e.touchAgent(c)
+	}
+	c := e.agentCellFor(k)
+	if c != nil {
+		s.lastAgentCell = c
+		return e.touchAgent(c)
+	}
+	return &e.discard.agent
+}
+
+// agentCellAt is agentCell without a session.
+func (e *Engine) agentCellAt(shop uint32, zone *windowing.Zone, group, agent uint32, ts int64) *agentValues {
+	if c := e.agentCellFor(agentKey{hour: zone.HourStart(ts), shop: shop, group: group, agent: agent}); c != nil {
+		return e.touchAgent(c)
+	}
+	return &e.discard.agent
+}
+
+// agentCellFor returns k's cell, created on first use; nil when k's hour is
+// final.
+func (e *Engine) agentCellFor(k agentKey) *agentCell {
+	if e.isFinal(k.hour) {
+		e.stats.FinalCellWrites++
+		return nil
+	}
+	c := e.agents[k]
+	if c == nil {
+		c = &agentCell{key: k}
+		e.agents[k] = c
+	}
+	return c
+}
+
+func (e *Engine) touchAgent(c *agentCell) *agentValues {
+	if !c.dirty {
+		c.dirty = true
+		e.dirtyAgents = append(e.dirtyAgents, c)
+	}
+	return &c.v
+}
+
+// shopCell is agentCell for the shop row.
+func (e *Engine) shopCell(s *session, ts int64) *shopValues {
+	if s.dropped() {
+		return &e.discard.shop
+	}
+	k := shopKey{hour: s.zone.HourStart(ts), shop: s.shop}
+	if c := s.lastShopCell; c != nil && c.key == k && !c.dropped {
+		return e.touchShop(c)
+	}
+	c := e.shopCellFor(k)
+	if c != nil {
+		s.lastShopCell = c
+		return e.touchShop(c)
+	}
+	return &e.discard.shop
+}
+
+func (e *Engine) shopCellAt(shop uint32, zone *windowing.Zone, ts int64) *shopValues {
+	if c := e.shopCellFor(shopKey{hour: zone.HourStart(ts), shop: shop}); c != nil {
+		return e.touchShop(c)
+	}
+	return &e.discard.shop
+}
+
+func (e *Engine) shopCellFor(k shopKey) *shopCell {
+	if e.isFinal(k.hour) {
+		e.stats.FinalCellWrites++
+		return nil
+	}
+	c := e.shops[k]
+	if c == nil {
+		c = &shopCell{key: k}
+		e.shops[k] = c
+	}
+	return c
+}
+
+func (e *Engine) touchShop(c *shopCell) *shopValues {
+	if !c.dirty {
+		c.dirty = true
+		e.dirtyShops = append(e.dirtyShops, c)
+	}
+	return &c.v
+}
+
+// isFinal reports whether the hour starting at hour can no longer change.
+// A local hour lasts at most an hour (DST makes some shorter, never
+// longer), so hour+1h bounds its end.
+func (e *Engine) isFinal(hour int64) bool {
+	return hour+hourMs <= e.finalBefore
+}
+
+// Finality. A cell changes only through a contribution at some instant t
+// of its hour: an event's ts, or the ts of a log entry or evaluation of a
+// session whose state is still held (replays and re-ratings touch old
+// hours). So:
+//
+//   - every held log pins the (UTC) hour of its first entry, and every
+//     session with evaluations pins the hour of the earliest one;
+//   - finalBefore = max(previous, min(watermark − allowed_lateness, every
+//     pin)). No future contribution can be earlier: events before
+//     watermark − lateness are only taken into held state (and never
+//     before finalBefore, see Engine.Apply), and held state only touches
+//     instants at or after its pins;
+//   - a cell whose hour ends at or before finalBefore is final: it is
+//     written one last time and dropped.
+//
+// A contribution to a final hour would overwrite a complete row with a
+// partial one. It cannot happen by the argument above; should a bug make
+// it happen, the contribution is discarded and Stats.FinalCellWrites
+// counts it, so that the stored row stays complete and the breach is loud.
+
+// pinHour is the UTC hour (hours since the epoch, floored) of ts that pins
+// refer to; its start is at or before ts.
+func pinHour(ts int64) int32 {
+	q := ts / hourMs
+	if ts%hourMs < 0 {
+		q--
+	}
+	return int32(q)
+}
+
+// setPin moves the pin *p to the hour of ts (or removes it when !on).
+func (e *Engine) setPin(p *int32, ts int64, on bool) {
+	want := int32(pinNone)
+	if on {
+		want = pinHour(ts)
+	}
+	if *p == want {
+		return
+	}
+	if *p != pinNone {
+		e.unpin(*p)
+	}
+	if want != pinNone {
+		e.pins[want]++
+	}
+	*p = want
+}
+
+func (e *Engine) unpin(hour int32) {
+	if n := e.pins[hour] - 1; n > 0 {
+		e.pins[hour] = n
+	} else {
+		delete(e.pins, hour)
+	}
+}
+
+// advanceFinality recomputes finalBefore after the watermark moved and
+// drops the cells that became final, except dirty ones, which Flush writes
+// and drops.
+func (e *Engine) advanceFinality() {
+	bound := satSub(e.wm, e.lim.lateness)
+	for hour := range e.pins {
+		bound = min(bound, int64(hour)*hourMs)
+	}
+	if bound <= e.finalBefore {
+		return
+	}
+	e.finalBefore = bound
+	if sweep := e.finalBefore / hourMs; sweep > e.sweptTo {
+		e.sweptTo = sweep
+		e.dropFinalCells()
+	}
+}
+
+func (e *Engine) dropFinalCells() {
+	for k, c := range e.agents {
+		if !c.dirty && e.isFinal(k.hour) {
+			e.dropAgentCell(c)
+		}
+	}
+	for k, c := range e.shops {
+		if !c.dirty && e.isFinal(k.hour) {
+			e.dropShopCell(c)
+		}
+	}
+}
+
+func (e *Engine) dropAgentCell(c *agentCell) {
+	c.dropped = true
+	delete(e.agents, c.key)
+}
+
+func (e *Engine) dropShopCell(c *shopCell) {
+	c.dropped = true
+	delete(e.shops, c.key)
+}
+
+// satSub is a−b for b ≥ 0, saturating at math.MinInt64.
+func satSub(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
+// satAdd is a+b for b ≥ 0, saturating at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

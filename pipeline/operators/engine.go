@@ -1,0 +1,343 @@
+package operators
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// Engine computes SPEC §3.1–3.3 for the shops of one task (one input
+// partition number). It is single-goroutine and lock-free: the task calls
+// Apply for each valid event, Advance when its watermark moves, and Flush
+// at each checkpoint.
+type Engine struct {
+	lim      limits
+	zones    *windowing.ZoneSet
+	listener SessionListener
+
+	shopIDs   *interner
+	shopZones []*windowing.Zone // by shop id
+	names     *interner         // agents, groups, channels, tasks, robots, intents
+
+	// Sessions by key: those with a log (open, or closed but still
+	// rewritable) apart from compacted summaries, which are held much
+	// longer (rating_window) and would make the hot lookups miss cache.
+	sessions  map[string]*session
+	summaries map[string]*session
+	keyBuf    []byte
+	timers    timerHeap
+	logs      logPool
+
+	agents        map[agentKey]*agentCell
+	shops         map[shopKey]*shopCell
+	dirtyAgents   []*agentCell
+	dirtyShops    []*shopCell
+	dirtySessions []*session
+	pins          map[int32]int32 // UTC hour (pinHour) → pins (see cells.go)
+
+	wm          int64 // watermark
+	finalBefore int64 // hours ending at or before this are final
+	sweptTo     int64 // finalBefore / 1h at the last sweep of final cells
+
+	// discard absorbs the contributions of dropped sessions.
+	discard struct {
+		agent agentValues
+		shop  shopValues
+	}
+	stats Stats
+}
+
+// NewEngine returns an empty engine. It panics when s is invalid
+// (Settings.Validate), which configuration validation rules out.
+func NewEngine(s Settings) *Engine {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	return &Engine{
+		lim:         newLimits(&s),
+		zones:       s.Zones.Clone(),
+		listener:    s.Sessions,
+		shopIDs:     newInterner(),
+		shopZones:   []*windowing.Zone{nil},
+		names:       newInterner(),
+		sessions:    make(map[string]*session),
+		summaries:   make(map[string]*session),
+		agents:      make(map[agentKey]*agentCell),
+		shops:       make(map[shopKey]*shopCell),
+		pins:        make(map[int32]int32),
+		wm:          math.MinInt64,
+		finalBefore: math.MinInt64,
+		sweptTo:     math.MinInt64,
+	}
+}
+
+// Apply takes one valid event. Its []byte fields are read during the call
+// only. ok=false means the event is late and the state it needs is gone:
+// the caller dead-letters it with the returned reason. Duplicates,
+// filtered events and events after their session's close return ok=true
+// and change nothing. cs.orders events are not this engine's: ok=true.
+func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
+	switch ev.Topic {
+	case schemas.TopicSessions, schemas.TopicTransfers, schemas.TopicMessages:
+		return e.applyActivity(ev)
+	case schemas.TopicEvaluations:
+		return e.applyEvaluation(ev)
+	}
+	return "", true
+}
+
+// Advance moves event time to watermark: sessions time out, closed
+// sessions give up their logs and later their summaries, and hours become
+// final. Watermarks that do not move forward are ignored.
+func (e *Engine) Advance(watermark int64) {
+	if watermark <= e.wm {
+		return
+	}
+	e.wm = watermark
+	for {
+		s, ok := e.timers.popDue(watermark)
+		if !ok {
+			break
+		}
+		e.wake(s)
+	}
+	e.advanceFinality()
+}
+
+func (e *Engine) late() (schemas.Reason, bool) {
+	e.stats.Late++
+	return schemas.ReasonLate, false
+}
+
+// isLate is SPEC §2's lateness: behind watermark − allowed_lateness.
+func (e *Engine) isLate(ts int64) bool {
+	return ts < satSub(e.wm, e.lim.lateness)
+}
+
+// applyActivity handles session, transfer and message events: the events
+// that make up a session's log.
+func (e *Engine) applyActivity(ev *schemas.Event) (schemas.Reason, bool) {
+	kind, keep := e.classify(ev)
+	if !keep {
+		e.stats.Filtered++
+		return "", true
+	}
+	if ev.TS < e.finalBefore {
+		return e.late()
+	}
+	s := e.lookup(ev)
+	switch {
+	case s == nil:
+		if e.isLate(ev.TS) {
+			return e.late()
+		}
+		s = e.newSession(ev)
+	case s.compacted:
+		if ev.TS <= s.d.closeTS {
+			return e.late() // it would be part of the session, whose log is gone
+		}
+		e.stats.AfterClose++
+		return "", true
+	}
+	e.addEntry(s, ev, kind)
+	return "", true
+}
+
+// classify maps an event to its log kind; false when a filter (§3.6)
+// removes it: adverts and the messages of listed agents do not exist for
+// the engine, not even as activity.
+func (e *Engine) classify(ev *schemas.Event) (entryKind, bool) {
+	switch ev.Topic {
+	case schemas.TopicSessions:
+		if ev.Type == schemas.TypeStarted {
+			return kindStarted, true
+		}
+		return kindEnded, true
+	case schemas.TopicTransfers:
+		switch ev.Type {
+		case schemas.TypeQueued:
+			return kindQueued, true
+		case schemas.TypeAssigned:
+			return kindAssigned, true
+		}
+		return kindAbandoned, true
+	}
+	if ev.IsAd && e.lim.adverts {
+		return 0, false
+	}
+	switch ev.Sender {
+	case schemas.SenderBuyer:
+		return kindBuyer, true
+	case schemas.SenderAgent:
+		if _, listed := e.lim.agents[string(ev.AgentID)]; listed {
+			return 0, false
+		}
+		return kindAgent, true
+	}
+	return kindOther, true
+}
+
+// lookup finds the event's session; the key is built in a reused buffer
+// and the map lookup does not copy it.
+func (e *Engine) lookup(ev *schemas.Event) *session {
+	e.keyBuf = appendSessionKey(e.keyBuf[:0], ev.ShopID, ev.SessionID)
+	if s := e.sessions[string(e.keyBuf)]; s != nil {
+		return s
+	}
+	return e.summaries[string(e.keyBuf)]
+}
+
+// newSession creates the session whose key lookup just built. Sessions are
+// created by whichever of their events arrives first (cross-topic
+// disorder): the log sorts the rest out.
+func (e *Engine) newSession(ev *schemas.Event) *session {
+	shop, zone := e.shop(ev.ShopID)
+	s := &session{
+		key:     string(e.keyBuf),
+		shop:    shop,
+		zone:    zone,
+		timerAt: math.MaxInt64,
+		pinLog:  pinNone,
+		pinEval: pinNone,
+	}
+	s.assigns, s.pairs = s.assignBuf[:0:1], s.pairBuf[:0:1]
+	s.d.reset()
+	e.sessions[s.key] = s
+	return s
+}
+
+// shop interns a shop id and resolves its zone once.
+func (e *Engine) shop(id []byte) (uint32, *windowing.Zone) {
+	n := e.shopIDs.id(id)
+	if int(n) == len(e.shopZones) {
+		e.shopZones = append(e.shopZones, e.zones.Lookup(id))
+	}
+	return n, e.shopZones[n]
+}
+
+// addEntry puts an activity event into its session's log. An event that
+// sorts after everything applied is stepped incrementally; one that lands
+// after the session's close changes nothing; any other (out of order, late,
+// or changing the header) retracts the session's contributions, goes into
+// the log, and the log is replayed.
+func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
+	en := entry{ts: ev.TS, meta: makeMeta(kind, ev.EventID)}
+	var a *assignment
+	switch kind {
+	case kindAssigned:
+		a = &assignment{ts: ev.TS, agent: e.names.id(ev.AgentID), group: e.names.id(ev.GroupID)}
+	case kindAgent:
+		en.ref = e.names.id(ev.AgentID)
+	case kindOther:
+		if ev.Sender == schemas.SenderRobot {
+			en.ref = 1
+		}
+	case kindEnded:
+		en.ref = e.names.id(ev.Intent)
+	}
+	pos, dup := s.position(&en, ev.EventID)
+	if dup {
+		e.stats.Duplicates++
+		return
+	}
+	if a != nil {
+		a.id = string(ev.EventID)
+	}
+	newHeader := kind == kindStarted && !s.hasStartedBefore(pos)
+	switch {
+	case pos == len(s.log) && !s.d.closed && (!newHeader || len(s.log) == 0):
+		if newHeader {
+			e.setHeader(s, ev)
+		}
+		e.appendEntry(s, en, a)
+	case s.d.closed && pos >= int(s.d.applied) && (s.d.closedByEnded || en.ts > s.d.closeTS):
+		s.insert(pos, en, a, &e.logs)
+		e.stats.AfterClose++
+	default:
+		e.retract(s)
+		s.insert(pos, en, a, &e.logs)
+		if newHeader {
+			e.setHeader(s, ev)
+		}
+		e.reapply(s)
+	}
+}
+
+// appendEntry is the steady path: the entry follows every applied one.
+func (e *Engine) appendEntry(s *session, en entry, a *assignment) {
+	if len(s.log) == 0 {
+		e.setPin(&s.pinLog, en.ts, true)
+	}
+	s.insert(len(s.log), en, a, &e.logs)
+	e.step(s, len(s.log)-1, 1)
+	switch {
+	case s.d.closed || len(s.evals) > 0:
+		e.settle(s)
+	case s.timerAt == math.MaxInt64:
+		e.schedule(s)
+	}
+}
+
+// retract takes back every contribution of s, under the header and log
+// that made them: its rating, its close, then its log.
+func (e *Engine) retract(s *session) {
+	e.stats.Replays++
+	e.contributeRating(s, &s.rated, -1)
+	s.rated = rating{}
+	if s.closeApplied {
+		e.applyClose(s, -1)
+	}
+	e.replay(s, -1)
+}
+
+// reapply replays the changed log and settles the session again.
+func (e *Engine) reapply(s *session) {
+	e.setPin(&s.pinLog, s.log[0].ts, true)
+	e.replay(s, 1)
+	e.settle(s)
+}
+
+// settle brings s up to date with the watermark after its log was applied:
+// it closes by timeout when due, makes the close contributions, refreshes
+// the rating and arms the next wake-up.
+func (e *Engine) settle(s *session) {
+	d := &s.d
+	if !d.closed && d.applied > 0 && e.wm > satAdd(d.lastAct, e.lim.timeout) {
+		d.closed, d.closeTS = true, d.lastAct+e.lim.timeout
+	}
+	if d.closed && !s.closeApplied {
+		e.applyClose(s, 1)
+	}
+	e.refreshRating(s)
+	e.schedule(s)
+}
+
+func (s *session) hasStartedBefore(pos int) bool {
+	for i := range pos {
+		if s.log[i].kind() == kindStarted {
+			return true
+		}
+	}
+	return false
+}
+
+// setHeader takes the session's identity from its first `started`.
+func (e *Engine) setHeader(s *session, ev *schemas.Event) {
+	_, dropped := e.lim.buyers[string(ev.BuyerID)]
+	s.hdr = header{
+		buyer:              string(ev.BuyerID),
+		channel:            e.names.id(ev.Channel),
+		task:               e.names.id(ev.TaskID),
+		robot:              e.names.id(ev.RobotID),
+		origin:             ev.Origin,
+		droppedByBuyerList: dropped,
+	}
+}
+
+// String describes the engine's position, for logs and test failures.
+func (e *Engine) String() string {
+	return fmt.Sprintf("operators.Engine{watermark %d, final before %d, %d sessions, %d summaries, %d agent cells, %d shop cells}",
+		e.wm, e.finalBefore, len(e.sessions), len(e.summaries), len(e.agents), len(e.shops))
+}

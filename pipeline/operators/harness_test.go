@@ -1,0 +1,354 @@
+package operators
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// A scenario is a directory under testdata/scenarios:
+//
+//	events.jsonl   one JSON object per line, fed in file order:
+//	               - an event in SPEC §1's format plus "topic"
+//	                 ("cs.sessions", …). Instead of "ts" it may give "at",
+//	                 an RFC 3339 time with offset ("2026-03-02T10:00:00.000+08:00"),
+//	                 and it may say "expect": "late" when Apply must
+//	                 refuse it with ReasonLate;
+//	               - {"advance": "<RFC 3339>"} moves the watermark there;
+//	               - blank lines and lines starting with // are comments.
+//	settings.json  optional: zones, filters and durations (scenarioSettings).
+//	expected.json  the expected final rows (expectedRows), written by hand
+//	               from the SPEC.
+//
+// The runner applies each event, advances the watermark to the largest ts
+// so far minus max_out_of_order (unless settings say otherwise), flushes
+// after every event with a growing version, and at the end advances to +∞
+// and flushes. The final rows are the last version of each key.
+
+type scenarioSettings struct {
+	DefaultZone     string            `json:"default_zone"`
+	Zones           map[string]string `json:"zones"`
+	Filters         Filters           `json:"filters"`
+	MaxOutOfOrder   string            `json:"max_out_of_order"`
+	AllowedLateness string            `json:"allowed_lateness"`
+	SessionTimeout  string            `json:"session_timeout"`
+	RatingWindow    string            `json:"rating_window"`
+	// NoAutoWatermark leaves the watermark to "advance" lines.
+	NoAutoWatermark bool `json:"no_auto_watermark"`
+}
+
+// expectedRows maps table name → row key → column → value. Keys:
+// cs_agent_hourly "shop|group|agent|hour", cs_shop_hourly "shop|hour",
+// cs_sessions "shop|session", where hour is the local hour start as
+// "2006-01-02T15:04Z07:00" in the shop's zone.
+type expectedRows map[string]map[string]map[string]any
+
+// step is one line of events.jsonl.
+type step struct {
+	line    int
+	event   schemas.Event // cloned: owns its bytes
+	advance int64         // watermark directive when event.Topic is invalid
+	late    bool          // Apply must return ReasonLate
+}
+
+type scenario struct {
+	name     string
+	settings scenarioSettings
+	steps    []step
+	expected expectedRows
+	lag      int64 // max_out_of_order in ms
+	zones    *windowing.ZoneSet
+}
+
+var topicByName = map[string]schemas.Topic{
+	"cs.sessions": schemas.TopicSessions, "cs.transfers": schemas.TopicTransfers,
+	"cs.messages": schemas.TopicMessages, "cs.evaluations": schemas.TopicEvaluations,
+	"cs.orders": schemas.TopicOrders,
+}
+
+func loadScenario(t testing.TB, dir string) *scenario {
+	t.Helper()
+	sc := &scenario{name: filepath.Base(dir)}
+	if b, err := os.ReadFile(filepath.Join(dir, "settings.json")); err == nil {
+		mustUnmarshal(t, b, &sc.settings)
+	}
+	if sc.settings.DefaultZone == "" {
+		sc.settings.DefaultZone = "Asia/Shanghai"
+	}
+	zones, err := windowing.NewZoneSet(sc.settings.DefaultZone, sc.settings.Zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.zones = zones
+	sc.lag = durationOr(t, sc.settings.MaxOutOfOrder, 10*time.Second).Milliseconds()
+	sc.steps = readSteps(t, filepath.Join(dir, "events.jsonl"))
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUnmarshal(t, b, &sc.expected)
+	return sc
+}
+
+func mustUnmarshal(t testing.TB, b []byte, v any) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func durationOr(t testing.TB, s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (sc *scenario) engineSettings(t testing.TB) Settings {
+	s := DefaultSettings(sc.zones)
+	s.AllowedLateness = durationOr(t, sc.settings.AllowedLateness, s.AllowedLateness)
+	s.SessionTimeout = durationOr(t, sc.settings.SessionTimeout, s.SessionTimeout)
+	s.RatingWindow = durationOr(t, sc.settings.RatingWindow, s.RatingWindow)
+	s.Filters = sc.settings.Filters
+	return s
+}
+
+func readSteps(t testing.TB, path string) []step {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := schemas.NewDecoder(schemas.WithKeyCheck(false))
+	var steps []step
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || bytes.HasPrefix(line, []byte("//")) {
+			continue
+		}
+		st, err := parseStep(dec, line)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		st.line = n
+		steps = append(steps, st)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return steps
+}
+
+func parseStep(dec *schemas.Decoder, line []byte) (step, error) {
+	var fields map[string]any
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	if err := d.Decode(&fields); err != nil {
+		return step{}, err
+	}
+	if adv, ok := fields["advance"].(string); ok {
+		ts, err := parseInstant(adv)
+		return step{advance: ts}, err
+	}
+	topic, ok := topicByName[fmt.Sprint(fields["topic"])]
+	if !ok {
+		return step{}, fmt.Errorf("unknown topic %v", fields["topic"])
+	}
+	st := step{late: fields["expect"] == "late"}
+	if at, ok := fields["at"].(string); ok {
+		ts, err := parseInstant(at)
+		if err != nil {
+			return step{}, err
+		}
+		fields["ts"] = ts
+	}
+	value, err := json.Marshal(fields)
+	if err != nil {
+		return step{}, err
+	}
+	var ev schemas.Event
+	if err := dec.Decode(topic, nil, value, &ev); err != nil {
+		return step{}, err
+	}
+	st.event = ev.Clone()
+	return st, nil
+}
+
+// parseInstant reads "2026-03-02T10:00:00.000+08:00" (seconds and
+// fraction optional) as Unix ms.
+func parseInstant(s string) (int64, error) {
+	for _, layout := range []string{"2006-01-02T15:04:05.999Z07:00", "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return 0, fmt.Errorf("bad instant %q", s)
+}
+
+// rowSet keeps the last version of every row by key.
+type rowSet struct {
+	zones *windowing.ZoneSet
+	rows  map[string]map[string]versionedRow // table → key → row
+}
+
+type versionedRow struct {
+	version uint64
+	cols    map[string]any
+}
+
+func newRowSet(zones *windowing.ZoneSet) *rowSet {
+	return &rowSet{zones: zones, rows: map[string]map[string]versionedRow{}}
+}
+
+func (r *rowSet) Add(t sinks.Table, row []any) {
+	if len(row) != len(t.Columns) {
+		panic(fmt.Sprintf("%s: %d values for %d columns", t.Name, len(row), len(t.Columns)))
+	}
+	cols := make(map[string]any, len(row))
+	for i, c := range t.Columns {
+		cols[c] = row[i]
+	}
+	key := r.key(t.Name, cols)
+	byKey := r.rows[t.Name]
+	if byKey == nil {
+		byKey = map[string]versionedRow{}
+		r.rows[t.Name] = byKey
+	}
+	v := cols["version"].(uint64)
+	if old, ok := byKey[key]; ok && old.version > v {
+		panic(fmt.Sprintf("%s %s: version %d after %d", t.Name, key, v, old.version))
+	}
+	byKey[key] = versionedRow{version: v, cols: cols}
+}
+
+func (r *rowSet) key(table string, c map[string]any) string {
+	shop := c["shop_id"].(string)
+	switch table {
+	case AgentHourlyTable.Name:
+		return strings.Join([]string{shop, c["group_id"].(string), c["agent_id"].(string), r.hour(shop, c["hour"])}, "|")
+	case ShopHourlyTable.Name:
+		return shop + "|" + r.hour(shop, c["hour"])
+	}
+	return shop + "|" + c["session_id"].(string)
+}
+
+func (r *rowSet) hour(shop string, v any) string {
+	loc := r.zones.LookupString(shop).Location()
+	return v.(time.Time).In(loc).Format("2006-01-02T15:04Z07:00")
+}
+
+// final returns the rows without their version, skipping hourly rows that
+// are all zero (a cell whose contributions were all taken back).
+func (r *rowSet) final() map[string]map[string]map[string]any {
+	out := map[string]map[string]map[string]any{}
+	for table, byKey := range r.rows {
+		out[table] = map[string]map[string]any{}
+		for key, row := range byKey {
+			if table != SessionsTable.Name && allZero(row.cols) {
+				continue
+			}
+			cols := make(map[string]any, len(row.cols))
+			for c, v := range row.cols {
+				if c != "version" {
+					cols[c] = v
+				}
+			}
+			out[table][key] = cols
+		}
+	}
+	return out
+}
+
+var keyColumns = map[string]bool{
+	"shop_id": true, "group_id": true, "agent_id": true, "hour": true, "day": true, "hour_of_day": true, "version": true,
+}
+
+func allZero(cols map[string]any) bool {
+	for c, v := range cols {
+		if !keyColumns[c] && fmt.Sprint(v) != "0" {
+			return false
+		}
+	}
+	return true
+}
+
+// run feeds the scenario's steps to a fresh engine in the given order.
+// With autoWatermark the watermark follows the largest ts minus the lag;
+// "advance" steps move it too. It returns the final rows.
+func (sc *scenario) run(t testing.TB, steps []step, autoWatermark bool) (*rowSet, *Engine) {
+	t.Helper()
+	return sc.runWith(t, steps, autoWatermark, nil)
+}
+
+// runWith is run with a session listener.
+func (sc *scenario) runWith(t testing.TB, steps []step, autoWatermark bool, l SessionListener) (*rowSet, *Engine) {
+	t.Helper()
+	settings := sc.engineSettings(t)
+	settings.Sessions = l
+	e := NewEngine(settings)
+	rows := newRowSet(sc.zones)
+	maxTS := int64(math.MinInt64)
+	for i := range steps {
+		st := &steps[i]
+		version := uint64(i + 1)
+		if st.event.Topic == schemas.TopicInvalid {
+			e.Advance(st.advance)
+			e.Flush(version, rows)
+			continue
+		}
+		reason, ok := e.Apply(&st.event)
+		if st.late != !ok || !ok && reason != schemas.ReasonLate {
+			t.Fatalf("%s line %d (%s %s): Apply = %q, %v; want late=%v", sc.name, st.line,
+				st.event.Topic, st.event.EventID, reason, ok, st.late)
+		}
+		maxTS = max(maxTS, st.event.TS)
+		if autoWatermark {
+			e.Advance(maxTS - sc.lag)
+		}
+		e.Flush(version, rows)
+	}
+	e.Advance(math.MaxInt64)
+	e.Flush(uint64(len(steps)+1), rows)
+	return rows, e
+}
+
+// scenarioDirs lists the scenario directories in name order.
+func scenarioDirs(t testing.TB) []string {
+	entries, err := os.ReadDir(filepath.Join("testdata", "scenarios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, d := range entries {
+		if d.IsDir() {
+			dirs = append(dirs, filepath.Join("testdata", "scenarios", d.Name()))
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no scenarios")
+	}
+	sort.Strings(dirs)
+	return dirs
+}

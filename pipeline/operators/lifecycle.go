@@ -1,0 +1,282 @@
+package operators
+
+import (
+	"math"
+	"strings"
+)
+
+// A session lives through these phases, each ended by the watermark:
+//
+//	stub      evaluations only, waiting for the session's activity;
+//	          removed (orphan) when watermark > last evaluation + lateness
+//	open      log held; closes at `ended`, at a gap > timeout, or when
+//	          watermark > last activity + timeout
+//	closed    log held so that a late event can still rewrite (or reopen)
+//	          it; compacted when watermark > close + lateness
+//	compacted summary only (row values, assignments, evaluations), for
+//	          evaluations up to rating_window after the close; removed when
+//	          watermark > close + rating_window + lateness
+//
+// Each bound is the first watermark at which no event that could change
+// the phase's state can still be accepted: such an event has ts ≤ the
+// bound's instant and would be late (ts < watermark − lateness).
+
+// wake runs when s's timer fires: it moves s through its phases.
+func (e *Engine) wake(s *session) {
+	w := e.wm
+	if s.stub() {
+		if w > satAdd(s.evals[len(s.evals)-1].ts, e.lim.lateness) {
+			e.stats.OrphanEvaluations += uint64(len(s.evals))
+			e.remove(s)
+			return
+		}
+		e.schedule(s)
+		return
+	}
+	if !s.d.closed {
+		e.settle(s)
+	}
+	if s.d.closed && !s.compacted && w > satAdd(s.d.closeTS, e.lim.lateness) {
+		e.compact(s)
+	}
+	if s.compacted && w > satAdd(satAdd(s.d.closeTS, e.lim.ratingWindow), e.lim.lateness) {
+		e.remove(s)
+		return
+	}
+	e.schedule(s)
+}
+
+// nextWake is the first watermark at which s's phase ends.
+func (e *Engine) nextWake(s *session) int64 {
+	d := &s.d
+	switch {
+	case s.stub():
+		return satAdd(s.evals[len(s.evals)-1].ts, e.lim.lateness+1)
+	case !d.closed:
+		return satAdd(d.lastAct, e.lim.timeout+1)
+	case !s.compacted:
+		return satAdd(d.closeTS, e.lim.lateness+1)
+	}
+	return satAdd(satAdd(d.closeTS, e.lim.ratingWindow), e.lim.lateness+1)
+}
+
+// schedule arms s's timer for nextWake unless an earlier one is pending.
+// Timers are lazy: activity moves an open session's deadline later without
+// touching the heap; the old timer fires, finds the session alive, and
+// re-arms. That keeps the steady path free of heap operations.
+func (e *Engine) schedule(s *session) {
+	at := e.nextWake(s)
+	if at >= s.timerAt {
+		return
+	}
+	s.timerAt = at
+	e.timers.push(at, s)
+}
+
+// compact drops the log of a closed session that no late event can change
+// any more, keeping the summary that cs_sessions rows and ratings need.
+func (e *Engine) compact(s *session) {
+	e.setPin(&s.pinLog, 0, false)
+	e.logs.put(s.log)
+	s.assigns = keepApplied(s.assigns[:s.d.cur+1], s.assignBuf[:])
+	s.log, s.pairs = nil, nil
+	s.compacted = true
+	delete(e.sessions, s.key)
+	e.summaries[s.key] = s
+	e.show(s) // held back until now when its `started` never came
+	e.markRow(s)
+}
+
+// keepApplied returns the applied assignments without their event ids, in
+// buf when they fit, else in an array of their exact size.
+func keepApplied(applied, buf []assignment) []assignment {
+	var kept []assignment
+	if len(applied) <= len(buf) {
+		kept = buf[:len(applied):len(applied)]
+	} else {
+		kept = make([]assignment, len(applied))
+	}
+	copy(kept, applied)
+	for i := range kept {
+		kept[i].id = ""
+	}
+	return kept
+}
+
+// remove forgets s.
+func (e *Engine) remove(s *session) {
+	if s.compacted {
+		delete(e.summaries, s.key)
+	} else {
+		delete(e.sessions, s.key)
+	}
+	e.setPin(&s.pinLog, 0, false)
+	e.setPin(&s.pinEval, 0, false)
+	s.deleted = true
+}
+
+// applyClose makes (sign +1) or takes back (−1) what a session contributes
+// at its close, when its receptions are final (SPEC §3.2, §3.6): the
+// received session, the session listener's view, and the cs_sessions row.
+func (e *Engine) applyClose(s *session, sign int64) {
+	s.closeApplied = sign > 0
+	if s.dropped() {
+		return
+	}
+	if ts, ok := e.firstReception(s); ok {
+		e.shopCell(s, ts)[shopReceived] += sign
+	}
+	if sign > 0 {
+		e.show(s)
+		e.markRow(s)
+	} else {
+		e.unshow(s)
+	}
+}
+
+// known reports whether s's identity is settled: its `started` arrived,
+// or it was compacted and nothing can arrive any more. Until then a
+// `started` could still move its start (and the row's day, part of the
+// table's partition) or name a listed buyer and drop the session, so
+// neither the cs_sessions row nor the listener sees it before.
+func (s *session) known() bool { return s.d.started || s.compacted }
+
+// show gives the listener s's close, once s is known.
+func (e *Engine) show(s *session) {
+	if e.listener == nil || s.shown || !s.closeApplied || s.dropped() || !s.known() {
+		return
+	}
+	s.shown = true
+	v := e.view(s)
+	e.listener.SessionClosed(&v, 1)
+}
+
+// unshow takes back what show gave.
+func (e *Engine) unshow(s *session) {
+	if !s.shown {
+		return
+	}
+	s.shown = false
+	v := e.view(s)
+	e.listener.SessionClosed(&v, -1)
+}
+
+// markRow queues s's cs_sessions row for the next Flush, once s is known.
+func (e *Engine) markRow(s *session) {
+	if s.rowDirty || s.dropped() || !s.closeApplied || !s.known() {
+		return
+	}
+	s.rowDirty = true
+	e.dirtySessions = append(e.dirtySessions, s)
+}
+
+// monologue is SPEC §3.6's: agents spoke in the human phase, the buyer not.
+func (e *Engine) monologue(s *session) bool {
+	return s.d.humanAgent > 0 && s.d.humanBuyer == 0
+}
+
+// singleSentence is SPEC §3.6's: the agent sent exactly one message and
+// the buyer none after it.
+func singleSentence(a *assignment) bool { return a.agentMsgs == 1 && !a.buyerAfter }
+
+// firstReception returns the instant of the session's first reception (a
+// picked assignment that no enabled filter removes): the hour of its
+// `assigned` is the hour of the received session.
+func (e *Engine) firstReception(s *session) (int64, bool) {
+	if !s.d.pickedAny || e.lim.monologue && e.monologue(s) {
+		return 0, false
+	}
+	for i := range s.d.cur + 1 {
+		a := &s.assigns[i]
+		if a.agentMsgs == 0 || e.lim.singleSentence && singleSentence(a) {
+			continue
+		}
+		return a.ts, true
+	}
+	return 0, false
+}
+
+// filteredBy names the enabled filters that removed a picked session's
+// receptions, comma-separated; "" when the session was received or never
+// picked.
+func (e *Engine) filteredBy(s *session) string {
+	if _, received := e.firstReception(s); received || !s.d.pickedAny {
+		return ""
+	}
+	var names []string
+	if e.lim.singleSentence {
+		for i := range s.d.cur + 1 {
+			if a := &s.assigns[i]; a.agentMsgs > 0 && singleSentence(a) {
+				names = append(names, "agent_single_sentence")
+				break
+			}
+		}
+	}
+	if e.lim.monologue && e.monologue(s) {
+		names = append(names, "monologue")
+	}
+	return strings.Join(names, ",")
+}
+
+// timerHeap is a min-heap of session wake-ups. An item is stale when its
+// session was re-armed earlier or removed since; stale items are skipped
+// when they come up.
+type timerHeap []timerItem
+
+type timerItem struct {
+	at int64
+	s  *session
+}
+
+func (h *timerHeap) push(at int64, s *session) {
+	*h = append(*h, timerItem{at: at, s: s})
+	q := *h
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if q[p].at <= q[i].at {
+			break
+		}
+		q[p], q[i] = q[i], q[p]
+		i = p
+	}
+}
+
+// popDue returns the next live session whose timer is at or before
+// watermark, disarmed.
+func (h *timerHeap) popDue(watermark int64) (*session, bool) {
+	for len(*h) > 0 && (*h)[0].at <= watermark {
+		it := h.pop()
+		if it.s.deleted || it.s.timerAt != it.at {
+			continue
+		}
+		it.s.timerAt = math.MaxInt64
+		return it.s, true
+	}
+	return nil, false
+}
+
+func (h *timerHeap) pop() timerItem {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = timerItem{}
+	q = q[:last]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= len(q) {
+			break
+		}
+		if r := c + 1; r < len(q) && q[r].at < q[c].at {
+			c = r
+		}
+		if q[i].at <= q[c].at {
+			break
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
+	*h = q
+	return top
+}

@@ -1,0 +1,130 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// Settings configure an Engine. Every duration is used at millisecond
+// resolution.
+type Settings struct {
+	// Zones gives each shop its time zone (SPEC §2). The engine clones it,
+	// because a Zone caches and belongs to one goroutine.
+	Zones *windowing.ZoneSet
+
+	// AllowedLateness: how far behind the watermark an event may be and
+	// still update the state it needs (SPEC §2).
+	AllowedLateness time.Duration
+	// SessionTimeout closes a session without `ended` when the watermark
+	// passes its last activity + SessionTimeout (a gap of exactly the
+	// timeout keeps it open).
+	SessionTimeout time.Duration
+	// RatingWindow: how long after its close a session still takes an
+	// evaluation.
+	RatingWindow time.Duration
+
+	// WindowStartMin and WindowEndMin bound the daily window of the *_window
+	// figures in local minutes after midnight, half-open: 480, 1380 is
+	// 08:00 ≤ t < 23:00.
+	WindowStartMin, WindowEndMin int
+	// ReplyWithin: a buyer message is replied within when response_ms is at
+	// most this (3 min: 180000 in, 180001 out).
+	ReplyWithin time.Duration
+	// SatisfiedMinScore: a rating with score ≥ this is satisfied (4).
+	SatisfiedMinScore int
+
+	Filters Filters
+
+	// Sessions, when set, hears about every closed session (see
+	// SessionListener): the seam for the sales-attribution (§3.4) and robot
+	// (§3.5) operators.
+	Sessions SessionListener
+}
+
+// Filters are the reception filters of SPEC §3.6, each switchable.
+type Filters struct {
+	// Adverts: messages flagged is_ad do not exist for the engine.
+	Adverts bool
+	// BuyerIDs: sessions of these buyers are dropped entirely.
+	BuyerIDs []string
+	// AgentIDs: messages sent by these agents do not exist for the engine.
+	AgentIDs []string
+	// AgentSingleSentence: an assignment in which the agent sent exactly one
+	// message and the buyer none after it is not a reception.
+	AgentSingleSentence bool
+	// Monologue: a session whose human phase has agent messages and no
+	// buyer message has no reception.
+	Monologue bool
+}
+
+// DefaultSettings returns SPEC's defaults with zones.
+func DefaultSettings(zones *windowing.ZoneSet) Settings {
+	return Settings{
+		Zones:             zones,
+		AllowedLateness:   time.Hour,
+		SessionTimeout:    30 * time.Minute,
+		RatingWindow:      24 * time.Hour,
+		WindowStartMin:    8 * 60,
+		WindowEndMin:      23 * 60,
+		ReplyWithin:       3 * time.Minute,
+		SatisfiedMinScore: 4,
+	}
+}
+
+// Validate reports the first setting that the engine cannot work with.
+func (s *Settings) Validate() error {
+	switch {
+	case s.Zones == nil:
+		return errors.New("operators: Settings.Zones is nil")
+	case s.AllowedLateness < 0:
+		return fmt.Errorf("operators: AllowedLateness %v < 0", s.AllowedLateness)
+	case s.SessionTimeout < time.Millisecond:
+		return fmt.Errorf("operators: SessionTimeout %v < 1ms", s.SessionTimeout)
+	case s.RatingWindow < 0:
+		return fmt.Errorf("operators: RatingWindow %v < 0", s.RatingWindow)
+	case s.WindowStartMin < 0 || s.WindowEndMin > 24*60 || s.WindowStartMin >= s.WindowEndMin:
+		return fmt.Errorf("operators: daily window [%d, %d) minutes is not within a day", s.WindowStartMin, s.WindowEndMin)
+	case s.ReplyWithin <= 0:
+		return fmt.Errorf("operators: ReplyWithin %v ≤ 0", s.ReplyWithin)
+	case s.SatisfiedMinScore < 1 || s.SatisfiedMinScore > 5:
+		return fmt.Errorf("operators: SatisfiedMinScore %d not in 1..5", s.SatisfiedMinScore)
+	}
+	return nil
+}
+
+// limits are the settings in the form the hot path uses.
+type limits struct {
+	lateness, timeout, ratingWindow, replyWithin int64 // ms
+	windowFrom, windowTo                         int
+	satisfied                                    int8
+	singleSentence, monologue, adverts           bool
+	buyers, agents                               map[string]struct{}
+}
+
+func newLimits(s *Settings) limits {
+	return limits{
+		lateness:       s.AllowedLateness.Milliseconds(),
+		timeout:        s.SessionTimeout.Milliseconds(),
+		ratingWindow:   s.RatingWindow.Milliseconds(),
+		replyWithin:    s.ReplyWithin.Milliseconds(),
+		windowFrom:     s.WindowStartMin,
+		windowTo:       s.WindowEndMin,
+		satisfied:      int8(s.SatisfiedMinScore),
+		singleSentence: s.Filters.AgentSingleSentence,
+		monologue:      s.Filters.Monologue,
+		adverts:        s.Filters.Adverts,
+		buyers:         stringSet(s.Filters.BuyerIDs),
+		agents:         stringSet(s.Filters.AgentIDs),
+	}
+}
+
+func stringSet(ids []string) map[string]struct{} {
+	set := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		set[id] = struct{}{}
+	}
+	return set
+}
