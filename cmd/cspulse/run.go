@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/pipeline"
+	"github.com/cspulse/cspulse/sinks"
+)
+
+func newRunCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Consume the input topics and write metrics to ClickHouse",
+		Example: "  cspulse run --brokers kafka-1:9092,kafka-2:9092\n" +
+			"  cspulse run --embedded-kafka 127.0.0.1:19092 --until-idle 5s",
+	}
+	load := configFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		l, err := load()
+		if err != nil {
+			return err
+		}
+		log, err := newLogger(l.Config.Log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = log.Sync() }()
+		for _, w := range l.Warnings {
+			log.Warn(w)
+		}
+		return run(cmd.Context(), &l.Config, log)
+	}
+	return cmd
+}
+
+func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	if err := cfg.RequireKafka(); err != nil {
+		return err
+	}
+	brokers := cfg.Kafka.Brokers
+	if cfg.Kafka.Embedded != "" {
+		b, err := pipeline.StartBroker(pipeline.BrokerOptions{
+			Listen: cfg.Kafka.Embedded, Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions,
+		})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = []string{b.Addr()}
+		log.Info("embedded broker started", zap.String("addr", b.Addr()))
+	}
+	ch, err := openClickHouse(ctx, cfg.ClickHouse, log)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	engines, err := pipeline.NewEngineFactory(cfg)
+	if err != nil {
+		return err
+	}
+	runner := pipeline.NewRunner(cfg, log, ch, engines)
+	if err := serveMetrics(ctx, cfg.Run.HTTPListen, runner, log); err != nil {
+		return err
+	}
+	sum, err := runner.Run(ctx, brokers)
+	if err != nil {
+		return err
+	}
+	log.Info("run finished",
+		zap.Int64("events", sum.Events), zap.Int64("dead_letters", sum.DeadLetters),
+		zap.Int64("rows_written", sum.RowsWritten), zap.Duration("elapsed", sum.Elapsed),
+		zap.Duration("busy", sum.Busy),
+		zap.Float64("records_per_busy_s", float64(sum.Events+sum.DeadLetters)/sum.Busy.Seconds()),
+		zap.Int64("peak_rss_bytes", peakRSS()))
+	return nil
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), 0 where /proc
+// does not tell.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// openClickHouse connects and applies pending migrations.
+func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (*sinks.ClickHouse, error) {
+	ch, err := sinks.OpenClickHouse(ctx, clickHouseConfig(c), log)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse %v: %w", c.Addr, err)
+	}
+	n, err := sinks.Migrate(ctx, ch.Conn(), c.Database, log)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	log.Info("clickhouse ready", zap.Strings("addr", c.Addr), zap.String("database", c.Database), zap.Int("migrations_applied", n))
+	return ch, nil
+}
+
+func clickHouseConfig(c config.ClickHouse) sinks.ClickHouseConfig {
+	return sinks.ClickHouseConfig{
+		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password,
+		TLS: c.TLS, TLSInsecureSkipVerify: c.TLSInsecureSkipVerify,
+		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
+		Retry: sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
+	}
+}
+
+func serveMetrics(ctx context.Context, addr string, runner *pipeline.Runner, log *zap.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := runner.Register(reg); err != nil {
+		return err
+	}
+	bound, err := pipeline.ServeHTTP(ctx, addr, reg, runner.Ready, log)
+	if err != nil {
+		return err
+	}
+	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound))
+	return nil
+}

@@ -1,0 +1,99 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/cspulse/cspulse/config"
+)
+
+// ClientOptions turns the connection part of the config (brokers, SASL,
+// TLS) into franz-go options; callers add consumer or producer options.
+func ClientOptions(k config.Kafka, brokers []string) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(k.ClientID)}
+	switch k.SASL.Mechanism {
+	case "plain":
+		opts = append(opts, kgo.SASL(plain.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsMechanism()))
+	case "scram-sha-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsSha256Mechanism()))
+	case "scram-sha-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsSha512Mechanism()))
+	}
+	if k.TLS.Enabled {
+		tc, err := tlsConfig(k.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	return opts, nil
+}
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka.tls.ca_file %s: no certificate found", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// EnsureTopics creates the input, dead-letter and alert topics that are
+// missing, and checks that the five input topics have one partition count:
+// partition p of every input topic must hold the same shops (SPEC §1), so
+// one task can own a shop's whole history.
+func EnsureTopics(ctx context.Context, cl *kgo.Client, topics config.Topics, partitions int) (int32, error) {
+	adm := kadm.NewClient(cl)
+	all := append(topics.Inputs(), topics.DeadLetter, topics.Alerts)
+	resp, err := adm.CreateTopics(ctx, int32(partitions), -1, nil, all...)
+	if err != nil {
+		return 0, fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return 0, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	details, err := adm.ListTopics(ctx, topics.Inputs()...)
+	if err != nil {
+		return 0, fmt.Errorf("describe input topics: %w", err)
+	}
+	var count int32 = -1
+	for _, name := range topics.Inputs() {
+		d, ok := details[name]
+		if !ok || d.Err != nil {
+			return 0, fmt.Errorf("describe topic %s: %v", name, d.Err)
+		}
+		n := int32(len(d.Partitions))
+		if count >= 0 && n != count {
+			return 0, fmt.Errorf("input topics must have one partition count: %s has %d, %s has %d",
+				topics.Inputs()[0], count, name, n)
+		}
+		count = n
+	}
+	return count, nil
+}

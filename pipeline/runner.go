@@ -1,0 +1,410 @@
+// Package pipeline consumes the input topics, routes each partition's
+// records to the task that owns that partition, and checkpoints: rows to
+// ClickHouse first, dead letters next, input offsets last.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// EngineFactory makes the engine of a newly assigned partition.
+type EngineFactory func(partition int32) Engine
+
+// Runner is one cspulse process's consumer: a franz-go group member whose
+// partitions each get a task.
+type Runner struct {
+	cfg       *config.Config
+	log       *zap.Logger
+	rows      *sinks.Buffer // rows of the next checkpoint; kept until written
+	newEngine EngineFactory
+	stats     *taskStats
+
+	client *kgo.Client
+	dead   *sinks.DeadLetters
+	inputs map[string]int // topic name → input index (schemas.Topics order)
+
+	mu       sync.Mutex // tasks and checkpoints, shared with rebalance callbacks
+	tasks    map[int32]*task
+	position map[lagKey]int64 // next offset to consume, per input partition
+	assigned map[lagKey]bool
+	wg       sync.WaitGroup
+
+	assignedAt atomic.Int64 // unix nanos of the last assignment; 0 = none yet
+}
+
+// NewRunner prepares a runner; Run connects and consumes.
+func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
+	r := &Runner{
+		cfg: cfg, log: log, rows: sinks.NewBuffer(writer, 0), newEngine: newEngine,
+		stats:    newTaskStats(),
+		inputs:   map[string]int{},
+		tasks:    map[int32]*task{},
+		position: map[lagKey]int64{},
+		assigned: map[lagKey]bool{},
+	}
+	for i, name := range cfg.Topics.Inputs() {
+		r.inputs[name] = i
+	}
+	return r
+}
+
+// Summary is what a finished run did, for the caller's last log line and
+// for benchmarks.
+type Summary struct {
+	Events      int64
+	DeadLetters int64
+	RowsWritten int64
+	Elapsed     time.Duration // the whole run, idle waits included
+	// Busy is from the first record polled to the last one processed, plus
+	// the final checkpoint: the run's time without the idle wait of
+	// --until-idle, which is what a throughput figure should divide by.
+	Busy time.Duration
+}
+
+func (r *Runner) summary(start time.Time) Summary {
+	s := Summary{
+		Events:      r.stats.totalEvents(),
+		DeadLetters: r.stats.totalDeadLetters(),
+		RowsWritten: r.stats.rowsWritten.Load(),
+		Elapsed:     time.Since(start),
+	}
+	if first, last := r.stats.firstPolled.Load(), r.stats.lastProcessed.Load(); first > 0 && last >= first {
+		s.Busy = time.Duration(last-first) + time.Duration(r.stats.lastCheckpointNanos.Load())
+	}
+	return s
+}
+
+// Run consumes from brokers until ctx ends (then it flushes and commits
+// within the shutdown grace) or, with run.until_idle, until the input has
+// been idle that long (then it closes all state first).
+func (r *Runner) Run(ctx context.Context, brokers []string) (Summary, error) {
+	start := time.Now()
+	if err := r.connect(ctx, brokers); err != nil {
+		return Summary{}, err
+	}
+	defer r.close()
+	err := r.loop(ctx)
+	return r.summary(start), err
+}
+
+func (r *Runner) connect(ctx context.Context, brokers []string) error {
+	opts, err := ClientOptions(r.cfg.Kafka, brokers)
+	if err != nil {
+		return err
+	}
+	reset := kgo.NewOffset().AtStart()
+	if r.cfg.Kafka.StartOffset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts = append(opts,
+		kgo.ConsumerGroup(r.cfg.Kafka.Group),
+		kgo.ConsumeTopics(r.cfg.Topics.Inputs()...),
+		kgo.ConsumeResetOffset(reset),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		// Range assignment gives one member partition p of every input
+		// topic (equal partition counts), which a task needs.
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.OnPartitionsAssigned(r.onAssigned),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+		kgo.ProducerLinger(5*time.Millisecond),
+	)
+	if r.client, err = kgo.NewClient(opts...); err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	if _, err := EnsureTopics(ctx, r.client, r.cfg.Topics, r.cfg.Kafka.Partitions); err != nil {
+		r.client.Close()
+		return err
+	}
+	r.dead = sinks.NewDeadLetters(r.client, r.cfg.Topics.DeadLetter)
+	return nil
+}
+
+func (r *Runner) close() {
+	r.mu.Lock()
+	r.stopTasks(nil)
+	r.mu.Unlock()
+	r.wg.Wait()
+	r.client.Close()
+}
+
+func (r *Runner) loop(ctx context.Context) error {
+	lastRecord := time.Now()
+	nextFlush := lastRecord.Add(r.cfg.Run.FlushInterval)
+	progress := newProgress(r.stats, r.log)
+	nextProgress := lastRecord.Add(r.cfg.Run.ProgressInterval)
+	for {
+		n, err := r.pollOnce(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if n > 0 {
+			lastRecord = now
+		}
+		if ctx.Err() != nil {
+			return r.shutdown()
+		}
+		if r.idle(now, lastRecord) && !r.caughtUp(ctx) {
+			lastRecord = now // records are still due: look again after another idle period
+		}
+		if r.idle(now, lastRecord) {
+			r.log.Info("input idle: closing all state", zap.Duration("until_idle", r.cfg.Run.UntilIdle))
+			if err := r.checkpoint(ctx, true); err != nil {
+				return err
+			}
+			progress.report(now)
+			return nil
+		}
+		if !now.Before(nextFlush) {
+			if err := r.checkpoint(ctx, false); err != nil {
+				return err
+			}
+			nextFlush = now.Add(r.cfg.Run.FlushInterval)
+		}
+		if !now.Before(nextProgress) {
+			progress.report(now)
+			nextProgress = now.Add(r.cfg.Run.ProgressInterval)
+		}
+	}
+}
+
+// idle is true when run.until_idle is set and nothing arrived for that long
+// since the later of the last record and the last assignment.
+func (r *Runner) idle(now, lastRecord time.Time) bool {
+	if r.cfg.Run.UntilIdle <= 0 {
+		return false
+	}
+	assigned := r.assignedAt.Load()
+	if assigned == 0 {
+		return false
+	}
+	since := lastRecord
+	if a := time.Unix(0, assigned); a.After(since) {
+		since = a
+	}
+	return now.Sub(since) >= r.cfg.Run.UntilIdle
+}
+
+// caughtUp tells whether this member has consumed every assigned partition
+// to its end offset, so that a quiet input is really complete and not just
+// slow to fetch (a large backlog can take a while to arrive).
+func (r *Runner) caughtUp(ctx context.Context) bool {
+	adm := kadm.NewClient(r.client)
+	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Inputs()...)
+	if err != nil {
+		r.log.Warn("list end offsets", zap.Error(err))
+		return false
+	}
+	committed, err := adm.FetchOffsets(ctx, r.cfg.Kafka.Group)
+	if err != nil {
+		r.log.Warn("fetch committed offsets", zap.Error(err))
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	done := true
+	ends.Each(func(o kadm.ListedOffset) {
+		key := lagKey{o.Topic, o.Partition}
+		if !r.assigned[key] {
+			return
+		}
+		pos := r.position[key]
+		if c, ok := committed.Lookup(o.Topic, o.Partition); ok && c.At > pos {
+			pos = c.At
+		}
+		if pos < o.Offset {
+			done = false
+		}
+	})
+	return done
+}
+
+// pollOnce polls for at most a short while and hands records to tasks.
+func (r *Runner) pollOnce(ctx context.Context) (int, error) {
+	wait := min(r.cfg.Run.FlushInterval, 250*time.Millisecond)
+	pollCtx, cancel := context.WithTimeout(ctx, wait)
+	fetches := r.client.PollRecords(pollCtx, 0)
+	cancel()
+	defer r.client.AllowRebalance()
+	if fetches.IsClientClosed() {
+		return 0, errors.New("kafka client closed")
+	}
+	fetches.EachError(func(topic string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			r.log.Warn("fetch error", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
+		}
+	})
+	n := 0
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		n += len(p.Records)
+		r.stats.firstPolled.CompareAndSwap(0, time.Now().UnixNano())
+		r.dispatch(p)
+	})
+	return n, nil
+}
+
+func (r *Runner) dispatch(p kgo.FetchTopicPartition) {
+	input, ok := r.inputs[p.Topic]
+	if !ok {
+		return // not subscribed; cannot happen with ConsumeTopics
+	}
+	t := r.taskFor(p.Partition)
+	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: p.Records}
+	last := p.Records[len(p.Records)-1].Offset
+	r.position[lagKey{p.Topic, p.Partition}] = last + 1
+	r.stats.setLag(p.Topic, p.Partition, p.HighWatermark-last-1)
+}
+
+// taskFor returns partition p's task, starting it on first use. Callers
+// hold r.mu.
+func (r *Runner) taskFor(p int32) *task {
+	if t, ok := r.tasks[p]; ok {
+		return t
+	}
+	marks := windowing.NewWatermarks(len(schemas.Topics), r.cfg.Time.MaxOutOfOrder, r.cfg.Time.IdleInput)
+	t := newTask(p, r.newEngine(p), marks, r.dead, r.stats)
+	r.tasks[p] = t
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t.run()
+	}()
+	return t
+}
+
+// stopTasks ends the tasks of the given partitions (all when nil). Callers
+// hold r.mu.
+func (r *Runner) stopTasks(partitions map[int32]bool) {
+	for p, t := range r.tasks {
+		if partitions == nil || partitions[p] {
+			close(t.inputs)
+			delete(r.tasks, p)
+		}
+	}
+}
+
+// checkpoint makes everything processed so far durable, in the order that
+// keeps results exact: rows, then dead letters, then offsets. With finish,
+// tasks first advance event time to the end (input complete).
+func (r *Runner) checkpoint(ctx context.Context, finish bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checkpointLocked(ctx, finish)
+}
+
+func (r *Runner) checkpointLocked(ctx context.Context, finish bool) error {
+	start := time.Now()
+	defer func() { r.stats.lastCheckpointNanos.Store(int64(time.Since(start))) }()
+	r.collectRows(finish)
+	rows := r.rows.Len()
+	if err := r.rows.Flush(ctx); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	r.stats.rowsWritten.Add(int64(rows))
+	if err := r.dead.Flush(ctx); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+		return fmt.Errorf("checkpoint: commit offsets: %w", err)
+	}
+	r.stats.flushes.Add(1)
+	return nil
+}
+
+// collectRows asks every task, one after the other, for its changed rows.
+// One at a time, because they share the buffer; flushing changed rows is
+// cheap next to processing, so little parallelism is lost.
+func (r *Runner) collectRows(finish bool) {
+	for _, t := range r.tasks {
+		done := make(chan struct{})
+		t.requests <- taskRequest{finish: finish, rows: r.rows, done: done}
+		<-done
+	}
+}
+
+// shutdown flushes and commits what was processed, within the grace period.
+func (r *Runner) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Run.ShutdownGrace)
+	defer cancel()
+	r.log.Info("stopping: final checkpoint", zap.Duration("grace", r.cfg.Run.ShutdownGrace))
+	return r.checkpoint(ctx, false)
+}
+
+func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.mu.Lock()
+	r.setAssigned(assigned, true)
+	r.mu.Unlock()
+	r.assignedAt.Store(time.Now().UnixNano())
+	r.log.Info("partitions assigned", zap.Any("partitions", assigned))
+}
+
+// onRevoked checkpoints before the partitions go, so the next owner starts
+// exactly where this one stopped.
+func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkpointLocked(ctx, false); err != nil {
+		r.log.Error("checkpoint on revoke failed; the next owner replays from the last commit", zap.Error(err))
+	}
+	r.stopTasks(partitionSet(revoked))
+	r.setAssigned(revoked, false)
+	r.log.Info("partitions revoked", zap.Any("partitions", revoked))
+}
+
+// onLost drops tasks without committing: another member may own them now.
+func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopTasks(partitionSet(lost))
+	r.setAssigned(lost, false)
+	r.log.Warn("partitions lost", zap.Any("partitions", lost))
+}
+
+// setAssigned records (or forgets) input partitions; callers hold r.mu.
+func (r *Runner) setAssigned(m map[string][]int32, on bool) {
+	for topic, ps := range m {
+		for _, p := range ps {
+			key := lagKey{topic, p}
+			if on {
+				r.assigned[key] = true
+			} else {
+				delete(r.assigned, key)
+				delete(r.position, key)
+			}
+		}
+	}
+}
+
+func partitionSet(m map[string][]int32) map[int32]bool {
+	set := map[int32]bool{}
+	for _, ps := range m {
+		for _, p := range ps {
+			set[p] = true
+		}
+	}
+	return set
+}
+
+// Stats returns the live counters (for /metrics).
+func (r *Runner) Stats() *taskStats { return r.stats }

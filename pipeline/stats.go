@@ -1,0 +1,110 @@
+package pipeline
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cspulse/cspulse/schemas"
+)
+
+// taskStats are the pipeline's own counters. Tasks add to them with atomics
+// (once per polled batch for events); the progress line and /metrics read
+// the same numbers, so the two can never disagree.
+type taskStats struct {
+	events      [len(schemas.Topics)]atomic.Int64
+	deadLetters map[schemas.Reason]*atomic.Int64
+	rowsWritten atomic.Int64
+	flushes     atomic.Int64
+
+	// Wall-clock marks (unix nanos) for Summary.Busy.
+	firstPolled         atomic.Int64
+	lastProcessed       atomic.Int64
+	lastCheckpointNanos atomic.Int64
+
+	lagMu sync.Mutex
+	lag   map[lagKey]int64
+}
+
+type lagKey struct {
+	topic     string
+	partition int32
+}
+
+func newTaskStats() *taskStats {
+	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}}
+	for _, r := range schemas.Reasons {
+		s.deadLetters[r] = new(atomic.Int64)
+	}
+	return s
+}
+
+func (s *taskStats) deadLetter(r schemas.Reason) {
+	if c, ok := s.deadLetters[r]; ok {
+		c.Add(1)
+	}
+}
+
+func (s *taskStats) totalEvents() int64 {
+	var n int64
+	for i := range s.events {
+		n += s.events[i].Load()
+	}
+	return n
+}
+
+func (s *taskStats) totalDeadLetters() int64 {
+	var n int64
+	for _, c := range s.deadLetters {
+		n += c.Load()
+	}
+	return n
+}
+
+func (s *taskStats) setLag(topic string, partition int32, lag int64) {
+	s.lagMu.Lock()
+	s.lag[lagKey{topic, partition}] = lag
+	s.lagMu.Unlock()
+}
+
+func (s *taskStats) totalLag() int64 {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	var n int64
+	for _, l := range s.lag {
+		n += l
+	}
+	return n
+}
+
+// register exposes the counters on reg under the cspulse_ prefix.
+func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) error {
+	var cs []prometheus.Collector
+	for i, name := range topicNames {
+		c := &s.events[i]
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cspulse_events_total", Help: "Valid input events applied, by topic.",
+			ConstLabels: prometheus.Labels{"topic": name},
+		}, func() float64 { return float64(c.Load()) }))
+	}
+	for _, r := range schemas.Reasons {
+		c := s.deadLetters[r]
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cspulse_dead_letters_total", Help: "Records sent to the dead-letter topic, by reason.",
+			ConstLabels: prometheus.Labels{"reason": string(r)},
+		}, func() float64 { return float64(c.Load()) }))
+	}
+	cs = append(cs,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_rows_written_total",
+			Help: "Rows written to ClickHouse."}, func() float64 { return float64(s.rowsWritten.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_consumer_lag",
+			Help: "Records behind the high watermark, all assigned partitions."}, func() float64 { return float64(s.totalLag()) }),
+	)
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package pipeline
+
+import (
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// Engine is the seam between the task and the metric operators: pure
+// event-time logic that knows nothing of Kafka or ClickHouse.
+type Engine interface {
+	// Apply takes one valid event; its []byte fields are only valid during
+	// the call. ok=false means the event was rejected (e.g. late with its
+	// state gone) and must be dead-lettered with the reason.
+	Apply(ev *schemas.Event) (reason schemas.Reason, ok bool)
+	// Advance moves event time: timeouts fire, state is finalized.
+	Advance(watermark int64)
+	// Flush appends every row changed since the last Flush, as full rows.
+	Flush(version uint64, out RowSink)
+}
+
+// RowSink receives output rows; sinks.Buffer is one.
+type RowSink = operators.RowSink
+
+// taskInput is one polled slice of a partition's records.
+type taskInput struct {
+	topic   schemas.Topic
+	input   int // index into the task's inputs, one per topic
+	records []*kgo.Record
+}
+
+// taskRequest is a control message to a task, answered on done.
+type taskRequest struct {
+	finish bool    // end of input: advance event time to the end first
+	rows   RowSink // flush changed rows into this
+	done   chan struct{}
+}
+
+// task owns partition p of every input topic: its decoder, its engine state
+// and its watermark. It runs on one goroutine and shares nothing, so the hot
+// path takes no locks.
+type task struct {
+	partition int32
+	dec       *schemas.Decoder
+	ev        schemas.Event
+	engine    Engine
+	marks     *windowing.Watermarks
+	dead      deadLetterSink
+	stats     *taskStats
+
+	// next[i] is the offset after the last record of input i; their sum is
+	// the row version: it grows with input position and a replay of the
+	// same input reproduces it.
+	next [len(schemas.Topics)]int64
+
+	inputs   chan taskInput
+	requests chan taskRequest
+}
+
+// deadLetterSink is where rejected records go.
+type deadLetterSink interface {
+	Send(orig *kgo.Record, dl sinks.DeadLetter)
+}
+
+func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead deadLetterSink, stats *taskStats) *task {
+	return &task{
+		partition: partition,
+		dec:       schemas.NewDecoder(),
+		engine:    engine,
+		marks:     marks,
+		dead:      dead,
+		stats:     stats,
+		inputs:    make(chan taskInput, 16),
+		requests:  make(chan taskRequest),
+	}
+}
+
+// run processes inputs and requests until inputs is closed. Inputs queued
+// before a request are processed before it: the runner relies on this to
+// know that a flush covers everything it polled.
+func (t *task) run() {
+	for {
+		select {
+		case in, ok := <-t.inputs:
+			if !ok {
+				return
+			}
+			t.process(in)
+		case req := <-t.requests:
+			t.drainInputs()
+			t.serve(req)
+		}
+	}
+}
+
+func (t *task) drainInputs() {
+	for {
+		select {
+		case in, ok := <-t.inputs:
+			if !ok {
+				return
+			}
+			t.process(in)
+		default:
+			return
+		}
+	}
+}
+
+func (t *task) process(in taskInput) {
+	now := time.Now()
+	var accepted int64
+	for _, rec := range in.records {
+		if t.processRecord(in, rec, now) {
+			accepted++
+		}
+		t.next[in.input] = rec.Offset + 1
+	}
+	t.stats.events[in.input].Add(accepted)
+	t.engine.Advance(t.marks.Current(now))
+	t.stats.lastProcessed.Store(time.Now().UnixNano())
+}
+
+// processRecord decodes and applies one record; false means dead-lettered.
+func (t *task) processRecord(in taskInput, rec *kgo.Record, now time.Time) bool {
+	if err := t.dec.Decode(in.topic, rec.Key, rec.Value, &t.ev); err != nil {
+		t.reject(rec, err)
+		return false
+	}
+	t.marks.Observe(in.input, t.ev.TS, now)
+	if reason, ok := t.engine.Apply(&t.ev); !ok {
+		t.dead.Send(rec, sinks.DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone"})
+		t.stats.deadLetter(reason)
+		return false
+	}
+	return true
+}
+
+func (t *task) reject(rec *kgo.Record, err error) {
+	dl := sinks.DeadLetter{Reason: string(schemas.ReasonNotJSON), Detail: err.Error()}
+	if de, ok := err.(*schemas.DecodeError); ok {
+		dl = sinks.DeadLetter{Reason: string(de.Reason), Field: de.Field, Detail: de.Detail}
+	}
+	t.dead.Send(rec, dl)
+	t.stats.deadLetter(schemas.Reason(dl.Reason))
+}
+
+func (t *task) serve(req taskRequest) {
+	if req.finish {
+		t.marks.AdvanceTo(math.MaxInt64)
+		t.engine.Advance(math.MaxInt64)
+	}
+	if req.rows != nil {
+		t.engine.Flush(t.version(), req.rows)
+	}
+	close(req.done)
+}
+
+func (t *task) version() uint64 {
+	var v uint64
+	for _, n := range t.next {
+		v += uint64(n)
+	}
+	return v
+}

@@ -1,0 +1,51 @@
+package pipeline
+
+import (
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/windowing"
+)
+
+// NewEngineFactory builds the metric engine of each task from the config.
+// Zones cache their current hour and are not safe for concurrent use, so
+// every engine gets its own clone of the zone set.
+func NewEngineFactory(cfg *config.Config) (EngineFactory, error) {
+	zones, err := windowing.NewZoneSet(cfg.Time.DefaultZone, cfg.Time.ShopZones)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := operatorSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(int32) Engine {
+		s := settings
+		s.Zones = zones.Clone()
+		return operators.NewEngine(s)
+	}, nil
+}
+
+func operatorSettings(cfg *config.Config) (operators.Settings, error) {
+	start, err := config.ParseClock(cfg.Metrics.WindowStart)
+	if err != nil {
+		return operators.Settings{}, err
+	}
+	end, err := config.ParseClock(cfg.Metrics.WindowEnd)
+	if err != nil {
+		return operators.Settings{}, err
+	}
+	f := cfg.Filters
+	return operators.Settings{
+		AllowedLateness:   cfg.Time.AllowedLateness,
+		SessionTimeout:    cfg.Time.SessionTimeout,
+		RatingWindow:      cfg.Time.RatingWindow,
+		WindowStartMin:    start,
+		WindowEndMin:      end,
+		ReplyWithin:       cfg.Metrics.ReplyWithin,
+		SatisfiedMinScore: cfg.Metrics.SatisfiedMinScore,
+		Filters: operators.Filters{
+			Adverts: f.Adverts, BuyerIDs: f.BuyerIDs, AgentIDs: f.AgentIDs,
+			AgentSingleSentence: f.AgentSingleSentence, Monologue: f.Monologue,
+		},
+	}, nil
+}

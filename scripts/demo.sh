@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make demo: a simulated day for 20 shops, end to end on real parts.
+#   local ClickHouse → embedded Kafka-protocol broker → cspulse gen →
+#   cspulse run --until-idle → cspulse report
+# Environment: CSPULSE_DEMO_BROKER (default 127.0.0.1:19092),
+# CSPULSE_DEMO_DB (default cspulse_demo), CSPULSE_DEMO_SHOPS (20).
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+BROKER=${CSPULSE_DEMO_BROKER:-127.0.0.1:19092}
+DB=${CSPULSE_DEMO_DB:-cspulse_demo}
+SHOPS=${CSPULSE_DEMO_SHOPS:-20}
+BIN=$REPO/bin/cspulse
+WORK=$REPO/.local/demo
+mkdir -p "$WORK"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "ClickHouse (project-local, 127.0.0.1:${CSPULSE_CH_NATIVE_PORT:-19000})"
+scripts/clickhouse.sh start
+scripts/clickhouse.sh client --query "DROP DATABASE IF EXISTS $DB"
+
+step "embedded Kafka-protocol broker on $BROKER"
+"$BIN" broker --listen "$BROKER" >"$WORK/broker.log" 2>&1 &
+broker_pid=$!
+trap 'kill $broker_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+	grep -q "listening" "$WORK/broker.log" && break
+	kill -0 $broker_pid 2>/dev/null || { cat "$WORK/broker.log"; exit 1; }
+	sleep 0.1
+done
+
+step "generating one simulated day for $SHOPS shops"
+# A few malformed records ride along (--poison) to show the dead-letter topic.
+"$BIN" gen --brokers "$BROKER" --shops "$SHOPS" --days 1 --poison 0.0002 --zones-out "$WORK/zones.yaml"
+
+step "running the pipeline until the input is idle for 5s"
+"$BIN" run --config "$WORK/zones.yaml" --brokers "$BROKER" --until-idle 5s \
+	--clickhouse.database "$DB" --run.http_listen "" --run.progress_interval 2s
+
+step "summary from ClickHouse ($DB)"
+"$BIN" report --clickhouse.database "$DB"
+
+step "dead letters in cs.deadletter, by reason (read with kcat)"
+kcat -C -b "$BROKER" -t cs.deadletter -o beginning -e -q -f '%h\n' |
+	tr ',' '\n' | sed -n 's/^cspulse.reason=//p' | sort | uniq -c
+
+cat <<MSG
+
+Query it yourself:  scripts/clickhouse.sh client --database $DB
+  e.g. SELECT shop_id, sum(consult_sessions) FROM cs_shop_hourly FINAL GROUP BY shop_id
+MSG
