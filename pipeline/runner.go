@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
@@ -29,7 +31,8 @@ type EngineFactory func(partition int32) Engine
 type Runner struct {
 	cfg       *config.Config
 	log       *zap.Logger
-	rows      *sinks.Buffer // rows of the next checkpoint; kept until written
+	writer    sinks.RowWriter
+	commits   inflight // the checkpoint being written, if any
 	newEngine EngineFactory
 	stats     *taskStats
 
@@ -49,7 +52,7 @@ type Runner struct {
 // NewRunner prepares a runner; Run connects and consumes.
 func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
 	r := &Runner{
-		cfg: cfg, log: log, rows: sinks.NewBuffer(writer, 0), newEngine: newEngine,
+		cfg: cfg, log: log, writer: writer, newEngine: newEngine,
 		stats:    newTaskStats(),
 		inputs:   map[string]int{},
 		tasks:    map[int32]*task{},
@@ -165,14 +168,14 @@ func (r *Runner) loop(ctx context.Context) error {
 		}
 		if r.idle(now, lastRecord) {
 			r.log.Info("input idle: closing all state", zap.Duration("until_idle", r.cfg.Run.UntilIdle))
-			if err := r.checkpoint(ctx, true); err != nil {
+			if err := r.checkpoint(ctx, true, true); err != nil {
 				return err
 			}
 			progress.report(now)
 			return nil
 		}
 		if !now.Before(nextFlush) {
-			if err := r.checkpoint(ctx, false); err != nil {
+			if err := r.checkpoint(ctx, false, false); err != nil {
 				return err
 			}
 			nextFlush = now.Add(r.cfg.Run.FlushInterval)
@@ -306,41 +309,95 @@ func (r *Runner) stopTasks(partitions map[int32]bool) {
 
 // checkpoint makes everything processed so far durable, in the order that
 // keeps results exact: rows, then dead letters, then offsets. With finish,
-// tasks first advance event time to the end (input complete).
-func (r *Runner) checkpoint(ctx context.Context, finish bool) error {
+// tasks first advance event time to the end (input complete). With wait
+// false the writes run in the background while consumption goes on (one
+// checkpoint in flight at a time; the next waits for it); with wait true
+// the call returns once everything is durable.
+func (r *Runner) checkpoint(ctx context.Context, finish, wait bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.checkpointLocked(ctx, finish)
+	return r.checkpointLocked(ctx, finish, wait)
 }
 
-func (r *Runner) checkpointLocked(ctx context.Context, finish bool) error {
-	start := time.Now()
-	defer func() { r.stats.lastCheckpointNanos.Store(int64(time.Since(start))) }()
-	r.collectRows(finish)
-	rows := r.rows.Len()
-	if err := r.rows.Flush(ctx); err != nil {
+func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error {
+	// The previous checkpoint must be durable before this one is taken:
+	// commits stay in order, and at most two checkpoints' rows are in memory.
+	if err := r.commits.wait(); err != nil {
+		return err
+	}
+	snap := r.snapshot(finish)
+	if !wait {
+		// A background write outlives the poll that started it: a stop
+		// signal must not cancel it halfway; shutdown waits for it.
+		ctx = context.WithoutCancel(ctx)
+	}
+	r.commits.start(func() error { return r.persist(ctx, snap) })
+	if wait {
+		return r.commits.wait()
+	}
+	return nil
+}
+
+// checkpointSnapshot is what one checkpoint makes durable: the rows that
+// changed and the input offsets they reflect.
+type checkpointSnapshot struct {
+	rows    *sinks.Buffer
+	offsets map[string]map[int32]kgo.EpochOffset
+	taken   time.Time
+}
+
+// snapshot asks every task, one after the other, for its changed rows (they
+// share the buffer; flushing changed rows is cheap next to processing) and
+// takes the offsets of everything polled, which the tasks have processed.
+func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
+	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer, 0), taken: time.Now()}
+	for _, t := range r.tasks {
+		done := make(chan struct{})
+		t.requests <- taskRequest{finish: finish, rows: snap.rows, done: done}
+		<-done
+	}
+	snap.offsets = r.client.UncommittedOffsets()
+	return snap
+}
+
+// persist writes a snapshot: rows, dead letters, offsets, in that order.
+func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
+	rows := snap.rows.Len()
+	if err := snap.rows.Flush(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	r.stats.rowsWritten.Add(int64(rows))
 	if err := r.dead.Flush(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
 		return fmt.Errorf("checkpoint: commit offsets: %w", err)
 	}
 	r.stats.flushes.Add(1)
+	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
 	return nil
 }
 
-// collectRows asks every task, one after the other, for its changed rows.
-// One at a time, because they share the buffer; flushing changed rows is
-// cheap next to processing, so little parallelism is lost.
-func (r *Runner) collectRows(finish bool) {
-	for _, t := range r.tasks {
-		done := make(chan struct{})
-		t.requests <- taskRequest{finish: finish, rows: r.rows, done: done}
-		<-done
+// commitOffsets commits exactly the given offsets and reports the request's
+// error or the first partition's.
+func (r *Runner) commitOffsets(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
+	if len(offsets) == 0 {
+		return nil
 	}
+	var err error
+	r.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, reqErr error) {
+		if err = reqErr; err != nil {
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil && err == nil {
+					err = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, perr)
+				}
+			}
+		}
+	})
+	return err
 }
 
 // shutdown flushes and commits what was processed, within the grace period.
@@ -348,7 +405,7 @@ func (r *Runner) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Run.ShutdownGrace)
 	defer cancel()
 	r.log.Info("stopping: final checkpoint", zap.Duration("grace", r.cfg.Run.ShutdownGrace))
-	return r.checkpoint(ctx, false)
+	return r.checkpoint(ctx, false, true)
 }
 
 func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
@@ -364,7 +421,7 @@ func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.checkpointLocked(ctx, false); err != nil {
+	if err := r.checkpointLocked(ctx, false, true); err != nil {
 		r.log.Error("checkpoint on revoke failed; the next owner replays from the last commit", zap.Error(err))
 	}
 	r.stopTasks(partitionSet(revoked))

@@ -1,0 +1,26 @@
+package pipeline
+
+// inflight runs one background job at a time and keeps its result until
+// someone waits for it. Callers serialize their calls (the runner holds its
+// mutex), so it needs no lock of its own.
+type inflight struct {
+	done chan error // nil when nothing is in flight
+}
+
+// start runs job in the background. The caller must have waited for the
+// previous job.
+func (f *inflight) start(job func() error) {
+	done := make(chan error, 1)
+	f.done = done
+	go func() { done <- job() }()
+}
+
+// wait blocks until the job in flight, if any, ends and returns its error.
+func (f *inflight) wait() error {
+	if f.done == nil {
+		return nil
+	}
+	err := <-f.done
+	f.done = nil
+	return err
+}
