@@ -55,11 +55,21 @@ type Topics struct {
 	Orders      string `koanf:"orders"`
 	DeadLetter  string `koanf:"deadletter"`
 	Alerts      string `koanf:"alerts"`
+	Changelog   string `koanf:"changelog"`
 }
 
 // All lists every topic cspulse reads or writes.
 func (t Topics) All() []string {
 	return append(t.Inputs(), t.DeadLetter, t.Alerts)
+}
+
+// ChangelogTopic is the state changelog's name: topics.changelog, or the
+// consumer group's name + ".changelog".
+func (c *Config) ChangelogTopic() string {
+	if c.Topics.Changelog != "" {
+		return c.Topics.Changelog
+	}
+	return c.Kafka.Group + ".changelog"
 }
 
 // Inputs lists the five input topic names in schemas.Topics order.
@@ -110,6 +120,7 @@ type Filters struct {
 type Run struct {
 	UntilIdle        time.Duration `koanf:"until_idle"`
 	FlushInterval    time.Duration `koanf:"flush_interval"`
+	StateCheckpoints bool          `koanf:"state_checkpoints"`
 	ProgressInterval time.Duration `koanf:"progress_interval"`
 	HTTPListen       string        `koanf:"http_listen"`
 	ShutdownGrace    time.Duration `koanf:"shutdown_grace"`
@@ -208,6 +219,7 @@ func (c *Config) validateTopics() error {
 		"topics.sessions": t.Sessions, "topics.transfers": t.Transfers, "topics.messages": t.Messages,
 		"topics.evaluations": t.Evaluations, "topics.orders": t.Orders,
 		"topics.deadletter": t.DeadLetter, "topics.alerts": t.Alerts,
+		"topics.changelog": c.ChangelogTopic(),
 	}
 	seen := map[string]string{}
 	for _, key := range sortedKeys(names) {

@@ -37,6 +37,8 @@ type Runner struct {
 	stats     *taskStats
 
 	client *kgo.Client
+	state  *kgo.Client // changelog writes (manual partitioning); nil without state checkpoints
+	conn   []kgo.Opt   // connection options, for restore readers
 	dead   *sinks.DeadLetters
 	inputs map[string]int // topic name → input index (schemas.Topics order)
 
@@ -46,7 +48,8 @@ type Runner struct {
 	assigned map[lagKey]bool
 	wg       sync.WaitGroup
 
-	assignedAt atomic.Int64 // unix nanos of the last assignment; 0 = none yet
+	assignedAt atomic.Int64          // unix nanos of the last assignment; 0 = none yet
+	fatal      atomic.Pointer[error] // set by a rebalance callback that cannot go on
 }
 
 // NewRunner prepares a runner; Run connects and consumes.
@@ -109,6 +112,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	if err != nil {
 		return err
 	}
+	r.conn = opts
 	reset := kgo.NewOffset().AtStart()
 	if r.cfg.Kafka.StartOffset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -130,11 +134,38 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	if r.client, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
-	if _, err := EnsureTopics(ctx, r.client, r.cfg.Topics, r.cfg.Kafka.Partitions); err != nil {
+	partitions, err := EnsureTopics(ctx, r.client, r.cfg.Topics, r.cfg.Kafka.Partitions)
+	if err != nil {
 		r.client.Close()
 		return err
 	}
 	r.dead = sinks.NewDeadLetters(r.client, r.cfg.Topics.DeadLetter)
+	if r.cfg.Run.StateCheckpoints {
+		if err := r.connectState(ctx, partitions); err != nil {
+			r.client.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// connectState prepares the changelog and its writer. Its records go to the
+// partition of their task, set by hand, so it is a client of its own.
+func (r *Runner) connectState(ctx context.Context, partitions int32) error {
+	if _, ok := r.newEngine(0).(checkpointable); !ok {
+		// TODO(issue 5): an error once the engine implements Checkpointer.
+		r.log.Warn("run.state_checkpoints is on but the engine cannot save its state yet: state is not saved")
+		return nil
+	}
+	if err := ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions); err != nil {
+		return err
+	}
+	var err error
+	r.state, err = kgo.NewClient(append(r.conn, kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(4<<20))...)
+	if err != nil {
+		return fmt.Errorf("changelog client: %w", err)
+	}
 	return nil
 }
 
@@ -144,6 +175,9 @@ func (r *Runner) close() {
 	r.mu.Unlock()
 	r.wg.Wait()
 	r.client.Close()
+	if r.state != nil {
+		r.state.Close()
+	}
 }
 
 func (r *Runner) loop(ctx context.Context) error {
@@ -155,6 +189,9 @@ func (r *Runner) loop(ctx context.Context) error {
 		n, err := r.pollOnce(ctx)
 		if err != nil {
 			return err
+		}
+		if fatal := r.fatal.Load(); fatal != nil {
+			return *fatal
 		}
 		now := time.Now()
 		if n > 0 {
@@ -285,15 +322,23 @@ func (r *Runner) taskFor(p int32) *task {
 	if t, ok := r.tasks[p]; ok {
 		return t
 	}
-	marks := windowing.NewWatermarks(len(schemas.Topics), r.cfg.Time.MaxOutOfOrder, r.cfg.Time.IdleInput)
-	t := newTask(p, r.newEngine(p), marks, r.dead, r.stats)
+	t := r.newTask(p, r.newEngine(p))
 	r.tasks[p] = t
+	r.startTask(t)
+	return t
+}
+
+func (r *Runner) newTask(p int32, engine Engine) *task {
+	marks := windowing.NewWatermarks(len(schemas.Topics), r.cfg.Time.MaxOutOfOrder, r.cfg.Time.IdleInput)
+	return newTask(p, engine, marks, r.dead, r.stats)
+}
+
+func (r *Runner) startTask(t *task) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		t.run()
 	}()
-	return t
 }
 
 // stopTasks ends the tasks of the given partitions (all when nil). Callers
@@ -342,6 +387,7 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 // changed and the input offsets they reflect.
 type checkpointSnapshot struct {
 	rows    *sinks.Buffer
+	state   []*kgo.Record // changed state entries, nil without state checkpoints
 	offsets map[string]map[int32]kgo.EpochOffset
 	taken   time.Time
 }
@@ -351,16 +397,25 @@ type checkpointSnapshot struct {
 // takes the offsets of everything polled, which the tasks have processed.
 func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer, 0), taken: time.Now()}
-	for _, t := range r.tasks {
-		done := make(chan struct{})
-		t.requests <- taskRequest{finish: finish, rows: snap.rows, done: done}
-		<-done
+	for p, t := range r.tasks {
+		req := taskRequest{finish: finish, rows: snap.rows, done: make(chan struct{})}
+		if r.state != nil {
+			req.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
+		}
+		t.requests <- req
+		<-req.done
+		if req.state != nil {
+			snap.state = append(snap.state, req.state.recs...)
+		}
 	}
 	snap.offsets = r.client.UncommittedOffsets()
 	return snap
 }
 
-// persist writes a snapshot: rows, dead letters, offsets, in that order.
+// persist writes a snapshot: rows, dead letters, state, offsets, in that
+// order. A crash between any two steps is safe: rows are whole and
+// versioned, so rewriting them is harmless; state is restored together
+// with the input offsets it reflects, which win over the committed ones.
 func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	rows := snap.rows.Len()
 	if err := snap.rows.Flush(ctx); err != nil {
@@ -370,6 +425,10 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	if err := r.dead.Flush(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	if err := produceState(ctx, r.state, snap.state); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	r.stats.stateRecords.Add(int64(len(snap.state)))
 	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
 		return fmt.Errorf("checkpoint: commit offsets: %w", err)
 	}
@@ -408,12 +467,60 @@ func (r *Runner) shutdown() error {
 	return r.checkpoint(ctx, false, true)
 }
 
-func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	r.mu.Lock()
 	r.setAssigned(assigned, true)
+	if r.state != nil {
+		if err := r.restoreTasks(ctx, cl, partitionSet(assigned)); err != nil {
+			// Consuming on without the state would count twice or miss:
+			// stop, and let the operator or the orchestrator restart.
+			r.fatal.Store(&err)
+			r.log.Error("restore from changelog failed", zap.Error(err))
+		}
+	}
 	r.mu.Unlock()
 	r.assignedAt.Store(time.Now().UnixNano())
 	r.log.Info("partitions assigned", zap.Any("partitions", assigned))
+}
+
+// restoreTasks rebuilds the tasks of newly assigned partitions from the
+// changelog and moves their inputs to the offsets the state reflects.
+// Callers hold r.mu.
+func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions map[int32]bool) error {
+	seek := map[string]map[int32]kgo.EpochOffset{}
+	for p := range partitions {
+		if _, ok := r.tasks[p]; ok {
+			continue
+		}
+		start := time.Now()
+		entries, err := readChangelog(ctx, r.conn, r.cfg.ChangelogTopic(), p)
+		if err != nil {
+			return err
+		}
+		engine := r.newEngine(p)
+		st, restored, err := restore(engine, entries)
+		if err != nil {
+			return fmt.Errorf("restore partition %d: %w", p, err)
+		}
+		t := r.newTask(p, engine)
+		if restored {
+			t.resume(st)
+			for i, topic := range r.cfg.Topics.Inputs() {
+				if seek[topic] == nil {
+					seek[topic] = map[int32]kgo.EpochOffset{}
+				}
+				seek[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: st.next[i]}
+			}
+		}
+		r.tasks[p] = t
+		r.startTask(t)
+		r.log.Info("partition state restored", zap.Int32("partition", p), zap.Int("entries", len(entries)),
+			zap.Bool("from_changelog", restored), zap.Duration("took", time.Since(start)))
+	}
+	if len(seek) > 0 {
+		cl.SetOffsets(seek)
+	}
+	return nil
 }
 
 // onRevoked checkpoints before the partitions go, so the next owner starts

@@ -13,10 +13,11 @@ import (
 // (once per polled batch for events); the progress line and /metrics read
 // the same numbers, so the two can never disagree.
 type taskStats struct {
-	events      [len(schemas.Topics)]atomic.Int64
-	deadLetters map[schemas.Reason]*atomic.Int64
-	rowsWritten atomic.Int64
-	flushes     atomic.Int64
+	events       [len(schemas.Topics)]atomic.Int64
+	deadLetters  map[schemas.Reason]*atomic.Int64
+	rowsWritten  atomic.Int64
+	stateRecords atomic.Int64
+	flushes      atomic.Int64
 
 	// Wall-clock marks (unix nanos) for Summary.Busy.
 	firstPolled         atomic.Int64

@@ -25,6 +25,13 @@ type Engine interface {
 	Flush(version uint64, out RowSink)
 }
 
+// checkpointable is an engine whose state survives restarts. The runner
+// requires it when run.state_checkpoints is on.
+type checkpointable interface {
+	Engine
+	operators.Checkpointer
+}
+
 // RowSink receives output rows; sinks.Buffer is one.
 type RowSink = operators.RowSink
 
@@ -37,8 +44,9 @@ type taskInput struct {
 
 // taskRequest is a control message to a task, answered on done.
 type taskRequest struct {
-	finish bool    // end of input: advance event time to the end first
-	rows   RowSink // flush changed rows into this
+	finish bool        // end of input: advance event time to the end first
+	rows   RowSink     // flush changed rows into this
+	state  *stateBatch // then, when set, the changed state entries
 	done   chan struct{}
 }
 
@@ -57,7 +65,8 @@ type task struct {
 	// next[i] is the offset after the last record of input i; their sum is
 	// the row version: it grows with input position and a replay of the
 	// same input reproduces it.
-	next [len(schemas.Topics)]int64
+	next      [len(schemas.Topics)]int64
+	watermark int64 // the last one given to the engine
 
 	inputs   chan taskInput
 	requests chan taskRequest
@@ -76,6 +85,7 @@ func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead d
 		marks:     marks,
 		dead:      dead,
 		stats:     stats,
+		watermark: math.MinInt64,
 		inputs:    make(chan taskInput, 16),
 		requests:  make(chan taskRequest),
 	}
@@ -123,7 +133,8 @@ func (t *task) process(in taskInput) {
 		t.next[in.input] = rec.Offset + 1
 	}
 	t.stats.events[in.input].Add(accepted)
-	t.engine.Advance(t.marks.Current(now))
+	t.watermark = t.marks.Current(now)
+	t.engine.Advance(t.watermark)
 	t.stats.lastProcessed.Store(time.Now().UnixNano())
 }
 
@@ -159,7 +170,20 @@ func (t *task) serve(req taskRequest) {
 	if req.rows != nil {
 		t.engine.Flush(t.version(), req.rows)
 	}
+	if req.state != nil {
+		// After Flush: the engine's contract is that no row is pending
+		// when its state is saved.
+		t.engine.(checkpointable).SaveChanged(req.state)
+		req.state.Put([]byte(taskKey), taskState{next: t.next, watermark: t.watermark}.encode())
+	}
 	close(req.done)
+}
+
+// resume continues from restored state: input positions and watermark.
+func (t *task) resume(st taskState) {
+	t.next = st.next
+	t.watermark = st.watermark
+	t.marks.AdvanceTo(st.watermark)
 }
 
 func (t *task) version() uint64 {
