@@ -329,8 +329,12 @@ func (r *Runner) taskFor(p int32) *task {
 }
 
 func (r *Runner) newTask(p int32, engine Engine) *task {
-	marks := windowing.NewWatermarks(len(schemas.Topics), r.cfg.Time.MaxOutOfOrder, r.cfg.Time.IdleInput)
-	return newTask(p, engine, marks, r.dead, r.stats)
+	return newTask(p, engine, newMarks(r.cfg), r.dead, r.stats)
+}
+
+// newMarks tracks the watermark of a task's five inputs.
+func newMarks(cfg *config.Config) *windowing.Watermarks {
+	return windowing.NewWatermarks(len(schemas.Topics), cfg.Time.MaxOutOfOrder, cfg.Time.IdleInput)
 }
 
 func (r *Runner) startTask(t *task) {
