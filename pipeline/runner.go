@@ -559,6 +559,7 @@ func (r *Runner) setAssigned(m map[string][]int32, on bool) {
 			} else {
 				delete(r.assigned, key)
 				delete(r.position, key)
+				r.stats.forgetLag(topic, p)
 			}
 		}
 	}

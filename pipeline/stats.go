@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -69,6 +70,12 @@ func (s *taskStats) setLag(topic string, partition int32, lag int64) {
 	s.lagMu.Unlock()
 }
 
+func (s *taskStats) forgetLag(topic string, partition int32) {
+	s.lagMu.Lock()
+	delete(s.lag, lagKey{topic, partition})
+	s.lagMu.Unlock()
+}
+
 func (s *taskStats) totalLag() int64 {
 	s.lagMu.Lock()
 	defer s.lagMu.Unlock()
@@ -77,6 +84,22 @@ func (s *taskStats) totalLag() int64 {
 		n += l
 	}
 	return n
+}
+
+var lagDesc = prometheus.NewDesc("cspulse_consumer_lag",
+	"Records behind the high watermark, per assigned input partition.", []string{"topic", "partition"}, nil)
+
+// lagCollector reports the lag of the partitions assigned right now.
+type lagCollector struct{ s *taskStats }
+
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.s.lagMu.Lock()
+	defer c.s.lagMu.Unlock()
+	for k, lag := range c.s.lag {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), k.topic, strconv.Itoa(int(k.partition)))
+	}
 }
 
 // register exposes the counters on reg under the cspulse_ prefix.
@@ -99,8 +122,14 @@ func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) err
 	cs = append(cs,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_rows_written_total",
 			Help: "Rows written to ClickHouse."}, func() float64 { return float64(s.rowsWritten.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_consumer_lag",
-			Help: "Records behind the high watermark, all assigned partitions."}, func() float64 { return float64(s.totalLag()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_state_records_total",
+			Help: "State entries written to the changelog."}, func() float64 { return float64(s.stateRecords.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_checkpoints_total",
+			Help: "Checkpoints made durable (rows, dead letters, state, offsets)."}, func() float64 { return float64(s.flushes.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_last_seconds",
+			Help: "Duration of the last checkpoint, from snapshot to committed offsets."},
+			func() float64 { return float64(s.lastCheckpointNanos.Load()) / 1e9 }),
+		lagCollector{s},
 	)
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/schemas"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestHTTPEndpoints(t *testing.T) {
+	cfg := config.Defaults()
+	r := NewRunner(&cfg, zaptest.NewLogger(t), nil, nil)
+	r.stats.events[2].Add(7)
+	r.stats.deadLetter(schemas.ReasonLate)
+	r.stats.setLag("cs.messages", 3, 42)
+	reg := prometheus.NewRegistry()
+	if err := r.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Ready, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, "http://"+addr+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, _ := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before assignment = %d, want 503", code)
+	}
+	r.assignedAt.Store(1)
+	if code, _ := get(t, "http://"+addr+"/readyz"); code != 200 {
+		t.Errorf("/readyz after assignment = %d", code)
+	}
+	_, body := get(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`cspulse_events_total{topic="cs.messages"} 7`,
+		`cspulse_dead_letters_total{reason="late"} 1`,
+		`cspulse_consumer_lag{partition="3",topic="cs.messages"} 42`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
