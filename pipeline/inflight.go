@@ -1,5 +1,10 @@
 package pipeline
 
+import (
+	"context"
+	"fmt"
+)
+
 // inflight runs one background job at a time and keeps its result until
 // someone waits for it. Callers serialize their calls (the runner holds its
 // mutex), so it needs no lock of its own.
@@ -15,12 +20,17 @@ func (f *inflight) start(job func() error) {
 	go func() { done <- job() }()
 }
 
-// wait blocks until the job in flight, if any, ends and returns its error.
-func (f *inflight) wait() error {
+// wait blocks until the job in flight, if any, ends and returns its error,
+// or until ctx ends; the job then stays in flight for a later wait.
+func (f *inflight) wait(ctx context.Context) error {
 	if f.done == nil {
 		return nil
 	}
-	err := <-f.done
-	f.done = nil
-	return err
+	select {
+	case err := <-f.done:
+		f.done = nil
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("checkpoint still being written: %w", ctx.Err())
+	}
 }

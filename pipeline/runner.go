@@ -213,6 +213,9 @@ func (r *Runner) loop(ctx context.Context) error {
 		}
 		if !now.Before(nextFlush) {
 			if err := r.checkpoint(ctx, false, false); err != nil {
+				if ctx.Err() != nil {
+					return r.shutdown() // stopped while waiting for a slow checkpoint
+				}
 				return err
 			}
 			nextFlush = now.Add(r.cfg.Run.FlushInterval)
@@ -371,7 +374,7 @@ func (r *Runner) checkpoint(ctx context.Context, finish, wait bool) error {
 func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error {
 	// The previous checkpoint must be durable before this one is taken:
 	// commits stay in order, and at most two checkpoints' rows are in memory.
-	if err := r.commits.wait(); err != nil {
+	if err := r.commits.wait(ctx); err != nil {
 		return err
 	}
 	snap := r.snapshot(finish)
@@ -382,7 +385,7 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 	}
 	r.commits.start(func() error { return r.persist(ctx, snap) })
 	if wait {
-		return r.commits.wait()
+		return r.commits.wait(ctx)
 	}
 	return nil
 }

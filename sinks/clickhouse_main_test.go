@@ -3,8 +3,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,80 +164,4 @@ func openWithDefaultDB(t *testing.T, db string) driver.Conn {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn
-}
-
-// outageProxy forwards TCP to ClickHouse and can refuse service, to play a
-// ClickHouse outage without stopping the shared server.
-type outageProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	up     bool
-	conns  map[net.Conn]struct{}
-}
-
-func startOutageProxy(t *testing.T, target string) *outageProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p := &outageProxy{ln: ln, target: target, up: true, conns: map[net.Conn]struct{}{}}
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.setUp(false)
-	})
-	return p
-}
-
-func (p *outageProxy) addr() string { return p.ln.Addr().String() }
-
-// setUp(false) also cuts every open connection, as a server crash would.
-func (p *outageProxy) setUp(up bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.up = up
-	if !up {
-		for c := range p.conns {
-			_ = c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
-func (p *outageProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.serve(c)
-	}
-}
-
-func (p *outageProxy) serve(c net.Conn) {
-	if !p.track(c) {
-		return
-	}
-	s, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(s) {
-		_ = c.Close()
-		return
-	}
-	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-	_, _ = io.Copy(c, s)
-	_ = c.Close()
-}
-
-// track registers c for cutting, or closes it when the proxy is down.
-func (p *outageProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.up {
-		_ = c.Close()
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cspulse/cspulse/internal/testenv"
 )
 
 var agentHourlyTable = Table{Name: "cs_agent_hourly", Columns: []string{
@@ -252,10 +254,10 @@ func TestWriteUnknownTableIsPermanent(t *testing.T) {
 func TestWriteRetriesThroughOutage(t *testing.T) {
 	ctx := context.Background()
 	direct := openMigrated(t, "outage", nil)
-	proxy := startOutageProxy(t, clickHouseAddr(t))
+	proxy := testenv.StartProxy(t, clickHouseAddr(t))
 
 	cfg := direct.cfg
-	cfg.Addr = []string{proxy.addr()}
+	cfg.Addr = []string{proxy.Addr()}
 	cfg.DialTimeout = time.Second
 	core, logs := observer.New(zap.WarnLevel)
 	ch, err := OpenClickHouse(ctx, cfg, zap.New(core))
@@ -267,8 +269,8 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 		t.Fatalf("write before outage: %v", err)
 	}
 
-	proxy.setUp(false)
-	time.AfterFunc(time.Second, func() { proxy.setUp(true) })
+	proxy.SetUp(false)
+	time.AfterFunc(time.Second, func() { proxy.SetUp(true) })
 	if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 2, 2)}); err != nil {
 		t.Fatalf("write across outage: %v", err)
 	}
@@ -283,9 +285,9 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 	ctx := context.Background()
 	direct := openMigrated(t, "giveup", nil)
-	proxy := startOutageProxy(t, clickHouseAddr(t))
+	proxy := testenv.StartProxy(t, clickHouseAddr(t))
 	cfg := direct.cfg
-	cfg.Addr = []string{proxy.addr()}
+	cfg.Addr = []string{proxy.Addr()}
 	cfg.Retry.MaxElapsed = 500 * time.Millisecond
 	ch, err := OpenClickHouse(ctx, cfg, zap.NewNop())
 	if err != nil {
@@ -293,7 +295,7 @@ func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 	}
 	defer ch.Close()
 
-	proxy.setUp(false)
+	proxy.SetUp(false)
 	start := time.Now()
 	err = ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
 	if err == nil {
