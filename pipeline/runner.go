@@ -119,6 +119,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(r.cfg.Kafka.Group),
+		kgo.SessionTimeout(r.cfg.Kafka.SessionTimeout),
 		kgo.ConsumeTopics(r.cfg.Topics.Inputs()...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),

@@ -128,7 +128,7 @@ func genToKafka(ctx context.Context, f genFlags, cfg *config.Config) error {
 	if err := p.flush(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "produced %d records to %v\n", stats.Records, brokers)
+	fmt.Fprintf(os.Stderr, "produced %d records to %v (%d duplicates, %d poison)\n", stats.Records, brokers, stats.Duplicates, stats.Poison)
 	return nil
 }
 
