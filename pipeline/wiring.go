@@ -47,5 +47,21 @@ func operatorSettings(cfg *config.Config) (operators.Settings, error) {
 			Adverts: f.Adverts, BuyerIDs: f.BuyerIDs, AgentIDs: f.AgentIDs,
 			AgentSingleSentence: f.AgentSingleSentence, Monologue: f.Monologue,
 		},
+		Attribution: attributionSettings(&cfg.Metrics),
 	}, nil
+}
+
+// attributionSettings maps metrics.attribution_rule,
+// metrics.shop_attribution_rules and metrics.inquiry_valid_days (SPEC
+// §3.4), which config validation has checked.
+func attributionSettings(m *config.Metrics) operators.Attribution {
+	shops := make(map[string]operators.AttributionRule, len(m.ShopAttributionRules))
+	for shop, rule := range m.ShopAttributionRules {
+		shops[shop] = operators.AttributionRule(rule)
+	}
+	return operators.Attribution{
+		Rule:      operators.AttributionRule(m.AttributionRule),
+		ShopRules: shops,
+		ValidDays: m.InquiryValidDays,
+	}
 }

@@ -67,6 +67,8 @@ type agentCell struct {
 	v       agentValues
 	dirty   bool
 	dropped bool // final and forgotten: see session.lastAgentCell
+	changed bool // since the last SaveChanged (snapshot.go)
+	saved   bool // the changelog holds its entry
 }
 
 // shopKey is the key of a cs_shop_hourly row.
@@ -80,6 +82,8 @@ type shopCell struct {
 	v       shopValues
 	dirty   bool
 	dropped bool
+	changed bool
+	saved   bool
 }
 
 // agentCell returns the values of the agent row that a contribution of s
@@ -279,11 +283,13 @@ func (e *Engine) dropFinalCells() {
 func (e *Engine) dropAgentCell(c *agentCell) {
 	c.dropped = true
 	delete(e.agents, c.key)
+	e.trackAgentCell(c) // its changelog entry, if any, must go
 }
 
 func (e *Engine) dropShopCell(c *shopCell) {
 	c.dropped = true
 	delete(e.shops, c.key)
+	e.trackShopCell(c)
 }
 
 // satSub is a−b for b ≥ 0, saturating at math.MinInt64.

@@ -41,6 +41,14 @@ type Engine struct {
 	finalBefore int64 // hours ending at or before this are final
 	sweptTo     int64 // finalBefore / 1h at the last sweep of final cells
 
+	ckpt checkpoints // change tracking for SaveChanged (snapshot.go)
+
+	// The operators on the engine's seams (seams.go), owned so that they
+	// share its time, finality, flushes and checkpoints.
+	attr    *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
+	robots  *robots      // SPEC §3.5, cs_robot_hourly
+	viewBuf SessionView  // the listeners' view, valid during their call
+
 	// discard absorbs the contributions of dropped sessions.
 	discard struct {
 		agent agentValues
@@ -55,10 +63,9 @@ func NewEngine(s Settings) *Engine {
 	if err := s.Validate(); err != nil {
 		panic(err)
 	}
-	return &Engine{
+	e := &Engine{
 		lim:         newLimits(&s),
 		zones:       s.Zones.Clone(),
-		listener:    s.Sessions,
 		shopIDs:     newInterner(),
 		shopZones:   []*windowing.Zone{nil},
 		names:       newInterner(),
@@ -71,19 +78,25 @@ func NewEngine(s Settings) *Engine {
 		finalBefore: math.MinInt64,
 		sweptTo:     math.MinInt64,
 	}
+	e.attr = newAttribution(e, &s.Attribution)
+	e.robots = newRobots(e)
+	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)
+	return e
 }
 
 // Apply takes one valid event. Its []byte fields are read during the call
 // only. ok=false means the event is late and the state it needs is gone:
 // the caller dead-letters it with the returned reason. Duplicates,
 // filtered events and events after their session's close return ok=true
-// and change nothing. cs.orders events are not this engine's: ok=true.
+// and change nothing. cs.orders events go to the attribution operator.
 func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 	switch ev.Topic {
 	case schemas.TopicSessions, schemas.TopicTransfers, schemas.TopicMessages:
 		return e.applyActivity(ev)
 	case schemas.TopicEvaluations:
 		return e.applyEvaluation(ev)
+	case schemas.TopicOrders:
+		return e.attr.apply(ev)
 	}
 	return "", true
 }
@@ -103,7 +116,9 @@ func (e *Engine) Advance(watermark int64) {
 		}
 		e.wake(s)
 	}
+	e.attr.advance() // after the closes, before finality: see attribution
 	e.advanceFinality()
+	e.robots.sweep()
 }
 
 func (e *Engine) late() (schemas.Reason, bool) {
@@ -242,6 +257,7 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 		e.stats.Duplicates++
 		return
 	}
+	e.touchSession(s)
 	if a != nil {
 		a.id = string(ev.EventID)
 	}

@@ -28,9 +28,14 @@ import (
 //	                 refuse it with ReasonLate;
 //	               - {"advance": "<RFC 3339>"} moves the watermark there;
 //	               - blank lines and lines starting with // are comments.
-//	settings.json  optional: zones, filters and durations (scenarioSettings).
+//	settings.json  optional: zones, filters, durations and attribution
+//	               settings (scenarioSettings).
 //	expected.json  the expected final rows (expectedRows), written by hand
 //	               from the SPEC.
+//	expected.<rule>.json
+//	               optional: the expected rows with attribution_rule <rule>
+//	               (order, pay, order_first): the same events under
+//	               another rule.
 //
 // The runner applies each event, advances the watermark to the largest ts
 // so far minus max_out_of_order (unless settings say otherwise), flushes
@@ -47,12 +52,24 @@ type scenarioSettings struct {
 	RatingWindow    string            `json:"rating_window"`
 	// NoAutoWatermark leaves the watermark to "advance" lines.
 	NoAutoWatermark bool `json:"no_auto_watermark"`
+
+	// Columns, when set, focuses the scenario: only these tables are
+	// checked, only these columns of them (besides the key), and a row
+	// whose listed columns are all 0 counts as absent.
+	Columns map[string][]string `json:"columns"`
+
+	AttributionRule      AttributionRule            `json:"attribution_rule"`
+	ShopAttributionRules map[string]AttributionRule `json:"shop_attribution_rules"`
+	InquiryValidDays     int                        `json:"inquiry_valid_days"`
+	OrderPayWindow       string                     `json:"order_pay_window"`
 }
 
 // expectedRows maps table name → row key → column → value. Keys:
 // cs_agent_hourly "shop|group|agent|hour", cs_shop_hourly "shop|hour",
-// cs_sessions "shop|session", where hour is the local hour start as
-// "2006-01-02T15:04Z07:00" in the shop's zone.
+// cs_sessions "shop|session", cs_inquiry_daily "shop|agent|day",
+// cs_robot_hourly "shop|task|robot|hour|intent", where hour is the local
+// hour start as "2006-01-02T15:04Z07:00" in the shop's zone and day the
+// local date "2006-01-02".
 type expectedRows map[string]map[string]map[string]any
 
 // step is one line of events.jsonl.
@@ -102,6 +119,35 @@ func loadScenario(t testing.TB, dir string) *scenario {
 	return sc
 }
 
+// scenarioVariants loads dir's scenario, and one more per
+// expected.<rule>.json: the same events under that attribution rule.
+func scenarioVariants(t testing.TB, dir string) []*scenario {
+	t.Helper()
+	base := loadScenario(t, dir)
+	variants := []*scenario{base}
+	files, err := filepath.Glob(filepath.Join(dir, "expected.*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		rule := AttributionRule(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "expected."), ".json"))
+		if rule == "" || !rule.valid() {
+			t.Fatalf("%s: %q is not an attribution rule", f, rule)
+		}
+		v := *base
+		v.name = base.name + "@" + string(rule)
+		v.settings.AttributionRule = rule
+		v.expected = nil
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustUnmarshal(t, b, &v.expected)
+		variants = append(variants, &v)
+	}
+	return variants
+}
+
 func mustUnmarshal(t testing.TB, b []byte, v any) {
 	t.Helper()
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -129,6 +175,12 @@ func (sc *scenario) engineSettings(t testing.TB) Settings {
 	s.SessionTimeout = durationOr(t, sc.settings.SessionTimeout, s.SessionTimeout)
 	s.RatingWindow = durationOr(t, sc.settings.RatingWindow, s.RatingWindow)
 	s.Filters = sc.settings.Filters
+	s.Attribution = Attribution{
+		Rule:      sc.settings.AttributionRule,
+		ShopRules: sc.settings.ShopAttributionRules,
+		ValidDays: sc.settings.InquiryValidDays,
+		PayWindow: durationOr(t, sc.settings.OrderPayWindow, DefaultPayWindow),
+	}
 	return s
 }
 
@@ -250,6 +302,10 @@ func (r *rowSet) key(table string, c map[string]any) string {
 		return strings.Join([]string{shop, c["group_id"].(string), c["agent_id"].(string), r.hour(shop, c["hour"])}, "|")
 	case ShopHourlyTable.Name:
 		return shop + "|" + r.hour(shop, c["hour"])
+	case InquiryDailyTable.Name:
+		return strings.Join([]string{shop, c["agent_id"].(string), c["day"].(time.Time).Format(time.DateOnly)}, "|")
+	case RobotHourlyTable.Name:
+		return strings.Join([]string{shop, c["task_id"].(string), c["robot_id"].(string), r.hour(shop, c["hour"]), c["intent"].(string)}, "|")
 	}
 	return shop + "|" + c["session_id"].(string)
 }
@@ -283,6 +339,7 @@ func (r *rowSet) final() map[string]map[string]map[string]any {
 
 var keyColumns = map[string]bool{
 	"shop_id": true, "group_id": true, "agent_id": true, "hour": true, "day": true, "hour_of_day": true, "version": true,
+	"task_id": true, "robot_id": true, "intent": true,
 }
 
 func allZero(cols map[string]any) bool {

@@ -23,6 +23,7 @@ import (
 
 // wake runs when s's timer fires: it moves s through its phases.
 func (e *Engine) wake(s *session) {
+	e.touchSession(s) // its timer at least changed
 	w := e.wm
 	if s.stub() {
 		if w > satAdd(s.evals[len(s.evals)-1].ts, e.lim.lateness) {
@@ -147,8 +148,8 @@ func (e *Engine) show(s *session) {
 		return
 	}
 	s.shown = true
-	v := e.view(s)
-	e.listener.SessionClosed(&v, 1)
+	e.viewBuf = e.view(s) // in the engine: a local would escape to the heap
+	e.listener.SessionClosed(&e.viewBuf, 1)
 }
 
 // unshow takes back what show gave.
@@ -157,8 +158,8 @@ func (e *Engine) unshow(s *session) {
 		return
 	}
 	s.shown = false
-	v := e.view(s)
-	e.listener.SessionClosed(&v, -1)
+	e.viewBuf = e.view(s)
+	e.listener.SessionClosed(&e.viewBuf, -1)
 }
 
 // markRow queues s's cs_sessions row for the next Flush, once s is known.
@@ -228,13 +229,24 @@ type timerItem struct {
 	s  *session
 }
 
+// before orders items by time, then by session key. Sessions due at the
+// same instant therefore wake in key order, whatever the heap's history:
+// an engine restored from a checkpoint, whose heap is rebuilt, wakes them
+// (and emits their rows and listener calls) in the same order as the
+// engine that saved it. Equal keys at equal times are one session (or a
+// removed one and its successor, skipped as stale), so their order does
+// not matter.
+func (a *timerItem) before(b *timerItem) bool {
+	return a.at < b.at || a.at == b.at && a.s.key < b.s.key
+}
+
 func (h *timerHeap) push(at int64, s *session) {
 	*h = append(*h, timerItem{at: at, s: s})
 	q := *h
 	i := len(q) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if q[p].at <= q[i].at {
+		if !q[i].before(&q[p]) {
 			break
 		}
 		q[p], q[i] = q[i], q[p]
@@ -268,10 +280,10 @@ func (h *timerHeap) pop() timerItem {
 		if c >= len(q) {
 			break
 		}
-		if r := c + 1; r < len(q) && q[r].at < q[c].at {
+		if r := c + 1; r < len(q) && q[r].before(&q[c]) {
 			c = r
 		}
-		if q[i].at <= q[c].at {
+		if !q[c].before(&q[i]) {
 			break
 		}
 		q[i], q[c] = q[c], q[i]

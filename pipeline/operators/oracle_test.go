@@ -3,7 +3,6 @@ package operators
 import (
 	"cmp"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -25,15 +24,16 @@ import (
 // expectations, so that it can be trusted on random streams.
 func TestOracleAgreesWithScenarios(t *testing.T) {
 	for _, dir := range scenarioDirs(t) {
-		sc := loadScenario(t, dir)
-		if !sc.permutable() {
-			continue
-		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			for _, diff := range sc.diff(sc.oracle(t)) {
-				t.Error(diff)
+		for _, sc := range scenarioVariants(t, dir) {
+			if !sc.permutable() {
+				continue
 			}
-		})
+			t.Run(sc.name, func(t *testing.T) {
+				for _, diff := range sc.diff(sc.oracle(t)) {
+					t.Error(diff)
+				}
+			})
+		}
 	}
 }
 
@@ -79,6 +79,8 @@ type oracleRows struct {
 	sc   *scenario
 	rows map[string]map[string]map[string]int64
 	meta map[string]map[string]map[string]any // non-additive columns
+
+	inquiries []oracleInquiry // SPEC §3.4, for attribution_oracle_test.go
 }
 
 func (sc *scenario) oracle(t testing.TB) map[string]map[string]map[string]any {
@@ -87,6 +89,7 @@ func (sc *scenario) oracle(t testing.TB) map[string]map[string]map[string]any {
 	for _, s := range oracleSessions(sc.steps, &settings.Filters) {
 		o.session(s, &settings)
 	}
+	o.attribution(sc.steps, &settings)
 	return o.final()
 }
 
@@ -105,7 +108,7 @@ func oracleSessions(steps []step, f *Filters) []*oracleSession {
 	for i := range steps {
 		ev := &steps[i].event
 		key := string(ev.ShopID) + "|" + string(ev.SessionID)
-		if ev.Topic == schemas.TopicInvalid || seen[key+"|"+string(ev.EventID)] || oracleFiltered(ev, f) {
+		if ev.Topic == schemas.TopicInvalid || ev.Topic == schemas.TopicOrders || seen[key+"|"+string(ev.EventID)] || oracleFiltered(ev, f) {
 			continue
 		}
 		seen[key+"|"+string(ev.EventID)] = true
@@ -190,6 +193,8 @@ func (o *oracleRows) session(s *oracleSession, set *Settings) {
 	x.assignments()
 	x.queues()
 	x.sessionRow(header, closeTS, byEnded, x.rating(closeTS))
+	x.inquiry(header)
+	x.robotCall(header, byEnded)
 }
 
 // truncate cuts the session at its close (SPEC §1): the first `ended`, or

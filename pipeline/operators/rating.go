@@ -37,6 +37,7 @@ func (e *Engine) applyEvaluation(ev *schemas.Event) (schemas.Reason, bool) {
 		e.stats.Duplicates++
 		return "", true
 	}
+	e.touchSession(s)
 	e.setPin(&s.pinEval, s.evals[0].ts, true)
 	e.refreshRating(s)
 	e.schedule(s)

@@ -13,6 +13,7 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	for _, c := range e.dirtyAgents {
 		out.Add(AgentHourlyTable, e.agentRow(c, version))
 		c.dirty = false
+		e.trackAgentCell(c) // every changed cell passes here before SaveChanged
 		if e.isFinal(c.key.hour) {
 			e.dropAgentCell(c)
 		}
@@ -22,6 +23,7 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	for _, c := range e.dirtyShops {
 		out.Add(ShopHourlyTable, e.shopRow(c, version))
 		c.dirty = false
+		e.trackShopCell(c)
 		if e.isFinal(c.key.hour) {
 			e.dropShopCell(c)
 		}
@@ -38,6 +40,8 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	}
 	clear(e.dirtySessions)
 	e.dirtySessions = e.dirtySessions[:0]
+	e.attr.flush(version, out)
+	e.robots.flush(version, out)
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {
@@ -87,6 +91,7 @@ func (e *Engine) sessionRow(s *session, version uint64) []any {
 	if !s.rowWritten {
 		s.rowDay = s.zone.Day(d.startTS)
 		s.rowWritten = true
+		e.touchSession(s) // the frozen day is state
 	}
 	lastAgent, group := "", ""
 	if d.cur >= 0 {

@@ -2,11 +2,12 @@ package operators
 
 import "github.com/cspulse/cspulse/schemas"
 
-// Seams for the operators that come next: sales attribution (SPEC §3.4)
-// and robot outbound sessions (§3.5). Both need closed sessions as this
-// engine sees them; attribution also writes paid_* columns of the rows this
-// engine owns. A row is written whole by one owner, so those columns are
-// added through AddSale rather than by a second writer of the same key.
+// Seams for the operators on top of the sessions: sales attribution (SPEC
+// §3.4, attribution.go) and robot outbound sessions (§3.5, robot.go). Both
+// need closed sessions as this engine sees them; attribution also writes
+// paid_* columns of the rows this engine owns. A row is written whole by
+// one owner, so those columns are added through AddSale (addSale) rather
+// than by a second writer of the same key.
 
 // SessionView describes one closed session to a SessionListener. The
 // pointer is valid during the call only; its strings may be kept.
@@ -43,6 +44,27 @@ type SessionListener interface {
 	SessionClosed(v *SessionView, sign int)
 }
 
+// listeners tells each of its listeners, in order.
+type listeners []SessionListener
+
+func (ls listeners) SessionClosed(v *SessionView, sign int) {
+	for _, l := range ls {
+		l.SessionClosed(v, sign)
+	}
+}
+
+// sessionListeners combines the engine's own operators with the
+// listener of Settings.Sessions, when set.
+func sessionListeners(own ...SessionListener) SessionListener {
+	var ls listeners
+	for _, l := range own {
+		if l != nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
 func (e *Engine) view(s *session) SessionView {
 	d := &s.d
 	_, received := e.firstReception(s)
@@ -71,19 +93,25 @@ func (e *Engine) view(s *session) SessionView {
 // hour is already final: the caller treats the sale as late. To be able to
 // take back a sale later, hold its hour with HoldHour.
 func (e *Engine) AddSale(shopID, groupID, agentID []byte, paidTS, amount, orders int64) bool {
-	shop, zone := e.shop(shopID)
+	shop, _ := e.shop(shopID)
+	return e.addSale(shop, e.names.id(groupID), e.names.id(agentID), paidTS, amount, orders)
+}
+
+// addSale is AddSale with interned ids; agent 0 is a silent sale.
+func (e *Engine) addSale(shop, group, agent uint32, paidTS, amount, orders int64) bool {
+	zone := e.shopZones[shop]
 	if e.isFinal(zone.HourStart(paidTS)) {
 		return false
 	}
 	c := e.shopCellAt(shop, zone, paidTS)
 	c[shopPaidTotal] += amount
 	c[shopPaidOrders] += orders
-	if len(agentID) == 0 {
+	if agent == 0 {
 		c[shopPaidSilent] += amount
 		return true
 	}
 	c[shopPaidAgents] += amount
-	a := e.agentCellAt(shop, zone, e.names.id(groupID), e.names.id(agentID), paidTS)
+	a := e.agentCellAt(shop, zone, group, agent, paidTS)
 	a[agentPaidAmount] += amount
 	a[agentPaidOrders] += orders
 	return true

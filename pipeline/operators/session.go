@@ -159,6 +159,8 @@ type session struct {
 	deleted      bool
 	rowDirty     bool
 	rowWritten   bool
+	changed      bool // since the last SaveChanged (snapshot.go)
+	saved        bool // the changelog holds its entry
 }
 
 const pinNone = math.MinInt32

@@ -38,10 +38,70 @@ type Settings struct {
 
 	Filters Filters
 
-	// Sessions, when set, hears about every closed session (see
-	// SessionListener): the seam for the sales-attribution (§3.4) and robot
-	// (§3.5) operators.
+	// Sessions, when set, hears about every closed session too (see
+	// SessionListener), after the engine's own attribution (§3.4) and
+	// robot (§3.5) operators, which always do.
 	Sessions SessionListener
+
+	Attribution Attribution
+}
+
+// Attribution configures SPEC §3.4's sales attribution. Zero values mean
+// the defaults, so that Settings built field by field keep working.
+type Attribution struct {
+	// Rule is the default rule (业绩判定规则); "" is RuleOrderFirst.
+	Rule AttributionRule
+	// ShopRules override Rule per shop id.
+	ShopRules map[string]AttributionRule
+	// ValidDays: an inquiry on local day D is valid on days D … D+N−1; 0
+	// is 2.
+	ValidDays int
+	// PayWindow bounds how long a created order waits for its payment
+	// (state for created-but-never-paid orders); 0 is 72 h, the longest
+	// time Taobao keeps an unpaid order open.
+	PayWindow time.Duration
+}
+
+// AttributionRule is 业绩判定规则: which agent a paid order is credited to.
+type AttributionRule string
+
+// The rules of SPEC §3.4.
+const (
+	RuleOrder      AttributionRule = "order"       // 下单判定: the order agent
+	RulePay        AttributionRule = "pay"         // 付款判定: the pay agent
+	RuleOrderFirst AttributionRule = "order_first" // 下单优先判定: the order agent, else the pay agent
+)
+
+// Defaults of Attribution's zero values.
+const (
+	DefaultInquiryValidDays = 2
+	DefaultPayWindow        = 72 * time.Hour
+)
+
+func (r AttributionRule) valid() bool {
+	switch r {
+	case "", RuleOrder, RulePay, RuleOrderFirst:
+		return true
+	}
+	return false
+}
+
+func (a *Attribution) validate() error {
+	if !a.Rule.valid() {
+		return fmt.Errorf("operators: attribution rule %q is not order, pay or order_first", a.Rule)
+	}
+	for shop, r := range a.ShopRules {
+		if !r.valid() {
+			return fmt.Errorf("operators: attribution rule %q of shop %q is not order, pay or order_first", r, shop)
+		}
+	}
+	switch {
+	case a.ValidDays < 0 || a.ValidDays > 366:
+		return fmt.Errorf("operators: inquiry valid days %d not in 1..366", a.ValidDays)
+	case a.PayWindow < 0:
+		return fmt.Errorf("operators: pay window %v < 0", a.PayWindow)
+	}
+	return nil
 }
 
 // Filters are the reception filters of SPEC §3.6, each switchable.
@@ -92,7 +152,7 @@ func (s *Settings) Validate() error {
 	case s.SatisfiedMinScore < 1 || s.SatisfiedMinScore > 5:
 		return fmt.Errorf("operators: SatisfiedMinScore %d not in 1..5", s.SatisfiedMinScore)
 	}
-	return nil
+	return s.Attribution.validate()
 }
 
 // limits are the settings in the form the hot path uses.

@@ -2,7 +2,7 @@ package operators
 
 import "github.com/cspulse/cspulse/sinks"
 
-// The three tables the engine writes, with the columns of each row in the
+// The tables the engine writes, with the columns of each row in the
 // order Flush fills them. They match deploy/clickhouse/migrations
 // (0002_cs_agent_hourly, 0003_cs_shop_hourly, 0006_cs_sessions); inserts
 // name their columns, so the DDL may order them differently.
@@ -34,8 +34,24 @@ var (
 	}}
 )
 
+// The tables of the attribution and robot operators (attribution.go,
+// robot.go): 0004_cs_inquiry_daily and 0005_cs_robot_hourly.
+var (
+	InquiryDailyTable = sinks.Table{Name: "cs_inquiry_daily", Columns: []string{
+		"shop_id", "agent_id", "day",
+		"inquiry_buyers", "ordered_buyers", "paid_buyers", "paid_amount",
+		"version",
+	}}
+
+	RobotHourlyTable = sinks.Table{Name: "cs_robot_hourly", Columns: []string{
+		"shop_id", "task_id", "robot_id", "hour", "day", "hour_of_day", "intent",
+		"calls", "connected",
+		"version",
+	}}
+)
+
 // Tables lists the tables the engine writes.
-var Tables = []sinks.Table{AgentHourlyTable, ShopHourlyTable, SessionsTable}
+var Tables = []sinks.Table{AgentHourlyTable, ShopHourlyTable, SessionsTable, InquiryDailyTable, RobotHourlyTable}
 
 // RowSink receives full output rows; each row's values follow t.Columns.
 // The pipeline's row batch is one.
