@@ -23,15 +23,16 @@ type Config struct {
 }
 
 type Kafka struct {
-	Brokers        []string      `koanf:"brokers"`
-	Embedded       string        `koanf:"embedded"`
-	Partitions     int           `koanf:"partitions"`
-	Group          string        `koanf:"group"`
-	SessionTimeout time.Duration `koanf:"session_timeout"`
-	ClientID       string        `koanf:"client_id"`
-	StartOffset    string        `koanf:"start_offset"`
-	SASL           SASL          `koanf:"sasl"`
-	TLS            TLS           `koanf:"tls"`
+	Brokers          []string      `koanf:"brokers"`
+	Embedded         string        `koanf:"embedded"`
+	Partitions       int           `koanf:"partitions"`
+	Group            string        `koanf:"group"`
+	SessionTimeout   time.Duration `koanf:"session_timeout"`
+	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
+	ClientID         string        `koanf:"client_id"`
+	StartOffset      string        `koanf:"start_offset"`
+	SASL             SASL          `koanf:"sasl"`
+	TLS              TLS           `koanf:"tls"`
 }
 
 type SASL struct {
@@ -187,6 +188,9 @@ func (c *Config) validateKafka() error {
 	}
 	if k.SessionTimeout < time.Second {
 		return bad("kafka.session_timeout", "%v: must be ≥ 1s", k.SessionTimeout)
+	}
+	if k.RebalanceTimeout < time.Second {
+		return bad("kafka.rebalance_timeout", "%v: must be ≥ 1s", k.RebalanceTimeout)
 	}
 	if k.StartOffset != "earliest" && k.StartOffset != "latest" {
 		return bad("kafka.start_offset", "%q: must be earliest or latest", k.StartOffset)

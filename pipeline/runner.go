@@ -120,6 +120,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	opts = append(opts,
 		kgo.ConsumerGroup(r.cfg.Kafka.Group),
 		kgo.SessionTimeout(r.cfg.Kafka.SessionTimeout),
+		kgo.RebalanceTimeout(r.cfg.Kafka.RebalanceTimeout),
 		kgo.ConsumeTopics(r.cfg.Topics.Inputs()...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
@@ -154,9 +155,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 // partition of their task, set by hand, so it is a client of its own.
 func (r *Runner) connectState(ctx context.Context, partitions int32) error {
 	if _, ok := r.newEngine(0).(checkpointable); !ok {
-		// TODO(issue 5): an error once the engine implements Checkpointer.
-		r.log.Warn("run.state_checkpoints is on but the engine cannot save its state yet: state is not saved")
-		return nil
+		return errors.New("run.state_checkpoints is on but the engine cannot save its state")
 	}
 	if err := ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions); err != nil {
 		return err
@@ -245,9 +244,12 @@ func (r *Runner) idle(now, lastRecord time.Time) bool {
 	return now.Sub(since) >= r.cfg.Run.UntilIdle
 }
 
-// caughtUp tells whether this member has consumed every assigned partition
-// to its end offset, so that a quiet input is really complete and not just
-// slow to fetch (a large backlog can take a while to arrive).
+// caughtUp tells whether the group has consumed every input partition to
+// its end offset: this member's partitions by its own position, the others'
+// by their committed offsets. A quiet input is then complete, not just slow
+// to fetch (a large backlog can take a while to arrive), and a partition
+// held by a member that died is not forgotten: its new owner, perhaps this
+// member after the next rebalance, must still process it.
 func (r *Runner) caughtUp(ctx context.Context) bool {
 	adm := kadm.NewClient(r.client)
 	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Inputs()...)
@@ -264,11 +266,11 @@ func (r *Runner) caughtUp(ctx context.Context) bool {
 	defer r.mu.Unlock()
 	done := true
 	ends.Each(func(o kadm.ListedOffset) {
+		var pos int64
 		key := lagKey{o.Topic, o.Partition}
-		if !r.assigned[key] {
-			return
+		if r.assigned[key] {
+			pos = r.position[key]
 		}
-		pos := r.position[key]
 		if c, ok := committed.Lookup(o.Topic, o.Partition); ok && c.At > pos {
 			pos = c.At
 		}
@@ -400,18 +402,23 @@ type checkpointSnapshot struct {
 	taken   time.Time
 }
 
-// snapshot asks every task, one after the other, for its changed rows (they
-// share the buffer; flushing changed rows is cheap next to processing) and
-// takes the offsets of everything polled, which the tasks have processed.
+// snapshot asks every task at once for its changed rows and state, each
+// into a buffer of its own, and takes the offsets of everything polled,
+// which the tasks have processed by the time they answer.
 func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer, 0), taken: time.Now()}
+	reqs := make([]taskRequest, 0, len(r.tasks))
 	for p, t := range r.tasks {
-		req := taskRequest{finish: finish, rows: snap.rows, done: make(chan struct{})}
+		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer, 0), done: make(chan struct{})}
 		if r.state != nil {
 			req.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
 		}
 		t.requests <- req
+		reqs = append(reqs, req)
+	}
+	for _, req := range reqs {
 		<-req.done
+		snap.rows.Append(req.rows.(*sinks.Buffer))
 		if req.state != nil {
 			snap.state = append(snap.state, req.state.recs...)
 		}

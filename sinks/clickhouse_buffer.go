@@ -43,6 +43,19 @@ func (b *Buffer) Add(t Table, row []any) {
 	b.n++
 }
 
+// Append moves every row of other into b, table by table; other is left
+// empty. Tasks fill buffers of their own in parallel and the checkpoint
+// joins them, so each table still gets one INSERT.
+func (b *Buffer) Append(other *Buffer) {
+	for _, bt := range other.tables {
+		for _, row := range bt.rows {
+			b.Add(bt.t, row)
+		}
+		bt.rows = nil
+	}
+	other.n = 0
+}
+
 // Len is the number of buffered rows over all tables.
 func (b *Buffer) Len() int { return b.n }
 

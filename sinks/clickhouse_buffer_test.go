@@ -105,3 +105,22 @@ func TestBufferFull(t *testing.T) {
 		t.Error("maxRows 0 is Full")
 	}
 }
+
+func TestBufferAppendKeepsOrderAndEmptiesTheOther(t *testing.T) {
+	a, b := NewBuffer(nil, 0), NewBuffer(nil, 0)
+	t1, t2 := Table{Name: "t1", Columns: []string{"x"}}, Table{Name: "t2", Columns: []string{"x"}}
+	a.Add(t1, []any{1})
+	b.Add(t2, []any{2})
+	b.Add(t1, []any{3})
+	a.Append(b)
+	if a.Len() != 3 || b.Len() != 0 {
+		t.Fatalf("Len after Append: a=%d b=%d, want 3 and 0", a.Len(), b.Len())
+	}
+	got := a.byName["t1"].rows
+	if len(got) != 2 || got[0][0] != 1 || got[1][0] != 3 {
+		t.Errorf("t1 rows = %v, want [[1] [3]]", got)
+	}
+	if len(a.tables) != 2 || a.tables[1].t.Name != "t2" {
+		t.Errorf("tables = %v, want t1 then t2", a.tables)
+	}
+}

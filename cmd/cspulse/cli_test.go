@@ -75,12 +75,19 @@ func start(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	return cmd, &out
 }
 
+// runOK runs the binary to its end; its output goes to the test log when
+// it or the test fails.
 func runOK(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(binPath, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cspulse %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cspulse %s:\n%s", strings.Join(args, " "), out)
+		}
+	})
 	return string(out)
 }
 
