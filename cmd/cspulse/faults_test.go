@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cspulse/cspulse/internal/testenv"
+)
+
+// Fault tests (SPEC §5): the final tables after faults must equal those of
+// a clean run over the same input. Each case prints what it compared.
+
+// tableKeys are the columns that identify a row; every other column but
+// version is compared.
+var tableKeys = map[string]string{
+	"cs_agent_hourly": "shop_id, hour, group_id, agent_id",
+	"cs_shop_hourly":  "shop_id, hour",
+	"cs_sessions":     "shop_id, session_id",
+}
+
+// dumpTable returns every row of table (FINAL, without version) as text,
+// in key order. Rows whose figures are all zero are left out: a rewrite to
+// zero and no row at all mean the same to every documented query.
+func dumpTable(t *testing.T, chAddr, db, table string) []string {
+	t.Helper()
+	conn := testenv.Conn(t, chAddr, db)
+	ctx := context.Background()
+	var cols, figures []string
+	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY name", db, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var c, typ string
+		if err := rows.Scan(&c, &typ); err != nil {
+			t.Fatal(err)
+		}
+		if c == "version" {
+			continue
+		}
+		cols = append(cols, fmt.Sprintf("toString(%s)", c))
+		if strings.Contains(typ, "Int") && c != "hour_of_day" {
+			figures = append(figures, c+" != 0")
+		}
+	}
+	rows.Close()
+	where := "1"
+	if table != "cs_sessions" {
+		where = strings.Join(figures, " OR ")
+	}
+	q := fmt.Sprintf("SELECT concat(%s) FROM %s FINAL WHERE %s ORDER BY %s",
+		strings.Join(joinWithSep(cols), ", "), table, where, tableKeys[table])
+	rows, err = conn.Query(ctx, q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func joinWithSep(cols []string) []string {
+	var out []string
+	for i, c := range cols {
+		if i > 0 {
+			out = append(out, "'|'")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// compareTables fails on any difference between the two databases.
+func compareTables(t *testing.T, chAddr, clean, faulty string) {
+	t.Helper()
+	for table := range tableKeys {
+		a, b := dumpTable(t, chAddr, clean, table), dumpTable(t, chAddr, faulty, table)
+		t.Logf("compared %s: %d rows clean, %d rows after faults", table, len(a), len(b))
+		if len(a) == 0 {
+			t.Errorf("%s: the clean run wrote nothing; the comparison would prove nothing", table)
+		}
+		diffs := 0
+		for i := 0; i < len(a) || i < len(b); i++ {
+			var x, y string
+			if i < len(a) {
+				x = a[i]
+			}
+			if i < len(b) {
+				y = b[i]
+			}
+			if x != y && diffs < 5 {
+				t.Errorf("%s row %d differs:\n  clean:  %s\n  faulty: %s", table, i, x, y)
+				diffs++
+			}
+		}
+	}
+}
+
+// TestKillNineAndRestartIsExact kills the pipeline with SIGKILL at random
+// points while input is still arriving, restarts it each time, and expects
+// the tables of a clean run.
+func TestKillNineAndRestartIsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	kcat := testenv.Kcat(t)
+	clean, faulty := testenv.Database(t, chAddr), testenv.Database(t, chAddr)
+	addr := freeAddr(t)
+	start(t, "broker", "--listen", addr)
+	waitBroker(t, kcat, addr)
+
+	// Input arrives over several seconds, so kills land mid-stream.
+	gen, _ := start(t, "gen", "--brokers", addr, "--seed", "11", "--shops", "4", "--sessions-per-shop-day", "1500", "--rate", "40000")
+	common := []string{"--brokers", addr, "--clickhouse", chAddr, "--run.http_listen=", "--run.flush_interval", "300ms",
+		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 0; i < 3; i++ {
+		run, _ := start(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty}, common...)...)
+		wait := time.Duration(800+rng.Intn(1500)) * time.Millisecond
+		time.Sleep(wait)
+		_ = run.Process.Signal(syscall.SIGKILL)
+		_, _ = run.Process.Wait()
+		t.Logf("kill -9 #%d after %v", i+1, wait)
+	}
+	if err := waitExit(t, gen, 2*time.Minute); err != nil {
+		t.Fatalf("gen: %v", err)
+	}
+	runOK(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty, "--until-idle", "2s"}, common...)...)
+	runOK(t, append([]string{"run", "--kafka.group", "clean", "--database", clean, "--until-idle", "2s"}, common...)...)
+	compareTables(t, chAddr, clean, faulty)
+}
+
+// startBrokerWithInput starts a broker process and produces a seeded input
+// to it (extra gen flags for faults of delivery), returning its address.
+func startBrokerWithInput(t *testing.T, kcat string, rate string, extra ...string) (string, *exec.Cmd) {
+	t.Helper()
+	addr := freeAddr(t)
+	start(t, "broker", "--listen", addr)
+	waitBroker(t, kcat, addr)
+	args := append([]string{"gen", "--brokers", addr, "--seed", "11", "--shops", "4", "--sessions-per-shop-day", "1500", "--rate", rate}, extra...)
+	gen, _ := start(t, args...)
+	return addr, gen
+}
+
+func runArgs(addr, chAddr, group, db string, extra ...string) []string {
+	return append([]string{"run", "--brokers", addr, "--clickhouse", chAddr, "--run.http_listen=",
+		"--run.flush_interval", "300ms", "--kafka.group", group, "--database", db,
+		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}, extra...)
+}
+
+// cleanRun processes a clean copy of the input into a new database.
+func cleanRun(t *testing.T, kcat, chAddr string) string {
+	t.Helper()
+	db := testenv.Database(t, chAddr)
+	addr, gen := startBrokerWithInput(t, kcat, "0")
+	if err := waitExit(t, gen, 2*time.Minute); err != nil {
+		t.Fatalf("gen: %v", err)
+	}
+	runOK(t, runArgs(addr, chAddr, "clean", db, "--until-idle", "2s")...)
+	return db
+}
+
+// TestInstanceKilledIsExact runs three instances in one group and kills
+// one mid-run: its partitions and their state move to the others.
+func TestInstanceKilledIsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	kcat := testenv.Kcat(t)
+	clean := cleanRun(t, kcat, chAddr)
+	faulty := testenv.Database(t, chAddr)
+	addr, gen := startBrokerWithInput(t, kcat, "30000")
+	victim, _ := start(t, runArgs(addr, chAddr, "faulty", faulty)...)
+	a, _ := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
+	b, _ := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
+	time.Sleep(2500 * time.Millisecond)
+	_ = victim.Process.Signal(syscall.SIGKILL)
+	_, _ = victim.Process.Wait()
+	t.Log("killed one of three instances with SIGKILL mid-run")
+	if err := waitExit(t, gen, 2*time.Minute); err != nil {
+		t.Fatalf("gen: %v", err)
+	}
+	for _, c := range []*exec.Cmd{a, b} {
+		if err := waitExit(t, c, 3*time.Minute); err != nil {
+			t.Fatalf("surviving instance: %v", err)
+		}
+	}
+	compareTables(t, chAddr, clean, faulty)
+}
+
+// TestClickHouseOutageIsExact cuts ClickHouse off for 30 s mid-run: the
+// pipeline retries, stops consuming while its checkpoint cannot be
+// written, and catches up without losing or doubling a row.
+func TestClickHouseOutageIsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	kcat := testenv.Kcat(t)
+	clean := cleanRun(t, kcat, chAddr)
+	faulty := testenv.Database(t, chAddr)
+	proxy := testenv.StartProxy(t, chAddr)
+	addr, gen := startBrokerWithInput(t, kcat, "20000")
+	run, out := start(t, runArgs(addr, proxy.Addr(), "faulty", faulty, "--until-idle", "3s")...)
+	time.Sleep(2 * time.Second)
+	proxy.SetUp(false)
+	t.Log("ClickHouse unreachable for 30s")
+	time.Sleep(30 * time.Second)
+	proxy.SetUp(true)
+	if err := waitExit(t, gen, 2*time.Minute); err != nil {
+		t.Fatalf("gen: %v", err)
+	}
+	if err := waitExit(t, run, 3*time.Minute); err != nil {
+		t.Fatalf("run through the outage: %v", err)
+	}
+	if !strings.Contains(out.String(), "retry") {
+		t.Errorf("the run logged no retry: was ClickHouse really unreachable?")
+	}
+	compareTables(t, chAddr, clean, faulty)
+}
+
+// TestDuplicatesAndPoisonAreExact delivers every event twice and mixes in
+// malformed records: the tables equal the clean run's and every poison
+// record is in cs.deadletter.
+func TestDuplicatesAndPoisonAreExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	kcat := testenv.Kcat(t)
+	clean := cleanRun(t, kcat, chAddr)
+	faulty := testenv.Database(t, chAddr)
+	addr, gen := startBrokerWithInput(t, kcat, "0", "--duplicates", "1", "--poison", "0.01")
+	if err := waitExit(t, gen, 2*time.Minute); err != nil {
+		t.Fatalf("gen: %v", err)
+	}
+	runOK(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "2s")...)
+	compareTables(t, chAddr, clean, faulty)
+
+	// Every poison record, and nothing else, is a dead letter.
+	out, err := exec.Command(kcat, "-C", "-b", addr, "-t", "cs.deadletter", "-o", "beginning", "-e", "-q", "-f", "%h\n").Output()
+	if err != nil {
+		t.Fatalf("kcat: %v", err)
+	}
+	dead := strings.Count(string(out), "cspulse.reason=")
+	wantPoison := poisonProduced(t, gen)
+	t.Logf("compared dead letters: %d in cs.deadletter, %d poison produced", dead, wantPoison)
+	if dead != wantPoison || dead == 0 {
+		t.Errorf("dead letters = %d, want the %d poison records", dead, wantPoison)
+	}
+}
+
+// poisonProduced reads gen's own count of the poison it produced.
+func poisonProduced(t *testing.T, gen *exec.Cmd) int {
+	t.Helper()
+	out := gen.Stdout.(*bytes.Buffer).String()
+	var records, dups, poison int
+	i := strings.Index(out, "produced ")
+	if i < 0 {
+		t.Fatalf("gen did not report its output:\n%s", out)
+	}
+	line := out[i:]
+	if _, err := fmt.Sscanf(line, "produced %d records", &records); err != nil {
+		t.Fatalf("gen output %q: %v", line, err)
+	}
+	j := strings.Index(line, "(")
+	if _, err := fmt.Sscanf(line[j:], "(%d duplicates, %d poison)", &dups, &poison); err != nil {
+		t.Fatalf("gen output %q: %v", line, err)
+	}
+	return poison
+}
