@@ -161,8 +161,7 @@ func (r *Runner) connectState(ctx context.Context, partitions int32) error {
 		return err
 	}
 	var err error
-	r.state, err = kgo.NewClient(append(r.conn, kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchMaxBytes(4<<20))...)
+	r.state, err = kgo.NewClient(append(r.conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		return fmt.Errorf("changelog client: %w", err)
 	}

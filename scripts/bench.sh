@@ -5,7 +5,9 @@
 # the local ClickHouse. Prints both rates, their ratio, the pipeline's busy
 # time and its peak RSS.
 # Environment: BENCH_SHOPS (40), BENCH_DAYS (2), BENCH_SEED (1),
-# BENCH_BROKER (127.0.0.1:19192), BENCH_CHECKPOINT_INTERVAL (2s).
+# BENCH_BROKER (127.0.0.1:19192), BENCH_CHECKPOINT_INTERVAL (2s),
+# BENCH_STATE (true: save operator state at checkpoints; false measures
+# what that costs).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -14,6 +16,7 @@ DAYS=${BENCH_DAYS:-2}
 SEED=${BENCH_SEED:-1}
 BROKER=${BENCH_BROKER:-127.0.0.1:19192}
 FLUSH=${BENCH_CHECKPOINT_INTERVAL:-2s}
+STATE=${BENCH_STATE:-true}
 DB=cspulse_bench
 BIN=$REPO/bin/cspulse
 WORK=$REPO/.local/bench
@@ -35,6 +38,7 @@ echo "$bare"
 bare_rate=$(sed -n 's/.*= \([0-9]*\) records\/s/\1/p' <<<"$bare")
 
 "$BIN" run --config "$WORK/zones.yaml" --brokers "$BROKER" --until-idle 2s --run.flush_interval "$FLUSH" \
+	--run.state_checkpoints="$STATE" --kafka.group "bench-$$" \
 	--clickhouse.database "$DB" --run.http_listen "" --log.format json 2>"$WORK/run.log"
 finished=$(grep '"run finished"' "$WORK/run.log")
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([0-9.a-zµ]*\).*/\1/p" <<<"$finished"; }
@@ -44,8 +48,8 @@ rss=$(field peak_rss_bytes)
 busy=$(field busy)
 rows=$(field rows_written)
 
-awk -v e="$events" -v r="$rate" -v b="$bare_rate" -v rss="$rss" -v busy="$busy" -v rows="$rows" 'BEGIN {
-	printf "pipeline:     %d events, %d rows, busy %ss = %.0f records/s\n", e, rows, busy, r
+awk -v state="$STATE" -v e="$events" -v r="$rate" -v b="$bare_rate" -v rss="$rss" -v busy="$busy" -v rows="$rows" 'BEGIN {
+	printf "pipeline:     %d events, %d rows, busy %ss = %.0f records/s (state checkpoints: %s)\n", e, rows, busy, r, state
 	printf "bare consume: %.0f records/s\n", b
 	printf "ratio:        %.2f of the bare consume rate\n", r / b
 	printf "peak RSS:     %.0f MiB\n", rss / 1048576
