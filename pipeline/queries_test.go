@@ -24,9 +24,10 @@ import (
 // The analysts' queries of docs/queries.md, run on the whole path: events
 // → embedded Kafka → runner and engine → real ClickHouse → each named sql
 // block of the page. TestDocQueriesScenario checks their results against
-// figures worked out by hand from SPEC §3 for a small scenario;
+// figures worked out by hand from SPEC §3 for two small scenarios (service
+// metrics, sections 1–6; sales attribution and robot calls, section 7);
 // TestDocQueriesGenerated runs every block on a generated day of traffic
-// and requires rows from each.
+// and requires rows from each (none from a consistency check).
 
 // docQuery is one `<!-- query: name -->` + ```sql block of docs/queries.md.
 type docQuery struct {
@@ -193,6 +194,7 @@ const (
 	tTransfers   = "cs.transfers"
 	tMessages    = "cs.messages"
 	tEvaluations = "cs.evaluations"
+	tOrders      = "cs.orders"
 )
 
 func started(sess, buyer, origin, channel string) string {
@@ -221,6 +223,18 @@ func rated(sess string, score int) string {
 }
 func ratedAgent(sess, agent string, score int) string {
 	return fmt.Sprintf(`,"session_id":%q,"agent_id":%q,"score":%d`, sess, agent, score)
+}
+func robotCall(sess, buyer, task, robot string) string {
+	return fmt.Sprintf(`,"type":"started","session_id":%q,"buyer_id":%q,"origin":"robot_outbound","channel":"phone","task_id":%q,"robot_id":%q`, sess, buyer, task, robot)
+}
+func endedIntent(sess, intent string) string {
+	return fmt.Sprintf(`,"type":"ended","session_id":%q,"intent":%q`, sess, intent)
+}
+func orderCreated(order, buyer string, amount int) string {
+	return fmt.Sprintf(`,"type":"created","order_id":%q,"buyer_id":%q,"amount":%d`, order, buyer, amount)
+}
+func orderPaid(order, buyer string, amount int) string {
+	return fmt.Sprintf(`,"type":"paid","order_id":%q,"buyer_id":%q,"amount":%d`, order, buyer, amount)
 }
 
 // queryScenario is the scenario described above.
@@ -617,8 +631,383 @@ var wantScenario = map[string][]string{
 	},
 }
 
-// metricQueries names, for every metric of SPEC §3.1–3.3, the queries of
-// the page that must exist and be checked against the scenario.
+// ---------------------------------------------------------------------------
+// The sales and robot scenario (SPEC §3.4–3.5), run on a pipeline and a
+// database of its own so that the figures of sections 1–6 above stay as
+// they are. Same shops, zones and agents; default settings: rule
+// order_first, inquiry_valid_days 2. D1 = Mon 2026-11-02, D2 = Tue 11-03,
+// D3 = Wed 11-04; Sun 11-08 still belongs to the week of Monday 11-02,
+// Mon 11-09 starts the next one. Amounts in fen.
+//
+// Inquiry sessions (inquirySession): started hh:mm, queued +10 s, assigned
+// +40 s, buyer +1:00 (the inquiry time, SPEC §3.4: the first human-phase
+// buyer message), agent reply +1:30, buyer +2:00, agent +2:30, ended +5:00:
+// picked, a reception (two agent messages, the buyer spoke after them),
+// origin buyer, the first human-phase message replied → an inquiry at
+// hh:(mm+1) to the assigned agent, in its group; valid (doc.go) for
+// instants in [hh:(mm+1), start of the local day after next).
+//
+//	I1  s1  b1 → a01 pre-sales    D1 10:01, valid until D3 00:00
+//	I2  s2  b3 → a02 pre-sales    D1 11:01, until D3 00:00
+//	I3  s3  b3 → a03 after-sales  D1 16:01, until D3 00:00
+//	I4  s4  b1 → a01 pre-sales    D1 19:01, until D3 00:00 (b1's second, same agent and day)
+//	I5  s5  b4 → a02 pre-sales    D2 09:01, until 11-05 00:00
+//	I7  s7  b4 → a01 pre-sales    D2 13:01, until 11-05 00:00
+//	I8  s8  b6 → a02 pre-sales    D2 15:01, until 11-05 00:00
+//	I10 s10 b8 → a01 pre-sales    Sun 11-08 22:01, until 11-10 00:00
+//	J1  shop-0002-s1 b1 → shop-0002-a01 pre-sales, 11-02 21:01 New York
+//	    (= 11-03 02:01 UTC), until 11-04 00:00 New York
+//
+// No inquiry: s6 (b5, D2 10:00) is proactive — assigned a01, a01 10:00:05,
+// buyer 10:01, a01 10:01:30, ended 10:05: a real conversation, but 客服主动
+// 跟进不算询单. s9 (b7, D2 16:00, after-sales/a03): buyer 16:01, a03
+// 16:01:30, ended 16:03 — the agent's single sentence, a filtered
+// reception (§3.6), so no inquiry although the buyer was answered.
+//
+// Orders (credit: order_first = the order agent, the agent of the latest
+// valid inquiry at or before `created`, else the pay agent, at or before
+// `paid`; the sale in the hour of `paid`; cs_inquiry_daily through the
+// crediting inquiry, paid there when paid before its validity ended):
+//
+//	o1  b1 created D1 10:20, paid D1 10:25, 29 900: latest valid ≤ 10:20 is
+//	    I1 → a01, hour D1 10; I1's row (a01, 11-02): ordered, paid 29 900.
+//	o2  b1 created D2 20:00, paid D2 23:59:59.999, 19 900: the next day,
+//	    I4 (19:01 > 10:01) still valid → a01, hour D2 23; paid 1 ms before
+//	    I4's validity ends → (a01, 11-02) paid +19 900.
+//	o3  b1 created D3 00:00:00.000, paid D3 00:05, 9 900: day D+2; I1 and
+//	    I4 ended at D3 00:00 (half-open) → silent, hour D3 0.
+//	o4  b2 created D1 14:58, paid D1 15:00, 5 990: b2 never asked → silent,
+//	    hour D1 15.
+//	o5  b3 created D1 16:30, paid D1 16:35, 12 900: two inquiries, I2 (a02
+//	    11:01) and I3 (a03 16:01); the latest wins → a03 after-sales, hour
+//	    D1 16; (a03, 11-02) ordered, paid 12 900; (a02, 11-02) nothing.
+//	o6  b4 created D2 09:30, paid D2 14:00, 49 900: order agent a02 (I5),
+//	    pay agent a01 (I7 at 13:01, between the two) → order_first: a02,
+//	    hour D2 14; (a02, 11-03) ordered, paid 49 900; (a01, 11-03) nothing.
+//	o7  b5 created D2 10:30, paid D2 10:31, 3 990: after the proactive s6
+//	    only → silent, hour D2 10.
+//	o8  b6 created D2 15:30, 2 990, never paid: no sale; through I8
+//	    (a02, 11-03): ordered, not paid.
+//	o9  b1 created D2 22:00, paid D3 01:00, 8 980: order agent a01 (I4,
+//	    valid at 22:00) → a sale of a01, hour D3 01; paid after I4's
+//	    validity → (a01, 11-02) not paid there, no amount (doc.go).
+//	o10 b7 created D2 16:20, paid D2 16:30, 7 990: s9 was no inquiry →
+//	    silent, hour D2 16.
+//	o11 b8 created Mon 11-09 08:50, paid 09:00, 99 900: I10 (Sun 22:01,
+//	    valid through Mon) → a01, hour 11-09 09; (a01, 11-08) ordered, paid
+//	    99 900.
+//	shop-0002-o1 b1 created 11-03 23:00, paid 23:30 New York (11-04 04:30
+//	    UTC), 15 000: J1 still valid → shop-0002-a01, local day 11-03;
+//	    (shop-0002-a01, 11-02) ordered, paid 15 000.
+//	shop-0002-o2 b2 created 11-02 09:55, paid 10:00 New York, 2 000: silent.
+//
+// Robot outbound calls of shop-0001 (origin robot_outbound; counted in the
+// local hour of `started`; connected = ≥ 1 buyer message; intent of the
+// closing `ended`, '' when it names none or the call timed out):
+//
+//	r1 task-01 robot-1 D1 10:15  buyer 10:15:20, robot, ended A    connected
+//	r2 task-01 robot-1 D1 10:40  robot only, ended without intent  not connected, ''
+//	r3 task-01 robot-2 D1 11:05  buyer, ended B                    connected
+//	r4 task-02 robot-1 D1 14:10  buyer, ended B                    connected
+//	r5 task-02 robot-2 D2 09:20  buyer, robot 09:20:30, no ended: times out at 09:50:30, ''  connected
+//	r6 task-02 robot-1 D2 11:10  buyer, ended G (not A–F: "other") connected
+//	r7 task-02 robot-1 D2 11:30  robot only, ended F               not connected
+//	r8 task-01 robot-1 11-09 10:30  buyer, ended A                 connected
+//
+// Robot calls add nothing to cs_shop_hourly (not a consult session, no
+// human phase; no figure below depends on it). cs_shop_hourly rows of
+// shop-0001, by the events above: D1 hours 10 (s1, o1), 11 (s2), 15 (o4,
+// paid; a `created` writes nothing), 16 (s3, o5), 19 (s4); D2 hours 9
+// (s5), 10 (s6, o7), 13 (s7), 14 (o6), 15 (s8), 16 (s9, o10), 23 (o2); D3
+// hours 0 (o3), 1 (o9); 11-08 hour 22 (s10); 11-09 hour 9 (o11). Paid per
+// hour:
+//
+//	D1 10 a01 29 900 · D1 15 silent 5 990 · D1 16 a03 12 900
+//	D2 10 silent 3 990 · D2 14 a02 49 900 · D2 16 silent 7 990 · D2 23 a01 19 900
+//	D3 00 silent 9 900 · D3 01 a01 8 980 · 11-09 09 a01 99 900
+//
+// Days: D1 total 29 900 + 5 990 + 12 900 = 48 790, agents 42 800, silent
+// 5 990, 3 orders; D2 3 990 + 49 900 + 7 990 + 19 900 = 81 780, agents
+// 69 800, silent 11 980, 4 orders; D3 9 900 + 8 980 = 18 880, agents 8 980,
+// silent 9 900, 2 orders; 11-08 nothing paid; 11-09 99 900, all a01's.
+// November: total 48 790 + 81 780 + 18 880 + 99 900 = 249 350, agents
+// 221 480, silent 27 870. Agents: a01 29 900 + 19 900 + 8 980 + 99 900 =
+// 158 680 (4 orders), a02 49 900, a03 12 900.
+//
+// cs_inquiry_daily of shop-0001 (inquiry, ordered, paid buyers, amount):
+//
+//	(a01, 11-02)  b1 (I1, I4)      1, 1 (o1, o2, o9), 1 (o1, o2), 29 900 + 19 900 = 49 800
+//	(a02, 11-02)  b3 (I2)          1, 0, 0, 0
+//	(a03, 11-02)  b3 (I3)          1, 1 (o5), 1, 12 900
+//	(a01, 11-03)  b4 (I7)          1, 0, 0, 0
+//	(a02, 11-03)  b4 (I5), b6 (I8) 2, 2 (o6, o8), 1 (o6), 49 900
+//	(a01, 11-08)  b8 (I10)         1, 1 (o11), 1, 99 900
+//
+// shop-0002: (shop-0002-a01, 11-02) 1, 1, 1, 15 000.
+// ---------------------------------------------------------------------------
+
+// clockPlus adds d to a shop-local wall clock "2006-01-02 15:04".
+func clockPlus(start string, d time.Duration) string {
+	t, err := time.Parse("2006-01-02 15:04", start)
+	if err != nil {
+		panic(err)
+	}
+	return t.Add(d).Format("2006-01-02 15:04:05.000")
+}
+
+// inquirySession adds a buyer session that is an inquiry to agent at
+// start + 1 min (see above).
+func (s *scenario) inquirySession(shop, sess, buyer, group, agent, start string) {
+	s.at(tSessions, shop, clockPlus(start, 0), started(sess, buyer, "buyer", "app"))
+	s.at(tTransfers, shop, clockPlus(start, 10*time.Second), queued(sess, group))
+	s.at(tTransfers, shop, clockPlus(start, 40*time.Second), assigned(sess, group, agent))
+	s.at(tMessages, shop, clockPlus(start, time.Minute), buyerSays(sess))
+	s.at(tMessages, shop, clockPlus(start, 90*time.Second), agentSays(sess, agent))
+	s.at(tMessages, shop, clockPlus(start, 2*time.Minute), buyerSays(sess))
+	s.at(tMessages, shop, clockPlus(start, 150*time.Second), agentSays(sess, agent))
+	s.at(tSessions, shop, clockPlus(start, 5*time.Minute), ended(sess))
+}
+
+// order adds an order's `created` and, when paid is not "", its `paid`.
+func (s *scenario) order(shop, id, buyer string, amount int, created, paid string) {
+	s.at(tOrders, shop, created, orderCreated(id, buyer, amount))
+	if paid != "" {
+		s.at(tOrders, shop, paid, orderPaid(id, buyer, amount))
+	}
+}
+
+// salesScenario is the sales and robot scenario described above.
+func salesScenario() []record {
+	s := &scenario{}
+	const (
+		sh1, sh2      = "shop-0001", "shop-0002"
+		a01, a02, a03 = "shop-0001-a01", "shop-0001-a02", "shop-0001-a03"
+		pre, after    = "pre-sales", "after-sales"
+		b1, b2, b3    = "shop-0001-b1", "shop-0001-b2", "shop-0001-b3"
+		b4, b5, b6    = "shop-0001-b4", "shop-0001-b5", "shop-0001-b6"
+		b7, b8        = "shop-0001-b7", "shop-0001-b8"
+	)
+
+	// Inquiries.
+	s.inquirySession(sh1, "shop-0001-s1", b1, pre, a01, "2026-11-02 10:00")   // I1
+	s.inquirySession(sh1, "shop-0001-s2", b3, pre, a02, "2026-11-02 11:00")   // I2
+	s.inquirySession(sh1, "shop-0001-s3", b3, after, a03, "2026-11-02 16:00") // I3
+	s.inquirySession(sh1, "shop-0001-s4", b1, pre, a01, "2026-11-02 19:00")   // I4
+	s.inquirySession(sh1, "shop-0001-s5", b4, pre, a02, "2026-11-03 09:00")   // I5
+	s.inquirySession(sh1, "shop-0001-s7", b4, pre, a01, "2026-11-03 13:00")   // I7
+	s.inquirySession(sh1, "shop-0001-s8", b6, pre, a02, "2026-11-03 15:00")   // I8
+	s.inquirySession(sh1, "shop-0001-s10", b8, pre, a01, "2026-11-08 22:00")  // I10
+	// J1, in New York.
+	s.inquirySession(sh2, "shop-0002-s1", "shop-0002-b1", pre, "shop-0002-a01", "2026-11-02 21:00")
+
+	// No inquiry: proactive (s6), and a filtered reception (s9).
+	s6 := "shop-0001-s6"
+	s.at(tSessions, sh1, "2026-11-03 10:00:00", started(s6, b5, "proactive", "app"))
+	s.at(tTransfers, sh1, "2026-11-03 10:00:00", assigned(s6, pre, a01))
+	s.at(tMessages, sh1, "2026-11-03 10:00:05", agentSays(s6, a01))
+	s.at(tMessages, sh1, "2026-11-03 10:01:00", buyerSays(s6))
+	s.at(tMessages, sh1, "2026-11-03 10:01:30", agentSays(s6, a01))
+	s.at(tSessions, sh1, "2026-11-03 10:05:00", ended(s6))
+	s9 := "shop-0001-s9"
+	s.at(tSessions, sh1, "2026-11-03 16:00:00", started(s9, b7, "buyer", "app"))
+	s.at(tTransfers, sh1, "2026-11-03 16:00:10", queued(s9, after))
+	s.at(tTransfers, sh1, "2026-11-03 16:00:40", assigned(s9, after, a03))
+	s.at(tMessages, sh1, "2026-11-03 16:01:00", buyerSays(s9))
+	s.at(tMessages, sh1, "2026-11-03 16:01:30", agentSays(s9, a03))
+	s.at(tSessions, sh1, "2026-11-03 16:03:00", ended(s9))
+
+	// Orders.
+	s.order(sh1, "shop-0001-o1", b1, 29900, "2026-11-02 10:20:00", "2026-11-02 10:25:00")
+	s.order(sh1, "shop-0001-o2", b1, 19900, "2026-11-03 20:00:00", "2026-11-03 23:59:59.999")
+	s.order(sh1, "shop-0001-o3", b1, 9900, "2026-11-04 00:00:00.000", "2026-11-04 00:05:00")
+	s.order(sh1, "shop-0001-o4", b2, 5990, "2026-11-02 14:58:00", "2026-11-02 15:00:00")
+	s.order(sh1, "shop-0001-o5", b3, 12900, "2026-11-02 16:30:00", "2026-11-02 16:35:00")
+	s.order(sh1, "shop-0001-o6", b4, 49900, "2026-11-03 09:30:00", "2026-11-03 14:00:00")
+	s.order(sh1, "shop-0001-o7", b5, 3990, "2026-11-03 10:30:00", "2026-11-03 10:31:00")
+	s.order(sh1, "shop-0001-o8", b6, 2990, "2026-11-03 15:30:00", "")
+	s.order(sh1, "shop-0001-o9", b1, 8980, "2026-11-03 22:00:00", "2026-11-04 01:00:00")
+	s.order(sh1, "shop-0001-o10", b7, 7990, "2026-11-03 16:20:00", "2026-11-03 16:30:00")
+	s.order(sh1, "shop-0001-o11", b8, 99900, "2026-11-09 08:50:00", "2026-11-09 09:00:00")
+	s.order(sh2, "shop-0002-o1", "shop-0002-b1", 15000, "2026-11-03 23:00:00", "2026-11-03 23:30:00")
+	s.order(sh2, "shop-0002-o2", "shop-0002-b2", 2000, "2026-11-02 09:55:00", "2026-11-02 10:00:00")
+
+	// Robot outbound calls.
+	call := func(sess, buyer, task, robot, start string, buyerSpeaks bool, end string, intent string) {
+		s.at(tSessions, sh1, clockPlus(start, 0), robotCall(sess, buyer, task, robot))
+		if buyerSpeaks {
+			s.at(tMessages, sh1, clockPlus(start, 20*time.Second), buyerSays(sess))
+		}
+		s.at(tMessages, sh1, clockPlus(start, 30*time.Second), robotSays(sess))
+		switch {
+		case end == "":
+			// no `ended`: the session times out
+		case intent == "":
+			s.at(tSessions, sh1, end, ended(sess))
+		default:
+			s.at(tSessions, sh1, end, endedIntent(sess, intent))
+		}
+	}
+	call("shop-0001-s21", "shop-0001-b21", "task-01", "robot-1", "2026-11-02 10:15", true, "2026-11-02 10:17:00", "A")  // r1
+	call("shop-0001-s22", "shop-0001-b22", "task-01", "robot-1", "2026-11-02 10:40", false, "2026-11-02 10:41:00", "")  // r2
+	call("shop-0001-s23", "shop-0001-b23", "task-01", "robot-2", "2026-11-02 11:05", true, "2026-11-02 11:06:00", "B")  // r3
+	call("shop-0001-s24", "shop-0001-b24", "task-02", "robot-1", "2026-11-02 14:10", true, "2026-11-02 14:12:00", "B")  // r4
+	call("shop-0001-s25", "shop-0001-b25", "task-02", "robot-2", "2026-11-03 09:20", true, "", "")                      // r5
+	call("shop-0001-s26", "shop-0001-b26", "task-02", "robot-1", "2026-11-03 11:10", true, "2026-11-03 11:12:00", "G")  // r6
+	call("shop-0001-s27", "shop-0001-b27", "task-02", "robot-1", "2026-11-03 11:30", false, "2026-11-03 11:31:00", "F") // r7
+	call("shop-0001-s28", "shop-0001-b28", "task-01", "robot-1", "2026-11-09 10:30", true, "2026-11-09 10:32:00", "A")  // r8
+
+	return s.sorted()
+}
+
+// wantSalesScenario is, per named query of section 7, its rows on the
+// sales and robot scenario.
+var wantSalesScenario = map[string][]string{
+	// Credited paid orders per agent and day of payment (the table above).
+	"agent_sales_day": {
+		"2026-11-02 | shop-0001-a01 | 1 | 29900 | 299",
+		"2026-11-02 | shop-0001-a03 | 1 | 12900 | 129",
+		"2026-11-03 | shop-0001-a01 | 1 | 19900 | 199",
+		"2026-11-03 | shop-0001-a02 | 1 | 49900 | 499",
+		"2026-11-04 | shop-0001-a01 | 1 | 8980 | 89.8",
+		"2026-11-09 | shop-0001-a01 | 1 | 99900 | 999",
+	},
+	// a01: 158 680 / 4 = 39 670 fen = 396.7 yuan per order, 158 680 /
+	// 249 350 = 0.63637; a02: 49 900 / 249 350 = 0.20012; a03: 12 900 /
+	// 249 350 = 0.05173 (the shop total includes 27 870 silent).
+	"agent_sales_month": {
+		"2026-11-01 | shop-0001-a01 | 4 | 1586.8 | 396.7 | 0.6364",
+		"2026-11-01 | shop-0001-a02 | 1 | 499 | 499 | 0.2001",
+		"2026-11-01 | shop-0001-a03 | 1 | 129 | 129 | 0.0517",
+	},
+	// Week of 11-02: pre-sales = a01's o1, o2, o9 + a02's o6 = 29 900 +
+	// 19 900 + 8 980 + 49 900 = 108 680; after-sales = a03's o5. Week of
+	// 11-09: o11.
+	"group_sales_week": {
+		"2026-11-02 | after-sales | 1 | 129",
+		"2026-11-02 | pre-sales | 4 | 1086.8",
+		"2026-11-09 | pre-sales | 1 | 999",
+	},
+	// D1 42 800 / 48 790 = 0.87723, 5 990 / 48 790 = 0.12277; D2 69 800 /
+	// 81 780 = 0.85351, 11 980 / 81 780 = 0.14649; D3 8 980 / 18 880 =
+	// 0.47564, 9 900 / 18 880 = 0.52436; 11-08 has rows (s10) but no sale.
+	"shop_sales_day": {
+		"2026-11-02 | 3 | 487.9 | 428 | 59.9 | 0.8772 | 0.1228",
+		"2026-11-03 | 4 | 817.8 | 698 | 119.8 | 0.8535 | 0.1465",
+		"2026-11-04 | 2 | 188.8 | 89.8 | 99 | 0.4756 | 0.5244",
+		"2026-11-08 | 0 | 0 | 0 | 0 | NULL | NULL",
+		"2026-11-09 | 1 | 999 | 999 | 0 | 1 | 0",
+	},
+	// shop-0001: 27 870 / 249 350 = 0.11177; shop-0002: 15 000 credited
+	// (local day 11-03 although paid 11-04 UTC) + 2 000 silent, 2 000 /
+	// 17 000 = 0.11765.
+	"shop_sales_month": {
+		"2026-11-01 | shop-0001 | 2493.5 | 2214.8 | 278.7 | 0.1118",
+		"2026-11-01 | shop-0002 | 170 | 150 | 20 | 0.1176",
+	},
+	// Every hour_of_day with a shop-0001 row (above). 10: D1 a01 29 900 +
+	// D2 silent 3 990, 3 990 / 33 890 = 0.11773; 16: D1 a03 12 900 + D2
+	// silent 7 990, 7 990 / 20 890 = 0.38248; 9: D2 s5 nothing + 11-09
+	// 99 900; 15: D1 silent 5 990 + D2 s8 nothing.
+	"shop_sales_hour_of_day": {
+		"0 | 0 | 99 | 1",
+		"1 | 89.8 | 0 | 0",
+		"9 | 999 | 0 | 0",
+		"10 | 299 | 39.9 | 0.1177",
+		"11 | 0 | 0 | NULL",
+		"13 | 0 | 0 | NULL",
+		"14 | 499 | 0 | 0",
+		"15 | 0 | 59.9 | 1",
+		"16 | 129 | 79.9 | 0.3825",
+		"19 | 0 | 0 | NULL",
+		"22 | 0 | 0 | NULL",
+		"23 | 199 | 0 | 0",
+	},
+	// agent + silent = shop in every row: no line.
+	"sales_split_check": {},
+	// The cs_inquiry_daily table above; conversions paid / inquiry,
+	// ordered / inquiry, paid / ordered; yuan per paying buyer = amount /
+	// paid buyers. (a02, 11-03): 1/2, 2/2, 1/2.
+	"inquiry_conversion_agent_day": {
+		"2026-11-02 | shop-0001-a01 | 1 | 1 | 1 | 1 | 1 | 1 | 498 | 498",
+		"2026-11-02 | shop-0001-a02 | 1 | 0 | 0 | 0 | 0 | NULL | 0 | NULL",
+		"2026-11-02 | shop-0001-a03 | 1 | 1 | 1 | 1 | 1 | 1 | 129 | 129",
+		"2026-11-03 | shop-0001-a01 | 1 | 0 | 0 | 0 | 0 | NULL | 0 | NULL",
+		"2026-11-03 | shop-0001-a02 | 2 | 2 | 1 | 0.5 | 1 | 0.5 | 499 | 499",
+		"2026-11-08 | shop-0001-a01 | 1 | 1 | 1 | 1 | 1 | 1 | 999 | 999",
+	},
+	// Week of 11-02 (Sunday 11-08 included), buyer-days: a01 = 11-02 (1, 1,
+	// 1, 49 800) + 11-03 (1, 0, 0) + 11-08 (1, 1, 1, 99 900) = 3, 2, 2,
+	// 149 700; a02 = 11-02 (1, 0, 0) + 11-03 (2, 2, 1, 49 900) = 3, 2, 1;
+	// a03 = 1, 1, 1, 12 900. Best inquiry conversion first: a03 1, a01 2/3,
+	// a02 1/3.
+	"inquiry_conversion_agent_week": {
+		"2026-11-02 | shop-0001-a03 | 1 | 1 | 1 | 1 | 1 | 1 | 129",
+		"2026-11-02 | shop-0001-a01 | 3 | 2 | 2 | 0.6667 | 0.6667 | 1 | 1497",
+		"2026-11-02 | shop-0001-a02 | 3 | 2 | 1 | 0.3333 | 0.6667 | 0.5 | 499",
+	},
+	// shop-0001: inquiry 1+1+1+1+2+1 = 7, ordered 1+0+1+0+2+1 = 5, paid
+	// 1+0+1+0+1+1 = 4: 4/7, 5/7, 4/5. shop-0002: 1, 1, 1.
+	"inquiry_conversion_shop_month": {
+		"2026-11-01 | shop-0001 | 7 | 0.5714 | 0.7143 | 0.8",
+		"2026-11-01 | shop-0002 | 1 | 1 | 1 | 1",
+	},
+	// D1 r1–r4: 4 calls, 3 connected (not r2); D2 r5–r7: 3, 2 (not r7);
+	// 11-09 r8.
+	"robot_calls_day": {
+		"2026-11-02 | 4 | 3 | 0.75",
+		"2026-11-03 | 3 | 2 | 0.6667",
+		"2026-11-09 | 1 | 1 | 1",
+	},
+	// task-01 week of 11-02: r1 A, r2 '' (not connected), r3 B; task-02:
+	// r4 B, r5 '' (timed out), r6 G (other), r7 F (not connected); week of
+	// 11-09: r8 A.
+	"robot_task_week": {
+		"2026-11-02 | task-01 | 3 | 2 | 0.6667 | 1 | 1 | 0 | 0 | 0 | 0 | 1 | 0",
+		"2026-11-02 | task-02 | 4 | 3 | 0.75 | 0 | 1 | 0 | 0 | 0 | 1 | 1 | 1",
+		"2026-11-09 | task-01 | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0",
+	},
+	// task-01: r1, r2, r3, r8 = 4 calls: '' 1, A 2, B 1; task-02: r4–r7 = 4
+	// calls: '' 1, B 1, F 1, G 1.
+	"robot_task_intent_month": {
+		"2026-11-01 | task-01 | '' | 1 | 0.25",
+		"2026-11-01 | task-01 | A | 2 | 0.5",
+		"2026-11-01 | task-01 | B | 1 | 0.25",
+		"2026-11-01 | task-02 | '' | 1 | 0.25",
+		"2026-11-01 | task-02 | B | 1 | 0.25",
+		"2026-11-01 | task-02 | F | 1 | 0.25",
+		"2026-11-01 | task-02 | G | 1 | 0.25",
+	},
+	// 11-02: robot-1/task-01 r1 A + r2 '' (1 of 2 connected, A/B 1 of 2);
+	// robot-1/task-02 r4 B; robot-2/task-01 r3 B. 11-03: robot-1/task-02 r6
+	// G + r7 F (1 of 2 connected, no A/B); robot-2/task-02 r5 ''. 11-09: r8.
+	"robot_robot_task_day": {
+		"2026-11-02 | robot-1 | task-01 | 2 | 1 | 0.5 | 0.5",
+		"2026-11-02 | robot-1 | task-02 | 1 | 1 | 1 | 1",
+		"2026-11-02 | robot-2 | task-01 | 1 | 1 | 1 | 1",
+		"2026-11-03 | robot-1 | task-02 | 2 | 1 | 0.5 | 0",
+		"2026-11-03 | robot-2 | task-02 | 1 | 1 | 1 | 0",
+		"2026-11-09 | robot-1 | task-01 | 1 | 1 | 1 | 1",
+	},
+	// hour_of_day 10 and 11: r1, r2, r8 (robot-1/task-01: 3 calls, 2
+	// connected), r6, r7 (robot-1/task-02: 2, 1), r3 (robot-2/task-01);
+	// not r4 (14:10) nor r5 (09:20).
+	"robot_hours_10_12_month": {
+		"2026-11-01 | robot-1 | task-01 | 3 | 2 | 0.6667",
+		"2026-11-01 | robot-1 | task-02 | 2 | 1 | 0.5",
+		"2026-11-01 | robot-2 | task-01 | 1 | 1 | 1",
+	},
+	// 9: r5 (''); 10: r1 A, r2 '', r8 A → A/B 2 of 3; 11: r3 B, r6 G, r7 F
+	// → 1 of 3, connected r3, r6; 14: r4 B.
+	"robot_hour_of_day": {
+		"9 | 1 | 1 | 1 | 0",
+		"10 | 3 | 2 | 0.6667 | 0.6667",
+		"11 | 3 | 2 | 0.6667 | 0.3333",
+		"14 | 1 | 1 | 1 | 1",
+	},
+}
+
+// metricQueries names, for every metric of SPEC §3.1–3.5, the queries of
+// the page that must exist and be checked against a scenario.
 var metricQueries = map[string][]string{
 	"3-minute reply rate (message)": {"reply_3min_rate_agent_day", "reply_3min_rate_shop_day"},
 	"average response time":         {"avg_response_agent_week", "avg_response_shop_day"},
@@ -633,6 +1022,24 @@ var metricQueries = map[string][]string{
 	"abandoned":                     {"abandoned_sessions_shop_day"},
 	"satisfaction rate":             {"satisfaction_rate_agent_week", "satisfaction_rate_shop_day"},
 	"rollups":                       {"agent_week_dashboard", "agent_day_office_hours", "group_month_dashboard", "shop_day_dashboard", "leaderboard_shop_day"},
+	"agent sales":                   {"agent_sales_day", "agent_sales_month", "group_sales_week"},
+	"silent sales":                  {"shop_sales_day", "shop_sales_month", "shop_sales_hour_of_day", "sales_split_check"},
+	"inquiry conversion":            {"inquiry_conversion_agent_day", "inquiry_conversion_agent_week", "inquiry_conversion_shop_month"},
+	"robot outbound":                {"robot_calls_day", "robot_task_week", "robot_task_intent_month", "robot_robot_task_day", "robot_hours_10_12_month", "robot_hour_of_day"},
+}
+
+// docScenario is a hand-made scenario with the expected rows of the
+// queries it checks. Every named query of the page is checked on exactly
+// one of them.
+type docScenario struct {
+	name string
+	recs func() []record
+	want map[string][]string
+}
+
+var docScenarios = []docScenario{
+	{"service", queryScenario, wantScenario},           // sections 1–6
+	{"sales_robots", salesScenario, wantSalesScenario}, // section 7
 }
 
 func TestDocQueriesScenario(t *testing.T) {
@@ -641,52 +1048,67 @@ func TestDocQueriesScenario(t *testing.T) {
 	for _, q := range queries {
 		byName[q.name] = q
 	}
+	owner := map[string]string{}
+	for _, sc := range docScenarios {
+		for n := range sc.want {
+			if _, ok := byName[n]; !ok {
+				t.Errorf("scenario %s: expected rows for %q, which docs/queries.md does not have", sc.name, n)
+			}
+			if o, dup := owner[n]; dup {
+				t.Errorf("query %q has expected rows in two scenarios, %s and %s", n, o, sc.name)
+			}
+			owner[n] = sc.name
+		}
+	}
 	for metric, names := range metricQueries {
 		for _, n := range names {
 			if _, ok := byName[n]; !ok {
 				t.Errorf("docs/queries.md has no query %q (%s)", n, metric)
 			}
-			if _, ok := wantScenario[n]; !ok {
+			if _, ok := owner[n]; !ok {
 				t.Errorf("query %q (%s) has no expected rows", n, metric)
 			}
 		}
 	}
-	for n := range wantScenario {
-		if _, ok := byName[n]; !ok {
-			t.Errorf("expected rows for %q, which docs/queries.md does not have", n)
-		}
-	}
-
-	h := newHarness(t)
-	h.cfg.Time.ShopZones = scenarioZones
-	recs := queryScenario()
-	h.produce(recs)
-	sum := h.run()
-	if sum.Events != int64(len(recs)) || sum.DeadLetters != 0 {
-		t.Fatalf("applied %d events with %d dead letters, want %d and 0", sum.Events, sum.DeadLetters, len(recs))
-	}
-
-	conn := testenv.Conn(t, h.chAddr, h.cfg.ClickHouse.Database)
 	for _, q := range queries {
-		want, ok := wantScenario[q.name]
-		if !ok {
-			t.Errorf("query %s: no expected rows in wantScenario; add them (worked out by hand)", q.name)
-			continue
+		if _, ok := owner[q.name]; !ok {
+			t.Errorf("query %s: no expected rows in wantScenario or wantSalesScenario; add them (worked out by hand)", q.name)
 		}
-		t.Run(q.name, func(t *testing.T) {
-			got := queryRows(t, conn, q.sql)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s:\n got: %s\nwant: %s\n%s", q.name,
-					strings.Join(got, "\n      "), strings.Join(want, "\n      "), q.sql)
+	}
+
+	for _, sc := range docScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.Time.ShopZones = scenarioZones
+			recs := sc.recs()
+			h.produce(recs)
+			sum := h.run()
+			if sum.Events != int64(len(recs)) || sum.DeadLetters != 0 {
+				t.Fatalf("applied %d events with %d dead letters, want %d and 0", sum.Events, sum.DeadLetters, len(recs))
+			}
+			conn := testenv.Conn(t, h.chAddr, h.cfg.ClickHouse.Database)
+			for _, q := range queries {
+				want, ok := sc.want[q.name]
+				if !ok {
+					continue
+				}
+				t.Run(q.name, func(t *testing.T) {
+					got := queryRows(t, conn, q.sql)
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s:\n got: %s\nwant: %s\n%s", q.name,
+							strings.Join(got, "\n      "), strings.Join(want, "\n      "), q.sql)
+					}
+				})
 			}
 		})
 	}
 }
 
 // TestDocQueriesGenerated runs every block of the page on a generated day
-// of three shops (one in America/New_York) and requires rows from each:
-// the literals of the page must fit what the pipeline writes for real
-// traffic.
+// of three shops (one in America/New_York), with its orders (paid over
+// the following days) and robot outbound calls, and requires rows from
+// each — none from the consistency checks (emptyChecks): the literals of
+// the page must fit what the pipeline writes for real traffic.
 func TestDocQueriesGenerated(t *testing.T) {
 	queries := loadDocQueries(t)
 	h := newHarness(t)
@@ -729,10 +1151,39 @@ func TestDocQueriesGenerated(t *testing.T) {
 	}
 
 	conn := testenv.Conn(t, h.chAddr, h.cfg.ClickHouse.Database)
+	rows := map[string][]string{}
 	for _, q := range queries {
-		if got := queryRows(t, conn, q.sql); len(got) == 0 {
+		got := queryRows(t, conn, q.sql)
+		rows[q.name] = got
+		switch {
+		case emptyChecks[q.name] && len(got) != 0:
+			t.Errorf("check %s must print no row; on generated traffic:\n%s\n%s", q.name, strings.Join(got, "\n"), q.sql)
+		case !emptyChecks[q.name] && len(got) == 0:
 			t.Errorf("query %s returned no rows on generated traffic:\n%s", q.name, q.sql)
 		}
+	}
+	// The sales split check is not vacuous: every shop has agent and
+	// silent sales (month, shop, shop, agents, silent yuan, share).
+	for _, r := range rows["shop_sales_month"] {
+		if f := strings.Split(r, " | "); len(f) != 6 || f[3] == "0" || f[4] == "0" {
+			t.Errorf("shop_sales_month: want agent and silent sales in every shop of generated traffic, got %q", r)
+		}
+	}
+	// The conversion funnel: inquiry ≥ ordered ≥ paid buyers in every row,
+	// and some buyers paid.
+	paid := false
+	for _, r := range rows["inquiry_conversion_agent_day"] {
+		f := strings.Split(r, " | ")
+		inq, _ := strconv.Atoi(f[2])
+		ord, _ := strconv.Atoi(f[3])
+		pay, _ := strconv.Atoi(f[4])
+		if !(inq >= ord && ord >= pay && inq > 0) {
+			t.Errorf("inquiry_conversion_agent_day: want inquiry ≥ ordered ≥ paid buyers, inquiry > 0: %q", r)
+		}
+		paid = paid || pay > 0
+	}
+	if !paid {
+		t.Errorf("inquiry_conversion_agent_day: no paid buyer on generated traffic")
 	}
 	// The two read shapes agree on real data too.
 	final, argmax := queryRows(t, conn, findQuery(t, queries, "read_final")), queryRows(t, conn, findQuery(t, queries, "read_argmax"))
@@ -740,6 +1191,10 @@ func TestDocQueriesGenerated(t *testing.T) {
 		t.Errorf("FINAL and argMax shapes differ:\n%v\n%v", final, argmax)
 	}
 }
+
+// emptyChecks are the page's consistency checks: queries that must print
+// no row, on any data.
+var emptyChecks = map[string]bool{"sales_split_check": true}
 
 func findQuery(t *testing.T, qs []docQuery, name string) string {
 	t.Helper()
