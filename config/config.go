@@ -109,6 +109,7 @@ type Metrics struct {
 	AttributionRule      string            `koanf:"attribution_rule"`
 	ShopAttributionRules map[string]string `koanf:"shop_attribution_rules"`
 	InquiryValidDays     int               `koanf:"inquiry_valid_days"`
+	OrderPayWindow       time.Duration     `koanf:"order_pay_window"`
 }
 
 type Filters struct {
@@ -336,6 +337,9 @@ func (c *Config) validateMetrics() error {
 	}
 	if m.InquiryValidDays < 1 || m.InquiryValidDays > 31 {
 		return bad("metrics.inquiry_valid_days", "%d: must be 1..31", m.InquiryValidDays)
+	}
+	if m.OrderPayWindow < time.Hour {
+		return bad("metrics.order_pay_window", "%v: must be ≥ 1h", m.OrderPayWindow)
 	}
 	return nil
 }

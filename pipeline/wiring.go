@@ -63,5 +63,6 @@ func attributionSettings(m *config.Metrics) operators.Attribution {
 		Rule:      operators.AttributionRule(m.AttributionRule),
 		ShopRules: shops,
 		ValidDays: m.InquiryValidDays,
+		PayWindow: m.OrderPayWindow,
 	}
 }
