@@ -42,14 +42,16 @@ func newReportCmd() *cobra.Command {
 // latest version of each row, and every rate is a sum divided by a sum.
 const shopReportSQL = `
 SELECT s.shop_id, consult, transferred, received, abandoned, buyer_msgs,
-       reply3, avg_resp_s, pickup, avg_wait_s, satisfaction
+       reply3, avg_resp_s, pickup, avg_wait_s, satisfaction, sales_yuan, silent
 FROM (
   SELECT shop_id,
          sum(consult_sessions) AS consult,
          sum(transferred_sessions) AS transferred,
          sum(received_sessions) AS received,
          sum(abandoned_sessions) AS abandoned,
-         sum(transferred_picked_sessions) / sum(transferred_sessions) AS pickup
+         sum(transferred_picked_sessions) / sum(transferred_sessions) AS pickup,
+         sum(paid_amount_total) / 100 AS sales_yuan,
+         sum(paid_amount_silent) / sum(paid_amount_total) AS silent
   FROM %[1]s.cs_shop_hourly FINAL GROUP BY shop_id
 ) AS s
 ANY LEFT JOIN (
@@ -79,16 +81,16 @@ LIMIT %[2]d`
 
 func report(ctx context.Context, conn driver.Conn, db string, top int, out io.Writer) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "shop\tconsult\ttransferred\treceived\tabandoned\tbuyer msgs\t3-min reply\tavg response\tpickup\tavg wait\tsatisfied\t")
+	fmt.Fprintln(w, "shop\tconsult\ttransferred\treceived\tabandoned\tbuyer msgs\t3-min reply\tavg response\tpickup\tavg wait\tsatisfied\tsales ¥\tsilent\t")
 	err := queryRows(ctx, conn, fmt.Sprintf(shopReportSQL, db), func(scan func(...any) error) error {
 		var shop string
 		var consult, transferred, received, abandoned, msgs uint64
-		var reply3, resp, pickup, wait, sat float64
-		if err := scan(&shop, &consult, &transferred, &received, &abandoned, &msgs, &reply3, &resp, &pickup, &wait, &sat); err != nil {
+		var reply3, resp, pickup, wait, sat, sales, silent float64
+		if err := scan(&shop, &consult, &transferred, &received, &abandoned, &msgs, &reply3, &resp, &pickup, &wait, &sat, &sales, &silent); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", shop, consult, transferred, received, abandoned, msgs,
-			pct(reply3), secs(resp), pct(pickup), secs(wait), pct(sat))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n", shop, consult, transferred, received, abandoned, msgs,
+			pct(reply3), secs(resp), pct(pickup), secs(wait), pct(sat), sales, pct(silent))
 		return nil
 	})
 	if err != nil {
