@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -31,6 +32,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	r.stats.events[2].Add(7)
 	r.stats.deadLetter(schemas.ReasonLate)
 	r.stats.setLag("cs.messages", 3, 42)
+	r.stats.setEngine(2, operators.Stats{OpenSessions: 5})
 	reg := prometheus.NewRegistry()
 	if err := r.Register(reg); err != nil {
 		t.Fatal(err)
@@ -56,6 +58,8 @@ func TestHTTPEndpoints(t *testing.T) {
 		`cspulse_events_total{topic="cs.messages"} 7`,
 		`cspulse_dead_letters_total{reason="late"} 1`,
 		`cspulse_consumer_lag{partition="3",topic="cs.messages"} 42`,
+		`cspulse_state_entries{kind="open_sessions",partition="2"} 5`,
+		`cspulse_invariant_breaches{kind="final_cell_writes",partition="2"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -357,6 +357,7 @@ func (r *Runner) stopTasks(partitions map[int32]bool) {
 		if partitions == nil || partitions[p] {
 			close(t.inputs)
 			delete(r.tasks, p)
+			r.stats.forgetEngine(p)
 		}
 	}
 }
@@ -423,6 +424,12 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 		}
 	}
 	snap.offsets = r.client.UncommittedOffsets()
+	r.stats.pendingRows.Store(int64(snap.rows.Len()))
+	var stateBytes int64
+	for _, rec := range snap.state {
+		stateBytes += int64(len(rec.Key) + len(rec.Value))
+	}
+	r.stats.pendingStateBytes.Store(stateBytes)
 	return snap
 }
 
@@ -447,6 +454,7 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 		return fmt.Errorf("checkpoint: commit offsets: %w", err)
 	}
 	r.stats.flushes.Add(1)
+	r.stats.pendingRows.Store(0)
 	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -25,8 +26,25 @@ type taskStats struct {
 	lastProcessed       atomic.Int64
 	lastCheckpointNanos atomic.Int64
 
-	lagMu sync.Mutex
-	lag   map[lagKey]int64
+	// Gauges of the checkpoint being written.
+	pendingRows       atomic.Int64
+	pendingStateBytes atomic.Int64
+
+	lagMu  sync.Mutex
+	lag    map[lagKey]int64
+	engine map[int32]operators.Stats // per task, as of its last checkpoint
+}
+
+func (s *taskStats) setEngine(p int32, st operators.Stats) {
+	s.lagMu.Lock()
+	s.engine[p] = st
+	s.lagMu.Unlock()
+}
+
+func (s *taskStats) forgetEngine(p int32) {
+	s.lagMu.Lock()
+	delete(s.engine, p)
+	s.lagMu.Unlock()
 }
 
 type lagKey struct {
@@ -35,7 +53,7 @@ type lagKey struct {
 }
 
 func newTaskStats() *taskStats {
-	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}}
+	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}, engine: map[int32]operators.Stats{}}
 	for _, r := range schemas.Reasons {
 		s.deadLetters[r] = new(atomic.Int64)
 	}
@@ -102,6 +120,41 @@ func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+var (
+	stateEntriesDesc = prometheus.NewDesc("cspulse_state_entries",
+		"Operator state held, by kind, per task (as of its last checkpoint).", []string{"partition", "kind"}, nil)
+	stateBytesDesc = prometheus.NewDesc("cspulse_state_bytes",
+		"Approximate bytes of operator state per task (as of its last checkpoint).", []string{"partition"}, nil)
+	invariantDesc = prometheus.NewDesc("cspulse_invariant_breaches",
+		"Writes to final hours and negative counts; must stay 0.", []string{"partition", "kind"}, nil)
+)
+
+// engineCollector reports each task's engine state.
+type engineCollector struct{ s *taskStats }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stateEntriesDesc
+	ch <- stateBytesDesc
+	ch <- invariantDesc
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	c.s.lagMu.Lock()
+	defer c.s.lagMu.Unlock()
+	for p, st := range c.s.engine {
+		part := strconv.Itoa(int(p))
+		for kind, n := range map[string]int{
+			"open_sessions": st.OpenSessions, "closed_sessions": st.ClosedSessions, "summaries": st.Summaries,
+			"pending_ratings": st.PendingRatings, "agent_cells": st.AgentCells, "shop_cells": st.ShopCells,
+		} {
+			ch <- prometheus.MustNewConstMetric(stateEntriesDesc, prometheus.GaugeValue, float64(n), part, kind)
+		}
+		ch <- prometheus.MustNewConstMetric(stateBytesDesc, prometheus.GaugeValue, float64(st.ApproxBytes), part)
+		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.GaugeValue, float64(st.FinalCellWrites), part, "final_cell_writes")
+		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.GaugeValue, float64(st.NegativeValues), part, "negative_values")
+	}
+}
+
 // register exposes the counters on reg under the cspulse_ prefix.
 func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) error {
 	var cs []prometheus.Collector
@@ -129,7 +182,14 @@ func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) err
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_last_seconds",
 			Help: "Duration of the last checkpoint, from snapshot to committed offsets."},
 			func() float64 { return float64(s.lastCheckpointNanos.Load()) / 1e9 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_pending_rows",
+			Help: "Rows of the checkpoint being written (the output buffer's fill)."},
+			func() float64 { return float64(s.pendingRows.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_state_bytes",
+			Help: "Bytes of state entries in the checkpoint being written or last written."},
+			func() float64 { return float64(s.pendingStateBytes.Load()) }),
 		lagCollector{s},
+		engineCollector{s},
 	)
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -176,6 +176,9 @@ func (t *task) serve(req taskRequest) {
 		t.engine.(checkpointable).SaveChanged(req.state)
 		req.state.Put([]byte(taskKey), taskState{next: t.next, watermark: t.watermark}.encode())
 	}
+	if st, ok := t.engine.(interface{ Stats() operators.Stats }); ok {
+		t.stats.setEngine(t.partition, st.Stats())
+	}
 	close(req.done)
 }
 
