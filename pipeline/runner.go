@@ -46,7 +46,10 @@ type Runner struct {
 	tasks    map[int32]*task
 	position map[lagKey]int64 // next offset to consume, per input partition
 	assigned map[lagKey]bool
-	wg       sync.WaitGroup
+	// restoredAt holds input offsets restored from the changelog until a
+	// checkpoint commits them.
+	restoredAt map[lagKey]kgo.EpochOffset
+	wg         sync.WaitGroup
 
 	assignedAt atomic.Int64          // unix nanos of the last assignment; 0 = none yet
 	fatal      atomic.Pointer[error] // set by a rebalance callback that cannot go on
@@ -56,11 +59,12 @@ type Runner struct {
 func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
 	r := &Runner{
 		cfg: cfg, log: log, writer: writer, newEngine: newEngine,
-		stats:    newTaskStats(),
-		inputs:   map[string]int{},
-		tasks:    map[int32]*task{},
-		position: map[lagKey]int64{},
-		assigned: map[lagKey]bool{},
+		stats:      newTaskStats(),
+		inputs:     map[string]int{},
+		tasks:      map[int32]*task{},
+		position:   map[lagKey]int64{},
+		assigned:   map[lagKey]bool{},
+		restoredAt: map[lagKey]kgo.EpochOffset{},
 	}
 	for i, name := range cfg.Topics.Inputs() {
 		r.inputs[name] = i
@@ -423,7 +427,7 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 			snap.state = append(snap.state, req.state.recs...)
 		}
 	}
-	snap.offsets = r.client.UncommittedOffsets()
+	snap.offsets = r.addRestoredOffsets(r.client.UncommittedOffsets())
 	r.stats.pendingRows.Store(int64(snap.rows.Len()))
 	var stateBytes int64
 	for _, rec := range snap.state {
@@ -431,6 +435,24 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	}
 	r.stats.pendingStateBytes.Store(stateBytes)
 	return snap
+}
+
+// addRestoredOffsets adds the offsets restored from the changelog that no
+// poll has moved since, so that the group's commits catch up with the state.
+func (r *Runner) addRestoredOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]kgo.EpochOffset {
+	if offsets == nil {
+		offsets = map[string]map[int32]kgo.EpochOffset{}
+	}
+	for key, at := range r.restoredAt {
+		if _, polled := offsets[key.topic][key.partition]; !polled && r.assigned[key] {
+			if offsets[key.topic] == nil {
+				offsets[key.topic] = map[int32]kgo.EpochOffset{}
+			}
+			offsets[key.topic][key.partition] = at
+		}
+	}
+	clear(r.restoredAt)
+	return offsets
 }
 
 // persist writes a snapshot: rows, dead letters, state, offsets, in that
@@ -531,7 +553,13 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 				if seek[topic] == nil {
 					seek[topic] = map[int32]kgo.EpochOffset{}
 				}
-				seek[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: st.next[i]}
+				at := kgo.EpochOffset{Epoch: -1, Offset: st.next[i]}
+				seek[topic][p] = at
+				// The group's committed offset may be behind the state
+				// (a crash between the two writes); with nothing new to
+				// poll it would stay behind. The next checkpoint commits it.
+				r.position[lagKey{topic, p}] = at.Offset
+				r.restoredAt[lagKey{topic, p}] = at
 			}
 		}
 		r.tasks[p] = t
