@@ -186,10 +186,15 @@ func TestInstanceKilledIsExact(t *testing.T) {
 	clean := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "30000")
-	victim, _ := start(t, runArgs(addr, chAddr, "faulty", faulty)...)
-	a, _ := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
-	b, _ := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
-	time.Sleep(2500 * time.Millisecond)
+	victim, vout := start(t, runArgs(addr, chAddr, "faulty", faulty)...)
+	a, aout := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
+	b, bout := start(t, runArgs(addr, chAddr, "faulty", faulty, "--until-idle", "8s")...)
+	// Kill mid-run, not mid-join: once all three hold partitions.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && !(assigned(vout) && assigned(aout) && assigned(bout)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
 	_ = victim.Process.Signal(syscall.SIGKILL)
 	_, _ = victim.Process.Wait()
 	t.Log("killed one of three instances with SIGKILL mid-run")
@@ -203,6 +208,8 @@ func TestInstanceKilledIsExact(t *testing.T) {
 	}
 	compareTables(t, chAddr, clean, faulty)
 }
+
+func assigned(out *bytes.Buffer) bool { return strings.Contains(out.String(), "partitions assigned") }
 
 // TestClickHouseOutageIsExact cuts ClickHouse off for 30 s mid-run: the
 // pipeline retries, stops consuming while its checkpoint cannot be
