@@ -130,12 +130,20 @@ func TestKillNineAndRestartIsExact(t *testing.T) {
 		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < 3; i++ {
-		run, _ := start(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty}, common...)...)
-		wait := time.Duration(800+rng.Intn(1500)) * time.Millisecond
+		run, out := start(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty}, common...)...)
+		// Kill mid-run, once the member holds partitions: kfake never
+		// evicts a member killed in the middle of a join, which would hold
+		// its partitions forever (a real broker evicts it after
+		// session_timeout).
+		deadline := time.Now().Add(60 * time.Second)
+		for !assigned(out) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		wait := time.Duration(200+rng.Intn(1500)) * time.Millisecond
 		time.Sleep(wait)
 		_ = run.Process.Signal(syscall.SIGKILL)
 		_, _ = run.Process.Wait()
-		t.Logf("kill -9 #%d after %v", i+1, wait)
+		t.Logf("kill -9 #%d %v after its partitions were assigned", i+1, wait)
 	}
 	if err := waitExit(t, gen, 2*time.Minute); err != nil {
 		t.Fatalf("gen: %v", err)
