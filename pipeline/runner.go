@@ -33,6 +33,7 @@ type Runner struct {
 	log       *zap.Logger
 	writer    sinks.RowWriter
 	commits   inflight // the checkpoint being written, if any
+	clock     *activityClock
 	newEngine EngineFactory
 	stats     *taskStats
 
@@ -58,7 +59,7 @@ type Runner struct {
 // NewRunner prepares a runner; Run connects and consumes.
 func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
 	r := &Runner{
-		cfg: cfg, log: log, writer: writer, newEngine: newEngine,
+		cfg: cfg, log: log, writer: writer, newEngine: newEngine, clock: &activityClock{},
 		stats:      newTaskStats(),
 		inputs:     map[string]int{},
 		tasks:      map[int32]*task{},
@@ -338,7 +339,9 @@ func (r *Runner) taskFor(p int32) *task {
 }
 
 func (r *Runner) newTask(p int32, engine Engine) *task {
-	return newTask(p, engine, newMarks(r.cfg), r.dead, r.stats)
+	t := newTask(p, engine, newMarks(r.cfg), r.dead, r.stats)
+	t.now = r.clock.Now
+	return t
 }
 
 // newMarks tracks the watermark of a task's five inputs.
@@ -381,7 +384,11 @@ func (r *Runner) checkpoint(ctx context.Context, finish, wait bool) error {
 func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error {
 	// The previous checkpoint must be durable before this one is taken:
 	// commits stay in order, and at most two checkpoints' rows are in memory.
-	if err := r.commits.wait(ctx); err != nil {
+	// Waiting here holds consumption back: no input counts as idle meanwhile.
+	r.clock.Pause()
+	err := r.commits.wait(ctx)
+	r.clock.Resume()
+	if err != nil {
 		return err
 	}
 	snap := r.snapshot(finish)

@@ -70,6 +70,7 @@ type task struct {
 
 	inputs   chan taskInput
 	requests chan taskRequest
+	now      func() time.Time // the clock input idleness is measured on
 }
 
 // deadLetterSink is where rejected records go.
@@ -88,6 +89,7 @@ func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead d
 		watermark: math.MinInt64,
 		inputs:    make(chan taskInput, 16),
 		requests:  make(chan taskRequest),
+		now:       time.Now,
 	}
 }
 
@@ -124,7 +126,7 @@ func (t *task) drainInputs() {
 }
 
 func (t *task) process(in taskInput) {
-	now := time.Now()
+	now := t.now()
 	var accepted int64
 	for _, rec := range in.records {
 		if t.processRecord(in, rec, now) {
