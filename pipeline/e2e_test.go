@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/pipeline"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // The whole path on real parts: the embedded Kafka-protocol broker, the
@@ -87,28 +86,9 @@ func newHarness(t *testing.T) *harness {
 	if testing.Short() {
 		t.Skip("integration test: needs ClickHouse and the embedded broker")
 	}
-	chAddr := testenv.ClickHouseAddr(t)
 	cfg := config.Defaults()
-	b, err := pipeline.StartBroker(pipeline.BrokerOptions{Listen: "127.0.0.1:0", Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cfg.Kafka.Brokers = []string{b.Addr()}
-	cfg.ClickHouse.Addr = []string{chAddr}
-	cfg.ClickHouse.Database = testenv.Database(t, chAddr)
-	cfg.Run.UntilIdle = 1500 * time.Millisecond
-	cfg.Run.FlushInterval = 200 * time.Millisecond
-	// A tiny input may leave a topic's fetch seconds behind the others on
-	// a loaded machine; an input must not count as idle meanwhile, or the
-	// watermark runs ahead and its events turn late. The end of input
-	// (--until-idle) advances event time anyway.
-	cfg.Time.IdleInput = time.Minute
-	cfg.Run.HTTPListen = ""
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return &harness{t: t, cfg: &cfg, broker: b, chAddr: chAddr}
+	b := pipetest.Start(t, &cfg)
+	return &harness{t: t, cfg: &cfg, broker: b, chAddr: cfg.ClickHouse.Addr[0]}
 }
 
 func (h *harness) produce(recs []record) {
@@ -132,27 +112,7 @@ func (h *harness) produce(recs []record) {
 // run runs the pipeline until the input is idle, as `cspulse run --until-idle`.
 func (h *harness) run() pipeline.Summary {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	log := zaptest.NewLogger(h.t)
-	chCfg := sinks.ClickHouseConfig{Addr: h.cfg.ClickHouse.Addr, Database: h.cfg.ClickHouse.Database}
-	ch, err := sinks.OpenClickHouse(ctx, chCfg, log)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer ch.Close()
-	if _, err := sinks.Migrate(ctx, ch.Conn(), h.cfg.ClickHouse.Database, log); err != nil {
-		h.t.Fatal(err)
-	}
-	engines, err := pipeline.NewEngineFactory(h.cfg)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	sum, err := pipeline.NewRunner(h.cfg, log, ch, engines).Run(ctx, h.cfg.Kafka.Brokers)
-	if err != nil {
-		h.t.Fatalf("run: %v", err)
-	}
-	return sum
+	return pipetest.Run(h.t, h.cfg)
 }
 
 // sums returns sum(col) for each col of table (read with FINAL) as a map.

@@ -10,14 +10,12 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
-	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // TestScenariosWholePath runs the metric-engine scenarios through the whole
@@ -118,25 +116,7 @@ func scenarioConfig(t *testing.T, sc *operators.Scenario) *config.Config {
 // the pipeline into a fresh database until the input is idle.
 func runWholePath(t *testing.T, sc *operators.Scenario, cfg *config.Config, chAddr string) {
 	t.Helper()
-	b, err := pipeline.StartBroker(pipeline.BrokerOptions{Listen: "127.0.0.1:0", Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cfg.Kafka.Brokers = []string{b.Addr()}
-	cfg.ClickHouse.Addr = []string{chAddr}
-	cfg.ClickHouse.Database = testenv.Database(t, chAddr)
-	cfg.Run.UntilIdle = 1500 * time.Millisecond
-	cfg.Run.FlushInterval = 200 * time.Millisecond
-	// A tiny input may leave a topic's fetch seconds behind the others on
-	// a loaded machine; an input must not count as idle meanwhile, or the
-	// watermark runs ahead and its events turn late. The end of input
-	// (--until-idle) advances event time anyway.
-	cfg.Time.IdleInput = time.Minute
-	cfg.Run.HTTPListen = ""
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	b := pipetest.Start(t, cfg)
 
 	topics := cfg.Topics.Inputs() // in schemas.Topics order
 	topicName := map[schemas.Topic]string{}
@@ -165,23 +145,7 @@ func runWholePath(t *testing.T, sc *operators.Scenario, cfg *config.Config, chAd
 		t.Fatalf("produce: %v", err)
 	}
 
-	log := zaptest.NewLogger(t)
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	if _, err := sinks.Migrate(ctx, ch.Conn(), cfg.ClickHouse.Database, log); err != nil {
-		t.Fatal(err)
-	}
-	engines, err := pipeline.NewEngineFactory(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := pipeline.NewRunner(cfg, log, ch, engines).Run(ctx, cfg.Kafka.Brokers)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	sum := pipetest.Run(t, cfg)
 	if sum.DeadLetters != 0 {
 		t.Errorf("dead letters = %d, want 0", sum.DeadLetters)
 	}
