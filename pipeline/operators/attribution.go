@@ -808,14 +808,12 @@ func (e *Engine) shopByName(id string) (uint32, *windowing.Zone) {
 
 // heldLogsFrom is the start of the earliest hour pinned by a held session
 // log (math.MaxInt64 when none): every inquiry that can still appear or be
-// taken back is at or after it (see attribution). It walks the open and
-// closed sessions, so attribution asks once per hour of event time.
+// taken back is at or after it (see attribution). The log pins are counted
+// by hour, so this walks the few pinned hours, not the sessions.
 func (e *Engine) heldLogsFrom() int64 {
 	from := int64(math.MaxInt64)
-	for _, s := range e.sessions {
-		if s.pinLog != pinNone {
-			from = min(from, int64(s.pinLog)*hourMs)
-		}
+	for hour := range e.logPins {
+		from = min(from, int64(hour)*hourMs)
 	}
 	return from
 }

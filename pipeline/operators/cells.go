@@ -241,6 +241,25 @@ func (e *Engine) setPin(p *int32, ts int64, on bool) {
 	*p = want
 }
 
+// setLogPin moves s's log pin, counting it in logPins as well.
+func (e *Engine) setLogPin(s *session, ts int64, on bool) {
+	old := s.pinLog
+	e.setPin(&s.pinLog, ts, on)
+	if s.pinLog == old {
+		return
+	}
+	if old != pinNone {
+		if n := e.logPins[old] - 1; n > 0 {
+			e.logPins[old] = n
+		} else {
+			delete(e.logPins, old)
+		}
+	}
+	if s.pinLog != pinNone {
+		e.logPins[s.pinLog]++
+	}
+}
+
 func (e *Engine) unpin(hour int32) {
 	if n := e.pins[hour] - 1; n > 0 {
 		e.pins[hour] = n

@@ -29,19 +29,28 @@
 // All metrics come from one deterministic state machine, step, that walks
 // the log and adds each contribution to an hour cell multiplied by a sign.
 //
-//   - An event that sorts after everything applied (the usual case) is
-//     stepped incrementally with sign +1: O(1), no allocation.
-//   - Any other event (out of order, late within allowed_lateness, a
-//     `started` after the messages, a gap-filling event that reopens a
-//     timed-out session) first takes back all of the session's
-//     contributions by replaying the old log with sign −1, then goes into
-//     the log, and the new log is replayed with sign +1.
+//   - The log doubles as the session's reorder buffer. An event ahead of
+//     the watermark (the usual case) is inserted, sorted, and held; when
+//     the watermark passes it, the session wakes and steps its held
+//     entries with sign +1, in log order: O(1) each, no allocation.
+//     Cross-topic disorder within max_out_of_order (one topic's fetch
+//     running minutes ahead of another's in a backlog) therefore costs an
+//     insertion, never a replay. An event behind the watermark that sorts
+//     after everything applied is stepped at once.
+//   - Any other event (late within allowed_lateness, a `started` after
+//     applied messages, a gap-filling event that reopens a timed-out
+//     session) first takes back all of the session's contributions by
+//     replaying the applied entries with sign −1, then goes into the log,
+//     and the log up to the watermark is replayed with sign +1.
 //
 // The cells therefore always hold exactly what one in-order pass over the
-// current logs would give: results cannot depend on arrival order. The
-// price is O(session length) per out-of-order event; sessions are short,
-// and a measured stream with 10 s cross-topic disorder stays well above
-// 1 M events per CPU-second.
+// logs up to the watermark would give: results cannot depend on arrival
+// order. The price of holding is that figures trail the newest events by
+// max_out_of_order of event time (10 s by default), the delay any
+// watermark-driven engine has; the price of a replay is O(session length)
+// per late event, and late events are rare. A session with nothing
+// applied yet counts nothing, not even an evaluation's rating: its header
+// may still change.
 //
 // Contributions that depend on the future are made when they become known
 // and are never guesses: a buyer message is counted on arrival and its

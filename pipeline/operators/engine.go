@@ -36,6 +36,7 @@ type Engine struct {
 	dirtyShops    []*shopCell
 	dirtySessions []*session
 	pins          map[int32]int32 // UTC hour (pinHour) → pins (see cells.go)
+	logPins       map[int32]int32 // the same, counting the session logs' pins only
 
 	wm          int64 // watermark
 	finalBefore int64 // hours ending at or before this are final
@@ -74,6 +75,7 @@ func NewEngine(s Settings) *Engine {
 		agents:      make(map[agentKey]*agentCell),
 		shops:       make(map[shopKey]*shopCell),
 		pins:        make(map[int32]int32),
+		logPins:     make(map[int32]int32),
 		wm:          math.MinInt64,
 		finalBefore: math.MinInt64,
 		sweptTo:     math.MinInt64,
@@ -232,11 +234,15 @@ func (e *Engine) shop(id []byte) (uint32, *windowing.Zone) {
 	return n, e.shopZones[n]
 }
 
-// addEntry puts an activity event into its session's log. An event that
-// sorts after everything applied is stepped incrementally; one that lands
-// after the session's close changes nothing; any other (out of order, late,
-// or changing the header) retracts the session's contributions, goes into
-// the log, and the log is replayed.
+// addEntry puts an activity event into its session's log. The log doubles
+// as the session's reorder buffer: an entry ahead of the watermark waits
+// in it, sorted, and is stepped when the watermark passes it (wake), so
+// cross-topic disorder within max_out_of_order costs an insertion, not a
+// replay. An entry behind the watermark that follows everything applied is
+// stepped at once; one that lands after the session's close changes
+// nothing; any other (late within allowed_lateness, or changing the header
+// of applied entries) retracts the session's contributions, goes into the
+// log, and the log is replayed.
 func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 	en := entry{ts: ev.TS, meta: makeMeta(kind, ev.EventID)}
 	var a *assignment
@@ -261,14 +267,21 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 	if a != nil {
 		a.id = string(ev.EventID)
 	}
+	d := &s.d
 	newHeader := kind == kindStarted && !s.hasStartedBefore(pos)
+	inOrder := pos >= int(d.applied) && !d.closed && (!newHeader || d.applied == 0)
 	switch {
-	case pos == len(s.log) && !s.d.closed && (!newHeader || len(s.log) == 0):
+	case inOrder && en.ts > e.wm:
 		if newHeader {
 			e.setHeader(s, ev)
 		}
-		e.appendEntry(s, en, a)
-	case s.d.closed && pos >= int(s.d.applied) && (s.d.closedByEnded || en.ts > s.d.closeTS):
+		e.holdEntry(s, pos, en, a)
+	case inOrder && pos == int(d.applied):
+		if newHeader {
+			e.setHeader(s, ev)
+		}
+		e.appendEntry(s, pos, en, a)
+	case d.closed && pos >= int(d.applied) && (d.closedByEnded || en.ts > d.closeTS):
 		s.insert(pos, en, a, &e.logs)
 		e.stats.AfterClose++
 	default:
@@ -281,18 +294,38 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 	}
 }
 
-// appendEntry is the steady path: the entry follows every applied one.
-func (e *Engine) appendEntry(s *session, en entry, a *assignment) {
-	if len(s.log) == 0 {
-		e.setPin(&s.pinLog, en.ts, true)
+// holdEntry puts an entry ahead of the watermark into the log, unapplied,
+// and arms the session's wake for it.
+func (e *Engine) holdEntry(s *session, pos int, en entry, a *assignment) {
+	s.insert(pos, en, a, &e.logs)
+	if pos == 0 {
+		e.setLogPin(s, en.ts, true)
 	}
-	s.insert(len(s.log), en, a, &e.logs)
-	e.step(s, len(s.log)-1, 1)
+	e.schedule(s)
+}
+
+// appendEntry steps an entry behind the watermark that follows every
+// applied one (and precedes the held ones).
+func (e *Engine) appendEntry(s *session, pos int, en entry, a *assignment) {
+	s.insert(pos, en, a, &e.logs)
+	if pos == 0 {
+		e.setLogPin(s, en.ts, true)
+	}
+	e.step(s, pos, 1)
 	switch {
 	case s.d.closed || len(s.evals) > 0:
 		e.settle(s)
 	case s.timerAt == math.MaxInt64:
 		e.schedule(s)
+	}
+}
+
+// catchUp steps the held entries the watermark has passed.
+func (e *Engine) catchUp(s *session) {
+	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts <= e.wm; i++ {
+		if !e.step(s, i, 1) {
+			return
+		}
 	}
 }
 
@@ -310,7 +343,7 @@ func (e *Engine) retract(s *session) {
 
 // reapply replays the changed log and settles the session again.
 func (e *Engine) reapply(s *session) {
-	e.setPin(&s.pinLog, s.log[0].ts, true)
+	e.setLogPin(s, s.log[0].ts, true)
 	e.replay(s, 1)
 	e.settle(s)
 }

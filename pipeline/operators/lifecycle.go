@@ -35,6 +35,7 @@ func (e *Engine) wake(s *session) {
 		return
 	}
 	if !s.d.closed {
+		e.catchUp(s)
 		e.settle(s)
 	}
 	if s.d.closed && !s.compacted && w > satAdd(s.d.closeTS, e.lim.lateness) {
@@ -54,7 +55,14 @@ func (e *Engine) nextWake(s *session) int64 {
 	case s.stub():
 		return satAdd(s.evals[len(s.evals)-1].ts, e.lim.lateness+1)
 	case !d.closed:
-		return satAdd(d.lastAct, e.lim.timeout+1)
+		at := int64(math.MaxInt64)
+		if d.applied > 0 {
+			at = satAdd(d.lastAct, e.lim.timeout+1)
+		}
+		if i := int(d.applied); i < len(s.log) {
+			at = min(at, s.log[i].ts) // the first held entry
+		}
+		return at
 	case !s.compacted:
 		return satAdd(d.closeTS, e.lim.lateness+1)
 	}
@@ -77,7 +85,7 @@ func (e *Engine) schedule(s *session) {
 // compact drops the log of a closed session that no late event can change
 // any more, keeping the summary that cs_sessions rows and ratings need.
 func (e *Engine) compact(s *session) {
-	e.setPin(&s.pinLog, 0, false)
+	e.setLogPin(s, 0, false)
 	e.logs.put(s.log)
 	s.assigns = keepApplied(s.assigns[:s.d.cur+1], s.assignBuf[:])
 	s.log, s.pairs = nil, nil
@@ -111,7 +119,7 @@ func (e *Engine) remove(s *session) {
 	} else {
 		delete(e.sessions, s.key)
 	}
-	e.setPin(&s.pinLog, 0, false)
+	e.setLogPin(s, 0, false)
 	e.setPin(&s.pinEval, 0, false)
 	s.deleted = true
 }

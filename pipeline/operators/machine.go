@@ -41,14 +41,19 @@ func (d *derived) reset() {
 	*d = derived{pendingFrom: -1, cur: -1}
 }
 
-// replay steps through the whole log with sign: −1 takes back every
-// contribution the log made (the derived state ends where it was), +1 makes
-// them again after the log changed.
+// replay steps through the log with sign: −1 takes back every
+// contribution of the applied entries (the derived state ends where it
+// was), +1 makes them again, after the log changed, for the entries up to
+// the watermark; those ahead of it stay held until it passes them.
 func (e *Engine) replay(s *session, sign int64) {
+	upTo := len(s.log)
+	if sign < 0 {
+		upTo = int(s.d.applied)
+	}
 	s.d.reset()
 	s.pairs = s.pairs[:0]
-	for i := range s.log {
-		if !e.step(s, i, sign) {
+	for i := range upTo {
+		if sign > 0 && s.log[i].ts > e.wm || !e.step(s, i, sign) {
 			return
 		}
 	}

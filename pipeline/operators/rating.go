@@ -67,8 +67,8 @@ func (e *Engine) refreshRating(s *session) {
 // assignment in the session, in the hour of the evaluation. With no agent
 // to credit, the session's row shows the score but no agent row counts it.
 func (e *Engine) wantRating(s *session) rating {
-	if s.dropped() || s.stub() {
-		return rating{}
+	if s.dropped() || s.stub() || s.d.applied == 0 && !s.compacted {
+		return rating{} // nothing of the session is applied yet
 	}
 	d := &s.d
 	for i := len(s.evals) - 1; i >= 0; i-- {

@@ -175,6 +175,10 @@ func TestStatsPhases(t *testing.T) {
 		t.Fatalf("before ended: %v", got)
 	}
 	e.Apply(&sc.steps[len(sc.steps)-1].event)
+	if got := phase(); got != [4]int{1, 0, 0, 0} {
+		t.Fatalf("after ended, ahead of the watermark: %v", got)
+	}
+	e.Advance(ended)
 	if got := phase(); got != [4]int{0, 1, 0, 0} {
 		t.Fatalf("after ended: %v", got)
 	}

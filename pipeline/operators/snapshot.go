@@ -372,7 +372,7 @@ func (e *Engine) LoadDone() error {
 	}
 	for s := range e.allSessions() {
 		if len(s.log) > 0 {
-			e.setPin(&s.pinLog, s.log[0].ts, true)
+			e.setLogPin(s, s.log[0].ts, true)
 		}
 		if len(s.evals) > 0 {
 			e.setPin(&s.pinEval, s.evals[0].ts, true)

@@ -533,6 +533,7 @@ func TestSaveChangedNeedsFlush(t *testing.T) {
 	sc := loadScenario(t, filepath.Join("testdata", "scenarios", "reply_3min_boundary"))
 	e := freshEngine(t, sc)
 	e.Apply(&sc.steps[0].event)
+	e.Advance(sc.steps[0].event.TS) // steps it: its cells wait for Flush
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Flush") {
 			t.Errorf("SaveChanged before Flush: recovered %v", r)
@@ -676,7 +677,7 @@ func TestSnapshotCoversState(t *testing.T) {
 			"shopIDs": rebuilt, "shopZones": rebuilt, "names": rebuilt, // interned as entries load
 			"sessions": saved, "summaries": saved, "agents": saved, "shops": saved,
 			"wm": saved, "finalBefore": saved, "sweptTo": saved,
-			"timers": rebuilt, "pins": rebuilt, // LoadDone; HoldHour pins are their owners'
+			"timers": rebuilt, "pins": rebuilt, "logPins": rebuilt, // LoadDone; HoldHour pins are their owners'
 			"keyBuf": transient, "logs": transient, "discard": transient, "ckpt": transient,
 			"dirtyAgents": transient, "dirtyShops": transient, "dirtySessions": transient, // empty after Flush
 			"stats": transient,              // per process
