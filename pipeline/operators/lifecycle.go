@@ -90,8 +90,6 @@ func (e *Engine) compact(s *session) {
 	s.assigns = keepApplied(s.assigns[:s.d.cur+1], s.assignBuf[:])
 	s.log, s.pairs = nil, nil
 	s.compacted = true
-	delete(e.sessions, s.key)
-	e.summaries[s.key] = s
 	e.show(s) // held back until now when its `started` never came
 	e.markRow(s)
 }
@@ -114,11 +112,7 @@ func keepApplied(applied, buf []assignment) []assignment {
 
 // remove forgets s.
 func (e *Engine) remove(s *session) {
-	if s.compacted {
-		delete(e.summaries, s.key)
-	} else {
-		delete(e.sessions, s.key)
-	}
+	delete(e.sessions, s.key)
 	e.setLogPin(s, 0, false)
 	e.setPin(&s.pinEval, 0, false)
 	s.deleted = true

@@ -289,7 +289,7 @@ func (e *Engine) beginLoad() error {
 // would be mixed with it.
 func (e *Engine) checkFresh() error {
 	if e.wm != math.MinInt64 || e.ckpt.tracking ||
-		len(e.sessions)+len(e.summaries)+len(e.agents)+len(e.shops) > 0 {
+		len(e.sessions)+len(e.agents)+len(e.shops) > 0 {
 		return fmt.Errorf("operators: restore into an engine that has processed input or saved state: %v", e)
 	}
 	return nil
@@ -313,14 +313,10 @@ func (e *Engine) loadSession(key, value []byte) error {
 	if err != nil {
 		return err
 	}
-	if e.sessions[s.key] != nil || e.summaries[s.key] != nil {
+	if e.sessions[s.key] != nil {
 		return errors.New("loaded twice")
 	}
-	if s.compacted {
-		e.summaries[s.key] = s
-	} else {
-		e.sessions[s.key] = s
-	}
+	e.sessions[s.key] = s
 	return nil
 }
 

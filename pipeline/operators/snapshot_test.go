@@ -675,7 +675,7 @@ func TestSnapshotCoversState(t *testing.T) {
 		reflect.TypeFor[Engine](): {
 			"lim": rebuilt, "zones": rebuilt, "listener": rebuilt, // Settings
 			"shopIDs": rebuilt, "shopZones": rebuilt, "names": rebuilt, // interned as entries load
-			"sessions": saved, "summaries": saved, "agents": saved, "shops": saved,
+			"sessions": saved, "agents": saved, "shops": saved,
 			"wm": saved, "finalBefore": saved, "sweptTo": saved,
 			"timers": rebuilt, "pins": rebuilt, "logPins": rebuilt, // LoadDone; HoldHour pins are their owners'
 			"keyBuf": transient, "logs": transient, "discard": transient, "ckpt": transient,

@@ -88,13 +88,5 @@ func (s *session) approxBytes() int64 {
 
 // allSessions iterates over every session held, summaries included.
 func (e *Engine) allSessions() iter.Seq[*session] {
-	return func(yield func(*session) bool) {
-		for _, m := range []map[string]*session{e.sessions, e.summaries} {
-			for s := range maps.Values(m) {
-				if !yield(s) {
-					return
-				}
-			}
-		}
-	}
+	return maps.Values(e.sessions)
 }
