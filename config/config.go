@@ -127,6 +127,7 @@ type Run struct {
 	ProgressInterval time.Duration `koanf:"progress_interval"`
 	HTTPListen       string        `koanf:"http_listen"`
 	ShutdownGrace    time.Duration `koanf:"shutdown_grace"`
+	GCPercent        int           `koanf:"gc_percent"`
 }
 
 type Log struct {
@@ -380,6 +381,9 @@ func (c *Config) validateRun() error {
 	}
 	if r.ShutdownGrace <= 0 {
 		return bad("run.shutdown_grace", "%v: must be > 0", r.ShutdownGrace)
+	}
+	if r.GCPercent < 25 {
+		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)
 	}
 	return nil
 }

@@ -116,6 +116,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"duplicate topic", "topics:\n  alerts: cs.messages\n", nil, nil, "topics."},
 		{"sasl without user", "kafka:\n  sasl:\n    mechanism: plain\n", nil, nil, "kafka.sasl.user"},
 		{"log level", "", nil, []string{"--log.level=loud"}, "log.level"},
+		{"gc percent", "", []string{"CSPULSE_RUN_GC_PERCENT=10"}, nil, "run.gc_percent"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

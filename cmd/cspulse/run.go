@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	if err := cfg.RequireKafka(); err != nil {
 		return err
 	}
+	setGCPercent(cfg.Run.GCPercent, log)
 	brokers := cfg.Kafka.Brokers
 	if cfg.Kafka.Embedded != "" {
 		b, err := pipeline.StartBroker(pipeline.BrokerOptions{
@@ -140,4 +142,14 @@ func serveMetrics(ctx context.Context, addr string, runner *pipeline.Runner, log
 	}
 	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound))
 	return nil
+}
+
+// setGCPercent applies run.gc_percent unless GOGC is set: an operator's
+// explicit runtime setting wins over the project's default.
+func setGCPercent(percent int, log *zap.Logger) {
+	if env, ok := os.LookupEnv("GOGC"); ok {
+		log.Info("GOGC set: run.gc_percent ignored", zap.String("GOGC", env))
+		return
+	}
+	debug.SetGCPercent(percent)
 }
