@@ -44,6 +44,12 @@ type Zone struct {
 	cur   *hourCell // the last hour answered about
 	prev  *hourCell // the one before, for records straddling an hour boundary
 	cells [2]hourCell
+	// The last date DateStart answered, with its start: callers ask about
+	// the same few dates over and over (an inquiry's validity ends at a
+	// date's start), and each answer walks several hours.
+	lastDate      Date
+	lastDateStart int64
+	lastDateOK    bool
 }
 
 // hourCell is one local hour and what is known of its day.
@@ -168,6 +174,15 @@ func (z *Zone) MonthStart(ts int64) int64 {
 // skipped entirely (Pacific/Apia, 2011-12-30) it returns the start of the
 // next date. It does not use the cache and costs about a microsecond.
 func (z *Zone) DateStart(d Date) int64 {
+	if z.lastDateOK && d == z.lastDate {
+		return z.lastDateStart
+	}
+	start := z.dateStart(d)
+	z.lastDate, z.lastDateStart, z.lastDateOK = d, start, true
+	return start
+}
+
+func (z *Zone) dateStart(d Date) int64 {
 	// Walk local hours forward from a few hours before local midnight,
 	// estimated with the offset at d's UTC midnight: the first hour dated
 	// d or later begins the date. If an offset change of more than a few hours (a skipped day)

@@ -569,3 +569,26 @@ func BenchmarkZoneDateStart(b *testing.B) {
 	}
 	_ = sink
 }
+
+// TestDateStartRepeated: DateStart's one-date memo answers like the walk,
+// whatever sequence of dates (repeats, neighbours, jumps) comes in.
+func TestDateStartRepeated(t *testing.T) {
+	for _, name := range propertyZones {
+		z := mustZone(t, name)
+		fresh := mustZone(t, name)
+		rng := rand.New(rand.NewPCG(7, uint64(len(name))))
+		d := MakeDate(2026, time.March, 1)
+		for range 2000 {
+			switch rng.IntN(3) {
+			case 0: // the same date again
+			case 1:
+				d = d.AddDays(rng.IntN(3) - 1)
+			default:
+				d = d.AddDays(rng.IntN(800) - 400)
+			}
+			if got, want := z.DateStart(d), fresh.dateStart(d); got != want {
+				t.Fatalf("%s: DateStart(%v) = %d, want %d", name, d, got, want)
+			}
+		}
+	}
+}
