@@ -204,16 +204,16 @@ func (r *Runner) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return r.shutdown()
 		}
-		if r.idle(now, lastRecord) && !r.caughtUp(ctx) {
-			lastRecord = now // records are still due: look again after another idle period
-		}
 		if r.idle(now, lastRecord) {
-			r.log.Info("input idle: closing all state", zap.Duration("until_idle", r.cfg.Run.UntilIdle))
-			if err := r.checkpoint(ctx, true, true); err != nil {
+			done, err := r.finishIdle(ctx)
+			if err != nil {
 				return err
 			}
-			progress.report(now)
-			return nil
+			if done {
+				progress.report(now)
+				return nil
+			}
+			lastRecord = now // look again after another idle period
 		}
 		if !now.Before(nextFlush) {
 			if err := r.checkpoint(ctx, false, false); err != nil {
@@ -248,41 +248,74 @@ func (r *Runner) idle(now, lastRecord time.Time) bool {
 	return now.Sub(since) >= r.cfg.Run.UntilIdle
 }
 
-// caughtUp tells whether the group has consumed every input partition to
-// its end offset: this member's partitions by its own position, the others'
-// by their committed offsets. A quiet input is then complete, not just slow
-// to fetch (a large backlog can take a while to arrive), and a partition
-// held by a member that died is not forgotten: its new owner, perhaps this
-// member after the next rebalance, must still process it.
-func (r *Runner) caughtUp(ctx context.Context) bool {
+// finishIdle ends a run.until_idle run in two steps, so that every
+// partition's state is closed once the whole input is consumed, whoever
+// ends up owning it:
+//
+//  1. When every input partition is consumed to its end offset (this
+//     member's by its own position, the others' by their committed
+//     offsets), this member closes the state of its partitions (the
+//     finishing checkpoint) and commits them marked finished.
+//  2. It exits only once every partition is committed at its end and
+//     marked finished. A member that died after consuming and committing
+//     everything left its partitions unmarked, their sessions open and
+//     their held events unstepped: the survivors wait for the group to
+//     hand those partitions over, and finish them too.
+//
+// done=false means: look again after another idle period.
+func (r *Runner) finishIdle(ctx context.Context) (done bool, err error) {
+	consumed, _ := r.inputState(ctx)
+	if !consumed {
+		return false, nil // records are still due
+	}
+	r.log.Info("input idle: closing all state", zap.Duration("until_idle", r.cfg.Run.UntilIdle))
+	if err := r.checkpoint(ctx, true, true); err != nil {
+		return false, err
+	}
+	if _, finished := r.inputState(ctx); !finished {
+		r.log.Info("waiting for the group: a partition is consumed but its owner has not finished it")
+		return false, nil
+	}
+	return true, nil
+}
+
+// inputState reports whether every input partition is consumed to its end
+// offset (this member's by position, the others' by committed offsets),
+// and whether every one is also committed there marked finished. An empty
+// partition counts as both. A failing admin request is logged and counts
+// as not yet.
+func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
 	adm := kadm.NewClient(r.client)
 	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Inputs()...)
 	if err != nil {
 		r.log.Warn("list end offsets", zap.Error(err))
-		return false
+		return false, false
 	}
 	committed, err := adm.FetchOffsets(ctx, r.cfg.Kafka.Group)
 	if err != nil {
 		r.log.Warn("fetch committed offsets", zap.Error(err))
-		return false
+		return false, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	done := true
+	consumed, finished = true, true
 	ends.Each(func(o kadm.ListedOffset) {
-		var pos int64
-		key := lagKey{o.Topic, o.Partition}
-		if r.assigned[key] {
-			pos = r.position[key]
+		if o.Offset == 0 {
+			return
 		}
-		if c, ok := committed.Lookup(o.Topic, o.Partition); ok && c.At > pos {
-			pos = c.At
+		c, ok := committed.Lookup(o.Topic, o.Partition)
+		pos := c.At
+		if key := (lagKey{o.Topic, o.Partition}); r.assigned[key] {
+			pos = max(pos, r.position[key])
 		}
 		if pos < o.Offset {
-			done = false
+			consumed = false
+		}
+		if !ok || c.At < o.Offset || c.Metadata != finishedMetadata {
+			finished = false
 		}
 	})
-	return done
+	return consumed, finished
 }
 
 // pollOnce polls for at most a short while and hands records to tasks.
@@ -407,10 +440,11 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 // checkpointSnapshot is what one checkpoint makes durable: the rows that
 // changed and the input offsets they reflect.
 type checkpointSnapshot struct {
-	rows    *sinks.Buffer
-	state   []*kgo.Record // changed state entries, nil without state checkpoints
-	offsets map[string]map[int32]kgo.EpochOffset
-	taken   time.Time
+	rows     *sinks.Buffer
+	state    []*kgo.Record // changed state entries, nil without state checkpoints
+	offsets  map[string]map[int32]kgo.EpochOffset
+	finished bool // the tasks closed all state: commit marked finished
+	taken    time.Time
 }
 
 // snapshot asks every task at once for its changed rows and state, each
@@ -435,6 +469,10 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 		}
 	}
 	snap.offsets = r.addRestoredOffsets(r.client.UncommittedOffsets())
+	if finish {
+		snap.finished = true
+		r.addPositions(snap.offsets)
+	}
 	r.stats.pendingRows.Store(int64(snap.rows.Len()))
 	var stateBytes int64
 	for _, rec := range snap.state {
@@ -446,6 +484,21 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 
 // addRestoredOffsets adds the offsets restored from the changelog that no
 // poll has moved since, so that the group's commits catch up with the state.
+// addPositions adds the position of every assigned partition that has
+// one, so that a finishing checkpoint marks them all finished (see
+// finishedMetadata), not only those with new records.
+func (r *Runner) addPositions(offsets map[string]map[int32]kgo.EpochOffset) {
+	for key, at := range r.position {
+		if _, ok := offsets[key.topic][key.partition]; ok || !r.assigned[key] {
+			continue
+		}
+		if offsets[key.topic] == nil {
+			offsets[key.topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[key.topic][key.partition] = kgo.EpochOffset{Epoch: -1, Offset: at}
+	}
+}
+
 func (r *Runner) addRestoredOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]kgo.EpochOffset {
 	if offsets == nil {
 		offsets = map[string]map[int32]kgo.EpochOffset{}
@@ -479,12 +532,32 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	r.stats.stateRecords.Add(int64(len(snap.state)))
+	if snap.finished {
+		ctx = kgo.PreCommitFnContext(ctx, markFinished)
+	}
 	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
 		return fmt.Errorf("checkpoint: commit offsets: %w", err)
 	}
 	r.stats.flushes.Add(1)
 	r.stats.pendingRows.Store(0)
 	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
+	return nil
+}
+
+// finishedMetadata is the commit metadata of a partition whose owner
+// closed all state at the end of input (run.until_idle): its results are
+// complete. A committed offset at the end without it belongs to a member
+// that died before closing (sessions still open, events held for the
+// watermark): the partition's next owner must still finish it.
+const finishedMetadata = "cspulse:finished"
+
+func markFinished(req *kmsg.OffsetCommitRequest) error {
+	meta := finishedMetadata
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			req.Topics[i].Partitions[j].Metadata = &meta
+		}
+	}
 	return nil
 }
 
