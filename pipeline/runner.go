@@ -443,7 +443,7 @@ type checkpointSnapshot struct {
 	rows     *sinks.Buffer
 	state    []*kgo.Record // changed state entries, nil without state checkpoints
 	offsets  map[string]map[int32]kgo.EpochOffset
-	finished bool // the tasks closed all state: commit marked finished
+	finished map[int32]bool // partitions whose tasks closed all state
 	taken    time.Time
 }
 
@@ -453,16 +453,22 @@ type checkpointSnapshot struct {
 func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer, 0), taken: time.Now()}
 	reqs := make([]taskRequest, 0, len(r.tasks))
+	parts := make([]int32, 0, len(r.tasks))
 	for p, t := range r.tasks {
-		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer, 0), done: make(chan struct{})}
+		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer, 0), finished: new(bool), done: make(chan struct{})}
 		if r.state != nil {
 			req.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
 		}
 		t.requests <- req
 		reqs = append(reqs, req)
+		parts = append(parts, p)
 	}
-	for _, req := range reqs {
+	snap.finished = map[int32]bool{}
+	for i, req := range reqs {
 		<-req.done
+		if *req.finished {
+			snap.finished[parts[i]] = true
+		}
 		snap.rows.Append(req.rows.(*sinks.Buffer))
 		if req.state != nil {
 			snap.state = append(snap.state, req.state.recs...)
@@ -470,9 +476,9 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	}
 	snap.offsets = r.addRestoredOffsets(r.client.UncommittedOffsets())
 	if finish {
-		snap.finished = true
 		r.addPositions(snap.offsets)
 	}
+	r.keepTaskOffsets(snap.offsets)
 	r.stats.pendingRows.Store(int64(snap.rows.Len()))
 	var stateBytes int64
 	for _, rec := range snap.state {
@@ -484,6 +490,23 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 
 // addRestoredOffsets adds the offsets restored from the changelog that no
 // poll has moved since, so that the group's commits catch up with the state.
+// keepTaskOffsets drops the offsets of partitions without a task: no state
+// of theirs is in this snapshot (a task stopped when its partition was
+// lost, or at exit before the client's last revoke), so committing them
+// would claim what was not saved, and would take a finished mark back.
+func (r *Runner) keepTaskOffsets(offsets map[string]map[int32]kgo.EpochOffset) {
+	for topic, ps := range offsets {
+		for p := range ps {
+			if _, ok := r.tasks[p]; !ok {
+				delete(ps, p)
+			}
+		}
+		if len(ps) == 0 {
+			delete(offsets, topic)
+		}
+	}
+}
+
 // addPositions adds the position of every assigned partition that has
 // one, so that a finishing checkpoint marks them all finished (see
 // finishedMetadata), not only those with new records.
@@ -532,8 +555,8 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	r.stats.stateRecords.Add(int64(len(snap.state)))
-	if snap.finished {
-		ctx = kgo.PreCommitFnContext(ctx, markFinished)
+	if len(snap.finished) > 0 {
+		ctx = kgo.PreCommitFnContext(ctx, markFinished(snap.finished))
 	}
 	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
 		return fmt.Errorf("checkpoint: commit offsets: %w", err)
@@ -551,14 +574,21 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 // watermark): the partition's next owner must still finish it.
 const finishedMetadata = "cspulse:finished"
 
-func markFinished(req *kmsg.OffsetCommitRequest) error {
-	meta := finishedMetadata
-	for i := range req.Topics {
-		for j := range req.Topics[i].Partitions {
-			req.Topics[i].Partitions[j].Metadata = &meta
+// markFinished marks the commits of finished partitions. Every commit of
+// them carries the mark, not only the finishing one: a later commit (on a
+// revoke, at shutdown) must not take it back.
+func markFinished(finished map[int32]bool) func(*kmsg.OffsetCommitRequest) error {
+	return func(req *kmsg.OffsetCommitRequest) error {
+		meta := finishedMetadata
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				if p := &req.Topics[i].Partitions[j]; finished[p.Partition] {
+					p.Metadata = &meta
+				}
+			}
 		}
+		return nil
 	}
-	return nil
 }
 
 // commitOffsets commits exactly the given offsets and reports the request's

@@ -47,7 +47,10 @@ type taskRequest struct {
 	finish bool        // end of input: advance event time to the end first
 	rows   RowSink     // flush changed rows into this
 	state  *stateBatch // then, when set, the changed state entries
-	done   chan struct{}
+	// finished is the answer: the task's state is closed (event time
+	// advanced to the end, now or before a restore). Valid after done.
+	finished *bool
+	done     chan struct{}
 }
 
 // task owns partition p of every input topic: its decoder, its engine state
@@ -166,6 +169,7 @@ func (t *task) reject(rec *kgo.Record, err error) {
 
 func (t *task) serve(req taskRequest) {
 	if req.finish {
+		t.watermark = math.MaxInt64 // saved below: a restored task knows it is finished
 		t.marks.AdvanceTo(math.MaxInt64)
 		t.engine.Advance(math.MaxInt64)
 	}
@@ -180,6 +184,9 @@ func (t *task) serve(req taskRequest) {
 	}
 	if st, ok := t.engine.(interface{ Stats() operators.Stats }); ok {
 		t.stats.setEngine(t.partition, st.Stats())
+	}
+	if req.finished != nil {
+		*req.finished = t.watermark == math.MaxInt64
 	}
 	close(req.done)
 }
