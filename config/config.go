@@ -31,8 +31,10 @@ type Kafka struct {
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 	ClientID         string        `koanf:"client_id"`
 	StartOffset      string        `koanf:"start_offset"`
-	SASL             SASL          `koanf:"sasl"`
-	TLS              TLS           `koanf:"tls"`
+	// FetchMaxPartitionBytes caps what one fetch returns per partition.
+	FetchMaxPartitionBytes int  `koanf:"fetch_max_partition_bytes"`
+	SASL                   SASL `koanf:"sasl"`
+	TLS                    TLS  `koanf:"tls"`
 }
 
 type SASL struct {
@@ -196,6 +198,10 @@ func (c *Config) validateKafka() error {
 	}
 	if k.StartOffset != "earliest" && k.StartOffset != "latest" {
 		return bad("kafka.start_offset", "%q: must be earliest or latest", k.StartOffset)
+	}
+	// franz-go's whole fetch is capped at 50 MiB by default.
+	if k.FetchMaxPartitionBytes < 1<<10 || k.FetchMaxPartitionBytes > 50<<20 {
+		return bad("kafka.fetch_max_partition_bytes", "%d: must be 1 KiB..50 MiB", k.FetchMaxPartitionBytes)
 	}
 	switch k.SASL.Mechanism {
 	case "none":

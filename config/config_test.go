@@ -117,6 +117,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"sasl without user", "kafka:\n  sasl:\n    mechanism: plain\n", nil, nil, "kafka.sasl.user"},
 		{"log level", "", nil, []string{"--log.level=loud"}, "log.level"},
 		{"gc percent", "", []string{"CSPULSE_RUN_GC_PERCENT=10"}, nil, "run.gc_percent"},
+		{"fetch bytes", "", nil, []string{"--kafka.fetch_max_partition_bytes=100"}, "kafka.fetch_max_partition_bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

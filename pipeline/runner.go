@@ -137,6 +137,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.FetchMaxPartitionBytes(int32(r.cfg.Kafka.FetchMaxPartitionBytes)),
 	)
 	if r.client, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka client: %w", err)
