@@ -98,41 +98,13 @@ type robotCheckpoints struct {
 	key, val []byte
 }
 
-func (a *attribution) touchBuyer(b *buyer) {
-	if !b.changed {
-		b.changed = true
-		if a.ck.tracking {
-			a.ck.buyers = append(a.ck.buyers, b)
-		}
-	}
-}
+func (a *attribution) touchBuyer(b *buyer) { listChanged(&b.changed, a.ck.tracking, &a.ck.buyers, b) }
 
-func (a *attribution) touchOrder(o *order) {
-	if !o.changed {
-		o.changed = true
-		if a.ck.tracking {
-			a.ck.orders = append(a.ck.orders, o)
-		}
-	}
-}
+func (a *attribution) touchOrder(o *order) { listChanged(&o.changed, a.ck.tracking, &a.ck.orders, o) }
 
-func (a *attribution) trackCell(c *inqCell) {
-	if !c.changed {
-		c.changed = true
-		if a.ck.tracking {
-			a.ck.cells = append(a.ck.cells, c)
-		}
-	}
-}
+func (a *attribution) trackCell(c *inqCell) { listChanged(&c.changed, a.ck.tracking, &a.ck.cells, c) }
 
-func (r *robots) track(c *robotCell) {
-	if !c.changed {
-		c.changed = true
-		if r.ck.tracking {
-			r.ck.cells = append(r.ck.cells, c)
-		}
-	}
-}
+func (r *robots) track(c *robotCell) { listChanged(&c.changed, r.ck.tracking, &r.ck.cells, c) }
 
 // SaveChanged implements Checkpointer.
 func (a *attribution) SaveChanged(out StateSink) {

@@ -62,28 +62,30 @@ type agentKey struct {
 	shop, group, agent uint32
 }
 
-type agentCell struct {
-	key     agentKey
-	v       agentValues
-	dirty   bool
+// cell is one row of an hourly table while it can still change: its key,
+// its column values and its bookkeeping. agentCell and shopCell are its two
+// tables' instances; the functions on cells below serve both.
+type cell[K comparable, V any] struct {
+	key     K
+	v       V
+	dirty   bool // changed since the last Flush
 	dropped bool // final and forgotten: see session.lastAgentCell
 	changed bool // since the last SaveChanged (snapshot.go)
 	saved   bool // the changelog holds its entry
 }
 
+type (
+	agentCell = cell[agentKey, agentValues]
+	shopCell  = cell[shopKey, shopValues]
+)
+
+func agentCols(v *agentValues) []int64 { return v[:] }
+func shopCols(v *shopValues) []int64   { return v[:] }
+
 // shopKey is the key of a cs_shop_hourly row.
 type shopKey struct {
 	hour int64
 	shop uint32
-}
-
-type shopCell struct {
-	key     shopKey
-	v       shopValues
-	dirty   bool
-	dropped bool
-	changed bool
-	saved   bool
 }
 
 // agentCell returns the values of the agent row that a contribution of s
@@ -118,25 +120,30 @@ func (e *Engine) agentCellAt(shop uint32, zone *windowing.Zone, group, agent uin
 	return &e.discard.agent
 }
 
-// agentCellFor returns k's cell, created on first use; nil when k's hour is
-// final.
-func (e *Engine) agentCellFor(k agentKey) *agentCell {
-	if e.isFinal(k.hour) {
+func (e *Engine) agentCellFor(k agentKey) *agentCell   { return cellFor(e, e.agents, k, k.hour) }
+func (e *Engine) touchAgent(c *agentCell) *agentValues { return touchCell(c, &e.dirtyAgents) }
+
+// cellFor returns k's cell in cells, created on first use; nil when k's
+// hour (hour) is final.
+func cellFor[K comparable, V any](e *Engine, cells map[K]*cell[K, V], k K, hour int64) *cell[K, V] {
+	if e.isFinal(hour) {
 		e.stats.FinalCellWrites++
 		return nil
 	}
-	c := e.agents[k]
+	c := cells[k]
 	if c == nil {
-		c = &agentCell{key: k}
-		e.agents[k] = c
+		c = &cell[K, V]{key: k}
+		cells[k] = c
 	}
 	return c
 }
 
-func (e *Engine) touchAgent(c *agentCell) *agentValues {
+// touchCell marks c dirty, listing it once for the next Flush, and returns
+// its values for a contribution.
+func touchCell[K comparable, V any](c *cell[K, V], dirty *[]*cell[K, V]) *V {
 	if !c.dirty {
 		c.dirty = true
-		e.dirtyAgents = append(e.dirtyAgents, c)
+		*dirty = append(*dirty, c)
 	}
 	return &c.v
 }
@@ -165,26 +172,8 @@ func (e *Engine) shopCellAt(shop uint32, zone *windowing.Zone, ts int64) *shopVa
 	return &e.discard.shop
 }
 
-func (e *Engine) shopCellFor(k shopKey) *shopCell {
-	if e.isFinal(k.hour) {
-		e.stats.FinalCellWrites++
-		return nil
-	}
-	c := e.shops[k]
-	if c == nil {
-		c = &shopCell{key: k}
-		e.shops[k] = c
-	}
-	return c
-}
-
-func (e *Engine) touchShop(c *shopCell) *shopValues {
-	if !c.dirty {
-		c.dirty = true
-		e.dirtyShops = append(e.dirtyShops, c)
-	}
-	return &c.v
-}
+func (e *Engine) shopCellFor(k shopKey) *shopCell   { return cellFor(e, e.shops, k, k.hour) }
+func (e *Engine) touchShop(c *shopCell) *shopValues { return touchCell(c, &e.dirtyShops) }
 
 // isFinal reports whether the hour starting at hour can no longer change.
 // A local hour lasts at most an hour (DST makes some shorter, never
@@ -299,16 +288,15 @@ func (e *Engine) dropFinalCells() {
 	}
 }
 
-func (e *Engine) dropAgentCell(c *agentCell) {
-	c.dropped = true
-	delete(e.agents, c.key)
-	e.trackAgentCell(c) // its changelog entry, if any, must go
-}
+func (e *Engine) dropAgentCell(c *agentCell) { dropCell(e.agents, c, e.trackAgentCell) }
+func (e *Engine) dropShopCell(c *shopCell)   { dropCell(e.shops, c, e.trackShopCell) }
 
-func (e *Engine) dropShopCell(c *shopCell) {
+// dropCell forgets a final cell; track lists it so that its changelog
+// entry, if any, goes too.
+func dropCell[K comparable, V any](cells map[K]*cell[K, V], c *cell[K, V], track func(*cell[K, V])) {
 	c.dropped = true
-	delete(e.shops, c.key)
-	e.trackShopCell(c)
+	delete(cells, c.key)
+	track(c)
 }
 
 // satSub is a−b for b ≥ 0, saturating at math.MinInt64.

@@ -133,19 +133,19 @@ func (e *Engine) trackSession(s *session) {
 }
 
 func (e *Engine) trackAgentCell(c *agentCell) {
-	if !c.changed {
-		c.changed = true
-		if e.ckpt.tracking {
-			e.ckpt.agents = append(e.ckpt.agents, c)
-		}
-	}
+	listChanged(&c.changed, e.ckpt.tracking, &e.ckpt.agents, c)
+}
+func (e *Engine) trackShopCell(c *shopCell) {
+	listChanged(&c.changed, e.ckpt.tracking, &e.ckpt.shops, c)
 }
 
-func (e *Engine) trackShopCell(c *shopCell) {
-	if !c.changed {
-		c.changed = true
-		if e.ckpt.tracking {
-			e.ckpt.shops = append(e.ckpt.shops, c)
+// listChanged marks an entry changed since the last SaveChanged and, while
+// changes are tracked, lists it (once) for the next one.
+func listChanged[T any](changed *bool, tracking bool, list *[]T, v T) {
+	if !*changed {
+		*changed = true
+		if tracking {
+			*list = append(*list, v)
 		}
 	}
 }
@@ -211,34 +211,26 @@ func (e *Engine) saveSessions(out StateSink) {
 
 func (e *Engine) saveCells(out StateSink) {
 	ck := &e.ckpt
-	for _, c := range ck.agents {
-		key := ck.enc.agentKey(e, c.key)
+	saveCellList(out, &ck.agents, func(k agentKey) []byte { return ck.enc.agentKey(e, k) }, agentCols, &ck.enc)
+	saveCellList(out, &ck.shops, func(k shopKey) []byte { return ck.enc.shopKey(e, k) }, shopCols, &ck.enc)
+}
+
+// saveCellList writes the listed cells (a dropped one as a delete, when
+// the changelog holds it) and empties the list.
+func saveCellList[K comparable, V any](out StateSink, list *[]*cell[K, V], key func(K) []byte, cols func(*V) []int64, enc *encoder) {
+	for _, c := range *list {
 		switch {
 		case !c.dropped:
-			out.Put(key, ck.enc.values(c.v[:]))
+			out.Put(key(c.key), enc.values(cols(&c.v)))
 			c.saved = true
 		case c.saved:
-			out.Delete(key)
+			out.Delete(key(c.key))
 			c.saved = false
 		}
 		c.changed = false
 	}
-	clear(ck.agents)
-	ck.agents = ck.agents[:0]
-	for _, c := range ck.shops {
-		key := ck.enc.shopKey(e, c.key)
-		switch {
-		case !c.dropped:
-			out.Put(key, ck.enc.values(c.v[:]))
-			c.saved = true
-		case c.saved:
-			out.Delete(key)
-			c.saved = false
-		}
-		c.changed = false
-	}
-	clear(ck.shops)
-	ck.shops = ck.shops[:0]
+	clear(*list)
+	*list = (*list)[:0]
 }
 
 // Load takes back one entry of a changelog written by SaveChanged. Errors
@@ -325,15 +317,7 @@ func (e *Engine) loadAgentCell(key, value []byte) error {
 	if err != nil {
 		return err
 	}
-	if e.agents[k] != nil {
-		return errors.New("loaded twice")
-	}
-	c := &agentCell{key: k, saved: true}
-	if err := e.ckpt.dec.values(value, c.v[:]); err != nil {
-		return err
-	}
-	e.agents[k] = c
-	return nil
+	return loadCell(e.agents, k, value, agentCols, &e.ckpt.dec)
 }
 
 func (e *Engine) loadShopCell(key, value []byte) error {
@@ -341,14 +325,19 @@ func (e *Engine) loadShopCell(key, value []byte) error {
 	if err != nil {
 		return err
 	}
-	if e.shops[k] != nil {
+	return loadCell(e.shops, k, value, shopCols, &e.ckpt.dec)
+}
+
+// loadCell restores one cell of key k from its encoded values.
+func loadCell[K comparable, V any](cells map[K]*cell[K, V], k K, value []byte, cols func(*V) []int64, dec *decoder) error {
+	if cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &shopCell{key: k, saved: true}
-	if err := e.ckpt.dec.values(value, c.v[:]); err != nil {
+	c := &cell[K, V]{key: k, saved: true}
+	if err := dec.values(value, cols(&c.v)); err != nil {
 		return err
 	}
-	e.shops[k] = c
+	cells[k] = c
 	return nil
 }
 
