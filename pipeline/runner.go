@@ -452,11 +452,11 @@ type checkpointSnapshot struct {
 // into a buffer of its own, and takes the offsets of everything polled,
 // which the tasks have processed by the time they answer.
 func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
-	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer, 0), taken: time.Now()}
+	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer), taken: time.Now()}
 	reqs := make([]taskRequest, 0, len(r.tasks))
 	parts := make([]int32, 0, len(r.tasks))
 	for p, t := range r.tasks {
-		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer, 0), finished: new(bool), done: make(chan struct{})}
+		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer), finished: new(bool), done: make(chan struct{})}
 		if r.state != nil {
 			req.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
 		}

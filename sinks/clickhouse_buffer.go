@@ -6,17 +6,16 @@ import (
 )
 
 // Buffer collects rows per table until Flush writes them. The pipeline
-// decides when to flush (interval, Full, checkpoint); Buffer only keeps the
+// decides when to flush (at each checkpoint); Buffer only keeps the
 // rows until a Write succeeds, so a failed flush loses nothing and the next
 // Flush sends the same rows again.
 //
 // A Buffer belongs to one goroutine (one task) and takes no locks.
 type Buffer struct {
-	w       RowWriter
-	maxRows int
-	tables  []*bufferedTable // in order of first Add: flushes are deterministic
-	byName  map[string]*bufferedTable
-	n       int
+	w      RowWriter
+	tables []*bufferedTable // in order of first Add: flushes are deterministic
+	byName map[string]*bufferedTable
+	n      int
 }
 
 type bufferedTable struct {
@@ -24,10 +23,9 @@ type bufferedTable struct {
 	rows [][]any
 }
 
-// NewBuffer returns a Buffer that writes to w and reports Full at maxRows
-// buffered rows (never, when maxRows <= 0).
-func NewBuffer(w RowWriter, maxRows int) *Buffer {
-	return &Buffer{w: w, maxRows: maxRows, byName: map[string]*bufferedTable{}}
+// NewBuffer returns a Buffer that writes to w.
+func NewBuffer(w RowWriter) *Buffer {
+	return &Buffer{w: w, byName: map[string]*bufferedTable{}}
 }
 
 // Add buffers row for t and takes ownership of it. All rows of one table
@@ -58,9 +56,6 @@ func (b *Buffer) Append(other *Buffer) {
 
 // Len is the number of buffered rows over all tables.
 func (b *Buffer) Len() int { return b.n }
-
-// Full reports that the size limit is reached and the caller should Flush.
-func (b *Buffer) Full() bool { return b.maxRows > 0 && b.n >= b.maxRows }
 
 // Flush writes the rows of each table with one Write per table, in order
 // of first Add. It stops at the first failing table: that table's rows and

@@ -34,7 +34,7 @@ func TestBufferKeepsRowsAfterFailedWrite(t *testing.T) {
 	ctx := context.Background()
 	ch := openMigrated(t, "buffer", nil)
 	w := &failingRowWriter{next: ch, failures: 1}
-	b := NewBuffer(w, 0)
+	b := NewBuffer(w)
 	b.Add(agentHourlyTable, agentRow("a1", 1, 1))
 	b.Add(agentHourlyTable, agentRow("a2", 1, 1))
 
@@ -64,7 +64,7 @@ func TestBufferFlushStopsAtFailingTable(t *testing.T) {
 	a, c := Table{Name: "a", Columns: []string{"x"}}, Table{Name: "c", Columns: []string{"x"}}
 	bT := Table{Name: "b", Columns: []string{"x"}}
 	w := &failingRowWriter{table: "b", failures: 1}
-	buf := NewBuffer(w, 0)
+	buf := NewBuffer(w)
 	buf.Add(a, []any{1})
 	buf.Add(bT, []any{2})
 	buf.Add(c, []any{3})
@@ -87,27 +87,8 @@ func TestBufferFlushStopsAtFailingTable(t *testing.T) {
 	}
 }
 
-func TestBufferFull(t *testing.T) {
-	tbl := Table{Name: "a", Columns: []string{"x"}}
-	b := NewBuffer(&failingRowWriter{}, 2)
-	b.Add(tbl, []any{1})
-	if b.Full() {
-		t.Error("Full at 1 of 2")
-	}
-	b.Add(tbl, []any{2})
-	if !b.Full() {
-		t.Error("not Full at 2 of 2")
-	}
-	if err := b.Flush(context.Background()); err != nil || b.Full() || b.Len() != 0 {
-		t.Errorf("after Flush: %v, Full %v, Len %d", err, b.Full(), b.Len())
-	}
-	if NewBuffer(nil, 0).Full() {
-		t.Error("maxRows 0 is Full")
-	}
-}
-
 func TestBufferAppendKeepsOrderAndEmptiesTheOther(t *testing.T) {
-	a, b := NewBuffer(nil, 0), NewBuffer(nil, 0)
+	a, b := NewBuffer(nil), NewBuffer(nil)
 	t1, t2 := Table{Name: "t1", Columns: []string{"x"}}, Table{Name: "t2", Columns: []string{"x"}}
 	a.Add(t1, []any{1})
 	b.Add(t2, []any{2})
