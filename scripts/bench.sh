@@ -6,6 +6,7 @@
 # time and its peak RSS.
 # Environment: BENCH_SHOPS (40), BENCH_DAYS (2), BENCH_SEED (1),
 # BENCH_BROKER (127.0.0.1:19192), BENCH_CHECKPOINT_INTERVAL (2s),
+# BENCH_BIN (bin/cspulse: the binary under test, e.g. another version's),
 # BENCH_STATE (true: save operator state at checkpoints; false measures
 # what that costs).
 set -euo pipefail
@@ -18,7 +19,7 @@ BROKER=${BENCH_BROKER:-127.0.0.1:19192}
 FLUSH=${BENCH_CHECKPOINT_INTERVAL:-2s}
 STATE=${BENCH_STATE:-true}
 DB=cspulse_bench
-BIN=$REPO/bin/cspulse
+BIN=${BENCH_BIN:-$REPO/bin/cspulse}
 WORK=$REPO/.local/bench
 mkdir -p "$WORK"
 
