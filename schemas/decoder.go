@@ -91,6 +91,11 @@ func (d *Decoder) Decode(topic Topic, key, value []byte, ev *Event) error {
 	return d.finish(topic, key)
 }
 
+// HoldsScratch reports whether the last decoded Event has strings in the
+// decoder's scratch space (unescaped values), which the next Decode
+// overwrites; without it the Event's views point only into the record.
+func (d *Decoder) HoldsScratch() bool { return len(d.scratch) > 0 }
+
 // begin resets the per-record state.
 func (d *Decoder) begin(topic Topic, ev *Event) {
 	d.rules, d.ev = &fastRules[topic], ev

@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/sinks"
+)
+
+// recordingEngine keeps a copy of every event it is given.
+type recordingEngine struct {
+	applied []schemas.Event
+	marks   []int64
+}
+
+func (e *recordingEngine) Apply(ev *schemas.Event) (schemas.Reason, bool) {
+	e.applied = append(e.applied, ev.Clone())
+	return "", true
+}
+func (e *recordingEngine) Advance(wm int64)      { e.marks = append(e.marks, wm) }
+func (e *recordingEngine) Flush(uint64, RowSink) {}
+func (e *recordingEngine) agents() (ids []string) {
+	for _, ev := range e.applied {
+		ids = append(ids, string(ev.AgentID))
+	}
+	return ids
+}
+
+type recordingDeadLetters struct{ offsets []int64 }
+
+func (d *recordingDeadLetters) Send(r *kgo.Record, _ sinks.DeadLetter) {
+	d.offsets = append(d.offsets, r.Offset)
+}
+
+// agentMessage is a cs.messages record whose agent_id is written raw, so
+// that a test can put JSON escapes in it.
+func agentMessage(n int, rawAgent string) *kgo.Record {
+	v := fmt.Sprintf(`{"event_id":"e%d","shop_id":"s1","ts":%d,"session_id":"x%d","sender":"agent","agent_id":"%s","content_type":"text","text":"hi"}`,
+		n, schemas.DefaultMinTS+int64(n), n, rawAgent)
+	return &kgo.Record{Key: []byte("s1"), Value: []byte(v), Offset: int64(n)}
+}
+
+// TestTaskProcessKeepsOrderAndValues: the task decodes records ahead of
+// applying them, in runs; the engine must still see every valid record,
+// in order, with the values of its own record, also when the decoder
+// unescaped them into scratch space that the next decode reuses, and
+// the broken ones must go to the dead letters.
+func TestTaskProcessKeepsOrderAndValues(t *testing.T) {
+	type rec struct {
+		raw string // agent_id as written in the JSON; "BROKEN" for a non-JSON record
+	}
+	plain := func(n int) []rec {
+		var rs []rec
+		for i := range n {
+			rs = append(rs, rec{fmt.Sprintf("agent_%d", i)})
+		}
+		return rs
+	}
+	tests := []struct {
+		name string
+		recs []rec
+	}{
+		{"one record", []rec{{"a"}}},
+		{"exactly one run", plain(aheadRecords)},
+		{"runs and a remainder", plain(3*aheadRecords + 5)},
+		{"escaped values in a row", []rec{{`\u0061gent_1`}, {`\u0061gent_2`}, {"agent_3"}, {`agent\u005f4`}}},
+		{"broken records between", []rec{{"a1"}, {"BROKEN"}, {`\u0061 2`}, {"BROKEN"}, {"a3"}}},
+		{"escaped at a run's end", append(plain(aheadRecords-1), rec{`\u0062`}, rec{"c"})},
+	}
+	cfg := config.Defaults()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				in           taskInput
+				wantAgents   []string
+				wantRejected []int64
+			)
+			in.topic, in.input = schemas.TopicMessages, inputOf(t, schemas.TopicMessages)
+			for n, r := range tt.recs {
+				if r.raw == "BROKEN" {
+					in.records = append(in.records, &kgo.Record{Key: []byte("s1"), Value: []byte("{"), Offset: int64(n)})
+					wantRejected = append(wantRejected, int64(n))
+					continue
+				}
+				in.records = append(in.records, agentMessage(n, r.raw))
+				var ev schemas.Event
+				if err := schemas.NewDecoder().Decode(in.topic, []byte("s1"), in.records[n].Value, &ev); err != nil {
+					t.Fatalf("record %d: %v", n, err)
+				}
+				wantAgents = append(wantAgents, string(ev.AgentID))
+			}
+			eng, dead := &recordingEngine{}, &recordingDeadLetters{}
+			tk := newTask(0, eng, newMarks(&cfg), dead, newTaskStats())
+			tk.process(in)
+
+			if got := eng.agents(); fmt.Sprint(got) != fmt.Sprint(wantAgents) {
+				t.Errorf("agent ids applied:\n got %q\nwant %q", got, wantAgents)
+			}
+			if fmt.Sprint(dead.offsets) != fmt.Sprint(wantRejected) {
+				t.Errorf("dead-lettered offsets = %v, want %v", dead.offsets, wantRejected)
+			}
+			if got, want := tk.next[in.input], int64(len(tt.recs)); got != want {
+				t.Errorf("next offset = %d, want %d", got, want)
+			}
+			if got, want := tk.stats.events[in.input].Load(), int64(len(wantAgents)); got != want {
+				t.Errorf("events counted = %d, want %d", got, want)
+			}
+			if len(eng.marks) != 1 {
+				t.Errorf("Advance called %d times for one input, want once", len(eng.marks))
+			}
+		})
+	}
+}
+
+// inputOf is topic's index among a task's inputs.
+func inputOf(t *testing.T, topic schemas.Topic) int {
+	for i, tp := range schemas.Topics {
+		if tp == topic {
+			return i
+		}
+	}
+	t.Fatalf("topic %v is not an input", topic)
+	return -1
+}
