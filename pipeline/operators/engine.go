@@ -26,7 +26,7 @@ type Engine struct {
 	// hot one small, measured 10 % slower on BenchmarkTaskHotPath).
 	sessions map[string]*session
 	keyBuf   []byte
-	timers   timerHeap
+	timers   timerQueue
 	logs     logPool
 
 	agents        map[agentKey]*agentCell
@@ -78,6 +78,7 @@ func NewEngine(s Settings) *Engine {
 		finalBefore: math.MinInt64,
 		sweptTo:     math.MinInt64,
 	}
+	e.timers = newTimerQueue(e.lim.nearTimers())
 	e.attr = newAttribution(e, &s.Attribution)
 	e.robots = newRobots(e)
 	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)

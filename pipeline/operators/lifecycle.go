@@ -221,6 +221,47 @@ func (e *Engine) filteredBy(s *session) string {
 	return strings.Join(names, ",")
 }
 
+// timerQueue holds the session wake-ups in two heaps split at the
+// horizon, watermark + span. Almost every pop is due soon (held entries,
+// timeouts, compactions: all within timeout + lateness of the watermark),
+// while every compacted session also waits rating_window for its removal.
+// In one heap those removals, most of its items, sat under every near
+// item: each pop sifted a far item through all its levels, missing the
+// cache on the lower ones. The near heap stays small and hot; far items
+// move over once the horizon reaches them.
+type timerQueue struct {
+	near, far timerHeap
+	span      int64
+	horizon   int64 // items at or before it are in near
+}
+
+func newTimerQueue(span int64) timerQueue {
+	return timerQueue{span: span, horizon: math.MinInt64}
+}
+
+func (q *timerQueue) push(at int64, s *session) {
+	if at <= q.horizon {
+		q.near.push(at, s)
+	} else {
+		q.far.push(at, s)
+	}
+}
+
+// popDue returns the next live session whose timer is at or before
+// watermark, disarmed; sessions due at the same time come out in key
+// order, as from one heap.
+func (q *timerQueue) popDue(watermark int64) (*session, bool) {
+	if h := satAdd(watermark, q.span); h > q.horizon {
+		q.horizon = h
+		for len(q.far) > 0 && q.far[0].at <= h {
+			if it := q.far.pop(); it.live() {
+				q.near.push(it.at, it.s)
+			}
+		}
+	}
+	return q.near.popDue(watermark)
+}
+
 // timerHeap is a min-heap of session wake-ups. An item is stale when its
 // session was re-armed earlier or removed since; stale items are skipped
 // when they come up.
@@ -242,6 +283,9 @@ func (a *timerItem) before(b *timerItem) bool {
 	return a.at < b.at || a.at == b.at && a.s.key < b.s.key
 }
 
+// live reports whether the item is its session's pending timer.
+func (it *timerItem) live() bool { return !it.s.deleted && it.s.timerAt == it.at }
+
 func (h *timerHeap) push(at int64, s *session) {
 	*h = append(*h, timerItem{at: at, s: s})
 	q := *h
@@ -261,7 +305,7 @@ func (h *timerHeap) push(at int64, s *session) {
 func (h *timerHeap) popDue(watermark int64) (*session, bool) {
 	for len(*h) > 0 && (*h)[0].at <= watermark {
 		it := h.pop()
-		if it.s.deleted || it.s.timerAt != it.at {
+		if !it.live() {
 			continue
 		}
 		it.s.timerAt = math.MaxInt64

@@ -164,6 +164,10 @@ type limits struct {
 	buyers, agents                               map[string]struct{}
 }
 
+// nearTimers is how far ahead of the watermark a wake-up counts as near
+// (timerQueue): every phase but the summary's rating window ends within it.
+func (l *limits) nearTimers() int64 { return l.timeout + l.lateness }
+
 func newLimits(s *Settings) limits {
 	return limits{
 		lateness:       s.AllowedLateness.Milliseconds(),

@@ -61,7 +61,7 @@ func (e *Engine) Stats() Stats {
 	}
 	st.ApproxBytes += int64(len(e.agents)) * (int64(unsafe.Sizeof(agentCell{})) + int64(unsafe.Sizeof(agentKey{})) + 8 + mapEntryOverhead)
 	st.ApproxBytes += int64(len(e.shops)) * (int64(unsafe.Sizeof(shopCell{})) + int64(unsafe.Sizeof(shopKey{})) + 8 + mapEntryOverhead)
-	st.ApproxBytes += int64(cap(e.timers)) * timerItemBytes
+	st.ApproxBytes += int64(cap(e.timers.near)+cap(e.timers.far)) * timerItemBytes
 	st.ApproxBytes += e.shopIDs.approxBytes() + e.names.approxBytes() + e.logs.idleBytes()
 	return st
 }

@@ -3,6 +3,7 @@ package operators
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -33,4 +34,68 @@ func TestTimerHeapOrder(t *testing.T) {
 			t.Fatalf("n=%d: %d items left", n, len(h))
 		}
 	}
+}
+
+// TestTimerQueueMatchesOneHeap: the two-heap queue wakes exactly the
+// sessions one heap would, in the same order, whatever the span: pushes
+// land on both sides of the horizon, some sessions are re-armed earlier
+// (leaving stale items) or deleted, and the watermark moves in steps.
+func TestTimerQueueMatchesOneHeap(t *testing.T) {
+	for _, span := range []int64{0, 1, 7, 40, 1000} {
+		t.Run(fmt.Sprint("span ", span), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, uint64(span)))
+			// Two session sets with equal keys, one per structure, since
+			// popping disarms the session.
+			const n = 300
+			mk := func() []*session {
+				ss := make([]*session, n)
+				for i := range ss {
+					ss[i] = &session{key: fmt.Sprintf("k%04d", i), timerAt: math.MaxInt64}
+				}
+				return ss
+			}
+			qs, hs := mk(), mk()
+			q, h := newTimerQueue(span), timerHeap{}
+			arm := func(i int, at int64) {
+				if at < qs[i].timerAt {
+					qs[i].timerAt, hs[i].timerAt = at, at
+					q.push(at, qs[i])
+					h.push(at, hs[i])
+				}
+			}
+			var woken []string
+			for wm := int64(0); wm < 200; wm += 1 + rng.Int64N(6) {
+				for range 20 {
+					i := rng.IntN(n)
+					switch r := rng.IntN(10); {
+					case r == 0:
+						qs[i].deleted, hs[i].deleted = true, true
+					default:
+						arm(i, wm+rng.Int64N(60))
+					}
+				}
+				for {
+					a, okA := q.popDue(wm)
+					b, okB := h.popDue(wm)
+					if okA != okB || okA && a.key != b.key {
+						t.Fatalf("wm %d: queue woke %v, one heap %v (after %d wakes)", wm, keyOf(a), keyOf(b), len(woken))
+					}
+					if !okA {
+						break
+					}
+					woken = append(woken, a.key)
+				}
+			}
+			if len(woken) < n/2 {
+				t.Fatalf("only %d wakes: the test exercises too little", len(woken))
+			}
+		})
+	}
+}
+
+func keyOf(s *session) string {
+	if s == nil {
+		return "none"
+	}
+	return s.key
 }
