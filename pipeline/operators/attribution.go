@@ -788,10 +788,10 @@ func splitEntityKey(key string) (shop, id string, ok bool) {
 }
 
 // fnv64 is 64-bit FNV-1a.
-func fnv64(b []byte) uint64 {
+func fnv64[B ~string | ~[]byte](b B) uint64 {
 	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
+	for i := 0; i < len(b); i++ {
+		h ^= uint64(b[i])
 		h *= 1099511628211
 	}
 	return h

@@ -130,7 +130,8 @@ func TestAttributionStateCovered(t *testing.T) {
 }
 
 // TestWakeHeap checks the heap against a sorted list under random
-// scheduling, rescheduling and removal.
+// scheduling, rescheduling and removal. Times are drawn from a small
+// range so that many entities are due at the same time.
 func TestWakeHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var h wakeHeap[*order]
@@ -151,7 +152,7 @@ func TestWakeHeap(t *testing.T) {
 			delete(at, o)
 		case len(at) > 0:
 			want := slices.SortedFunc(maps.Keys(at), func(x, y *order) int {
-				return cmp.Or(cmp.Compare(at[x], at[y]), strings.Compare(x.key, y.key))
+				return cmp.Or(cmp.Compare(at[x], at[y]), cmp.Compare(wakeTie(x.key), wakeTie(y.key)), strings.Compare(x.key, y.key))
 			})[0]
 			if got := h.pop(); got != want {
 				t.Fatalf("pop %s at %d, want %s at %d", got.key, at[got], want.key, at[want])

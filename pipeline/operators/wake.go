@@ -3,13 +3,18 @@ package operators
 import "math"
 
 // wakeHeap schedules the attribution's buyers and orders: a min-heap by
-// (time, key) in which every entity has at most one place, kept in the
-// entity (wakeSlot), so that a new time moves it instead of leaving a
+// (time, tie, key) in which every entity has at most one place, kept in
+// the entity (wakeSlot), so that a new time moves it instead of leaving a
 // stale item behind: memory stays one item per scheduled entity, however
 // often it is rescheduled (an unpaid order is scheduled 72 h ahead and
-// again when it is paid). Entities due at the same time come out in key
-// order whatever the heap's history, so a restored operator, whose heap is
-// rebuilt in map order, behaves as the one that saved it.
+// again when it is paid). Entities due at the same time come out in the
+// same order whatever the heap's history, so a restored operator, whose
+// heap is rebuilt in map order, behaves as the one that saved it.
+//
+// Equal times are the rule, not the exception: every buyer of a shop's
+// day is due at that day's end. The tie, a hash of the key kept in the
+// item, orders them without loading the entity and its key; the key
+// itself only breaks equal hashes.
 type wakeHeap[T wakeable] struct{ items []wake[T] }
 
 // wakeable is an entity the heap can schedule.
@@ -20,8 +25,8 @@ type wakeable interface {
 }
 
 type wake[T wakeable] struct {
-	at int64
-	v  T
+	at, tie int64
+	v       T
 }
 
 func (b *buyer) wakeKey() string  { return b.key }
@@ -29,9 +34,19 @@ func (b *buyer) wakeSlot() *int32 { return &b.slot }
 func (o *order) wakeKey() string  { return o.key }
 func (o *order) wakeSlot() *int32 { return &o.slot }
 
+// wakeTie is the first order among entities due at the same time: a hash
+// of the key, so that it is the same in a restored operator.
+func wakeTie(key string) int64 { return int64(fnv64(key)) }
+
 func (h *wakeHeap[T]) less(i, j int) bool {
 	x, y := &h.items[i], &h.items[j]
-	return x.at < y.at || x.at == y.at && x.v.wakeKey() < y.v.wakeKey()
+	switch {
+	case x.at != y.at:
+		return x.at < y.at
+	case x.tie != y.tie:
+		return x.tie < y.tie
+	}
+	return x.v.wakeKey() < y.v.wakeKey()
 }
 
 func (h *wakeHeap[T]) swap(i, j int) {
@@ -44,7 +59,7 @@ func (h *wakeHeap[T]) swap(i, j int) {
 func (h *wakeHeap[T]) set(v T, at int64) {
 	slot := v.wakeSlot()
 	if *slot == 0 {
-		h.items = append(h.items, wake[T]{at: at, v: v})
+		h.items = append(h.items, wake[T]{at: at, tie: wakeTie(v.wakeKey()), v: v})
 		*slot = int32(len(h.items))
 		h.up(len(h.items) - 1)
 		return
