@@ -135,15 +135,22 @@ func (t *task) drainInputs() {
 func (t *task) process(in taskInput) {
 	now := t.now()
 	var accepted int64
+	newest, valid := int64(math.MinInt64), false // the input's watermark needs only the newest ts
 	for recs := in.records; len(recs) > 0; {
 		n := t.decodeAhead(in.topic, recs)
 		for k, rec := range recs[:n] {
-			if t.applyDecoded(in.input, rec, k, now) {
+			if t.errs[k] == nil {
+				newest, valid = max(newest, t.evs[k].TS), true
+			}
+			if t.applyDecoded(rec, k) {
 				accepted++
 			}
 		}
 		t.next[in.input] = recs[n-1].Offset + 1
 		recs = recs[n:]
+	}
+	if valid {
+		t.marks.Observe(in.input, newest, now)
 	}
 	t.stats.events[in.input].Add(accepted)
 	t.watermark = t.marks.Current(now)
@@ -169,15 +176,13 @@ func (t *task) decodeAhead(topic schemas.Topic, recs []*kgo.Record) int {
 }
 
 // applyDecoded applies the k-th decoded event; false means dead-lettered.
-func (t *task) applyDecoded(input int, rec *kgo.Record, k int, now time.Time) bool {
+func (t *task) applyDecoded(rec *kgo.Record, k int) bool {
 	if err := t.errs[k]; err != nil {
 		t.errs[k] = nil
 		t.reject(rec, err)
 		return false
 	}
-	ev := &t.evs[k]
-	t.marks.Observe(input, ev.TS, now)
-	if reason, ok := t.engine.Apply(ev); !ok {
+	if reason, ok := t.engine.Apply(&t.evs[k]); !ok {
 		t.dead.Send(rec, sinks.DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone"})
 		t.stats.deadLetter(reason)
 		return false

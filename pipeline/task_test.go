@@ -78,6 +78,7 @@ func TestTaskProcessKeepsOrderAndValues(t *testing.T) {
 				in           taskInput
 				wantAgents   []string
 				wantRejected []int64
+				newest       int64
 			)
 			in.topic, in.input = schemas.TopicMessages, inputOf(t, schemas.TopicMessages)
 			for n, r := range tt.recs {
@@ -92,9 +93,15 @@ func TestTaskProcessKeepsOrderAndValues(t *testing.T) {
 					t.Fatalf("record %d: %v", n, err)
 				}
 				wantAgents = append(wantAgents, string(ev.AgentID))
+				newest = max(newest, ev.TS)
 			}
 			eng, dead := &recordingEngine{}, &recordingDeadLetters{}
 			tk := newTask(0, eng, newMarks(&cfg), dead, newTaskStats())
+			for i := range schemas.Topics {
+				if i != in.input {
+					tk.marks.MarkIdle(i) // this input alone sets the watermark
+				}
+			}
 			tk.process(in)
 
 			if got := eng.agents(); fmt.Sprint(got) != fmt.Sprint(wantAgents) {
@@ -109,8 +116,8 @@ func TestTaskProcessKeepsOrderAndValues(t *testing.T) {
 			if got, want := tk.stats.events[in.input].Load(), int64(len(wantAgents)); got != want {
 				t.Errorf("events counted = %d, want %d", got, want)
 			}
-			if len(eng.marks) != 1 {
-				t.Errorf("Advance called %d times for one input, want once", len(eng.marks))
+			if want := newest - cfg.Time.MaxOutOfOrder.Milliseconds(); len(eng.marks) != 1 || eng.marks[0] != want {
+				t.Errorf("Advance calls = %v, want one to the newest valid ts − max_out_of_order, %d", eng.marks, want)
 			}
 		})
 	}

@@ -68,7 +68,8 @@ func NewWatermarks(n int, maxOutOfOrder, idleAfter time.Duration) *Watermarks {
 }
 
 // Observe records a record with event time ts read from input at wall time
-// now. It is called per record and does not compute the watermark.
+// now. It does not compute the watermark, and only the newest ts counts:
+// a caller may observe a batch once, with its newest ts.
 func (w *Watermarks) Observe(input int, ts int64, now time.Time) {
 	in := &w.inputs[input]
 	if !in.seen || ts > in.maxTs {
