@@ -227,12 +227,13 @@ func (e *Engine) filteredBy(s *session) string {
 // while every compacted session also waits rating_window for its removal.
 // In one heap those removals, most of its items, sat under every near
 // item: each pop sifted a far item through all its levels, missing the
-// cache on the lower ones. The near heap stays small and hot; far items
-// move over once the horizon reaches them.
+// cache on the lower ones. Pushes within the horizon go to the small near
+// heap, which stays hot; the rest to the far heap. Each item is popped
+// from the heap it was pushed to, whichever top comes first.
 type timerQueue struct {
 	near, far timerHeap
 	span      int64
-	horizon   int64 // items at or before it are in near
+	horizon   int64 // pushes at or before it go to near
 }
 
 func newTimerQueue(span int64) timerQueue {
@@ -251,15 +252,20 @@ func (q *timerQueue) push(at int64, s *session) {
 // watermark, disarmed; sessions due at the same time come out in key
 // order, as from one heap.
 func (q *timerQueue) popDue(watermark int64) (*session, bool) {
-	if h := satAdd(watermark, q.span); h > q.horizon {
-		q.horizon = h
-		for len(q.far) > 0 && q.far[0].at <= h {
-			if it := q.far.pop(); it.live() {
-				q.near.push(it.at, it.s)
-			}
+	q.horizon = max(q.horizon, satAdd(watermark, q.span))
+	for {
+		h := &q.near
+		if len(q.far) > 0 && (len(q.near) == 0 || q.far[0].before(&q.near[0])) {
+			h = &q.far
+		}
+		if len(*h) == 0 || (*h)[0].at > watermark {
+			return nil, false
+		}
+		if it := h.pop(); it.live() {
+			it.s.timerAt = math.MaxInt64
+			return it.s, true
 		}
 	}
-	return q.near.popDue(watermark)
 }
 
 // timerHeap is a min-heap of session wake-ups. An item is stale when its
@@ -298,20 +304,6 @@ func (h *timerHeap) push(at int64, s *session) {
 		q[p], q[i] = q[i], q[p]
 		i = p
 	}
-}
-
-// popDue returns the next live session whose timer is at or before
-// watermark, disarmed.
-func (h *timerHeap) popDue(watermark int64) (*session, bool) {
-	for len(*h) > 0 && (*h)[0].at <= watermark {
-		it := h.pop()
-		if !it.live() {
-			continue
-		}
-		it.s.timerAt = math.MaxInt64
-		return it.s, true
-	}
-	return nil, false
 }
 
 func (h *timerHeap) pop() timerItem {
