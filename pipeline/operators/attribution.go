@@ -241,13 +241,10 @@ const (
 )
 
 type inqCell struct {
-	key     inqKey
-	until   int64 // final when settled reaches it
-	v       [numIqCols]int64
-	dirty   bool
-	dropped bool
-
-	changed, saved bool
+	key   inqKey
+	until int64 // final when settled reaches it
+	v     [numIqCols]int64
+	cellStatus
 }
 
 // attrCounters count what the operator did, since it was created.

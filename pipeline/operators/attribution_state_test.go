@@ -110,9 +110,9 @@ func TestAttributionStateCovered(t *testing.T) {
 		reflect.TypeFor[inqRef]():     {"at": saved, "agent": saved, "group": saved, "ok": saved, "until": rebuilt, "day": rebuilt},
 		reflect.TypeFor[sale]():       {"ts": saved, "amount": saved, "agent": saved, "group": saved, "on": saved},
 		reflect.TypeFor[part]():       {"amount": saved, "buyer": saved, "agent": saved, "day": saved, "paid": saved},
-		reflect.TypeFor[inqCell]():    {"key": saved, "v": saved, "until": rebuilt, "dirty": transient, "dropped": transient, "changed": transient, "saved": transient},
+		reflect.TypeFor[inqCell]():    {"key": saved, "v": saved, "until": rebuilt, "cellStatus": transient},
 		reflect.TypeFor[robots]():     {"e": rebuilt, "cells": saved, "dirty": transient, "sweptTo": transient, "ck": transient, "stats": transient},
-		reflect.TypeFor[robotCell]():  {"key": saved, "calls": saved, "connected": saved, "dirty": transient, "dropped": transient, "changed": transient, "saved": transient},
+		reflect.TypeFor[robotCell]():  {"key": saved, "calls": saved, "connected": saved, "cellStatus": transient},
 	} {
 		have := map[string]bool{}
 		for f := range typ.Fields() {

@@ -155,20 +155,9 @@ func (a *attribution) SaveChanged(out StateSink) {
 
 func (a *attribution) saveCells(out StateSink) {
 	ck := &a.ck
-	for _, c := range ck.cells {
-		key := a.cellKey(c.key)
-		switch {
-		case !c.dropped:
-			out.Put(key, encodeValues(&ck.val, c.v[:]))
-			c.saved = true
-		case c.saved:
-			out.Delete(key)
-			c.saved = false
-		}
-		c.changed = false
-	}
-	clear(ck.cells)
-	ck.cells = ck.cells[:0]
+	saveCellList(out, &ck.cells,
+		func(c *inqCell) []byte { return a.cellKey(c.key) },
+		func(c *inqCell) []byte { return encodeValues(&ck.val, c.v[:]) })
 }
 
 // trackAll lists everything held: the first SaveChanged of an operator
@@ -446,7 +435,7 @@ func (a *attribution) loadCell(key, value []byte) error {
 	if a.cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &inqCell{key: k, until: a.until(zone, k.day), saved: true}
+	c := &inqCell{key: k, until: a.until(zone, k.day), cellStatus: cellStatus{saved: true}}
 	if err := decodeValues(value, c.v[:]); err != nil {
 		return err
 	}
@@ -543,20 +532,9 @@ func (r *robots) SaveChanged(out StateSink) {
 			ck.cells = append(ck.cells, c)
 		}
 	}
-	for _, c := range ck.cells {
-		key := r.cellKey(c.key)
-		switch {
-		case !c.dropped:
-			out.Put(key, encodeValues(&ck.val, []int64{c.calls, c.connected}))
-			c.saved = true
-		case c.saved:
-			out.Delete(key)
-			c.saved = false
-		}
-		c.changed = false
-	}
-	clear(ck.cells)
-	ck.cells = ck.cells[:0]
+	saveCellList(out, &ck.cells,
+		func(c *robotCell) []byte { return r.cellKey(c.key) },
+		func(c *robotCell) []byte { return encodeValues(&ck.val, []int64{c.calls, c.connected}) })
 }
 
 func (r *robots) cellKey(k robotKey) []byte {
@@ -603,7 +581,7 @@ func (r *robots) loadCell(key, value []byte) error {
 	if err := decodeValues(value, v[:]); err != nil {
 		return err
 	}
-	r.cells[k] = &robotCell{key: k, calls: v[0], connected: v[1], saved: true}
+	r.cells[k] = &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
 	return nil
 }
 

@@ -66,13 +66,21 @@ type agentKey struct {
 // its column values and its bookkeeping. agentCell and shopCell are its two
 // tables' instances; the functions on cells below serve both.
 type cell[K comparable, V any] struct {
-	key     K
-	v       V
+	key K
+	v   V
+	cellStatus
+}
+
+// cellStatus is the bookkeeping every output cell carries, the engine's
+// and the operators' alike.
+type cellStatus struct {
 	dirty   bool // changed since the last Flush
 	dropped bool // final and forgotten: see session.lastAgentCell
 	changed bool // since the last SaveChanged (snapshot.go)
 	saved   bool // the changelog holds its entry
 }
+
+func (f *cellStatus) status() *cellStatus { return f }
 
 type (
 	agentCell = cell[agentKey, agentValues]

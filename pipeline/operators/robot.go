@@ -35,9 +35,7 @@ type robotKey struct {
 type robotCell struct {
 	key              robotKey
 	calls, connected int64
-	dirty, dropped   bool
-
-	changed, saved bool
+	cellStatus
 }
 
 type robotCounters struct {

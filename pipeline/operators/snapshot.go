@@ -211,23 +211,29 @@ func (e *Engine) saveSessions(out StateSink) {
 
 func (e *Engine) saveCells(out StateSink) {
 	ck := &e.ckpt
-	saveCellList(out, &ck.agents, func(k agentKey) []byte { return ck.enc.agentKey(e, k) }, agentCols, &ck.enc)
-	saveCellList(out, &ck.shops, func(k shopKey) []byte { return ck.enc.shopKey(e, k) }, shopCols, &ck.enc)
+	saveCellList(out, &ck.agents,
+		func(c *agentCell) []byte { return ck.enc.agentKey(e, c.key) },
+		func(c *agentCell) []byte { return ck.enc.values(agentCols(&c.v)) })
+	saveCellList(out, &ck.shops,
+		func(c *shopCell) []byte { return ck.enc.shopKey(e, c.key) },
+		func(c *shopCell) []byte { return ck.enc.values(shopCols(&c.v)) })
 }
 
 // saveCellList writes the listed cells (a dropped one as a delete, when
-// the changelog holds it) and empties the list.
-func saveCellList[K comparable, V any](out StateSink, list *[]*cell[K, V], key func(K) []byte, cols func(*V) []int64, enc *encoder) {
+// the changelog holds it) and empties the list. The engine's cells and
+// the operators' share it.
+func saveCellList[C interface{ status() *cellStatus }](out StateSink, list *[]C, key, value func(C) []byte) {
 	for _, c := range *list {
+		f := c.status()
 		switch {
-		case !c.dropped:
-			out.Put(key(c.key), enc.values(cols(&c.v)))
-			c.saved = true
-		case c.saved:
-			out.Delete(key(c.key))
-			c.saved = false
+		case !f.dropped:
+			out.Put(key(c), value(c))
+			f.saved = true
+		case f.saved:
+			out.Delete(key(c))
+			f.saved = false
 		}
-		c.changed = false
+		f.changed = false
 	}
 	clear(*list)
 	*list = (*list)[:0]
@@ -333,7 +339,7 @@ func loadCell[K comparable, V any](cells map[K]*cell[K, V], k K, value []byte, c
 	if cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &cell[K, V]{key: k, saved: true}
+	c := &cell[K, V]{key: k, cellStatus: cellStatus{saved: true}}
 	if err := dec.values(value, cols(&c.v)); err != nil {
 		return err
 	}

@@ -667,9 +667,8 @@ func TestSnapshotCoversState(t *testing.T) {
 		return m
 	}
 	cell := map[string]string{
-		"key": saved, "v": saved, "dirty": transient, // false after Flush
-		"dropped": transient, // a dropped cell's key is deleted
-		"changed": transient, "saved": transient,
+		"key": saved, "v": saved,
+		"cellStatus": transient, // see cellStatus below
 	}
 	for typ, fields := range map[reflect.Type]map[string]string{
 		reflect.TypeFor[Engine](): {
@@ -704,8 +703,13 @@ func TestSnapshotCoversState(t *testing.T) {
 		reflect.TypeFor[pair]():       all("firstTS", "agent", "group", "inWindow", "within"),
 		reflect.TypeFor[evaluation](): all("id", "ts", "agent", "score"),
 		reflect.TypeFor[rating]():     all("ts", "agent", "group", "score", "counted"),
-		reflect.TypeFor[agentCell]():  cell,
-		reflect.TypeFor[shopCell]():   cell,
+		reflect.TypeFor[cellStatus](): {
+			"dirty":   transient, // false after Flush
+			"dropped": transient, // a dropped cell's key is deleted
+			"changed": transient, "saved": transient,
+		},
+		reflect.TypeFor[agentCell](): cell,
+		reflect.TypeFor[shopCell]():  cell,
 	} {
 		have := map[string]bool{}
 		for f := range typ.Fields() {
