@@ -248,11 +248,16 @@ func (q *timerQueue) push(at int64, s *session) {
 	}
 }
 
+// advance moves the horizon with the watermark.
+func (q *timerQueue) advance(watermark int64) {
+	q.horizon = max(q.horizon, satAdd(watermark, q.span))
+}
+
 // popDue returns the next live session whose timer is at or before
 // watermark, disarmed; sessions due at the same time come out in key
 // order, as from one heap.
 func (q *timerQueue) popDue(watermark int64) (*session, bool) {
-	q.horizon = max(q.horizon, satAdd(watermark, q.span))
+	q.advance(watermark)
 	for {
 		h := &q.near
 		if len(q.far) > 0 && (len(q.near) == 0 || q.far[0].before(&q.near[0])) {

@@ -361,6 +361,7 @@ func (e *Engine) LoadDone() error {
 	case !ck.metaSaved:
 		return fmt.Errorf("operators: the state has no %q entry: not a complete checkpoint", keyMeta)
 	}
+	e.timers.advance(e.wm) // so that the restored near timers go to the near heap
 	for s := range e.allSessions() {
 		if len(s.log) > 0 {
 			e.setLogPin(s, s.log[0].ts, true)

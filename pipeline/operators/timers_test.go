@@ -112,3 +112,18 @@ func oneHeapPopDue(h *timerHeap, watermark int64) (*session, bool) {
 	}
 	return nil, false
 }
+
+// TestTimerQueueSplitsAtTheHorizon: once the queue knows the watermark
+// (a restore tells it before rebuilding the timers), wake-ups within span
+// go to the small near heap and later ones to the far heap.
+func TestTimerQueueSplitsAtTheHorizon(t *testing.T) {
+	q := newTimerQueue(100)
+	s := &session{key: "k"}
+	q.push(50, s) // the watermark is unknown: everything is far
+	q.advance(1000)
+	q.push(1100, s)
+	q.push(1101, s)
+	if len(q.near) != 1 || q.near[0].at != 1100 || len(q.far) != 2 {
+		t.Fatalf("near %v, far %v; want near [1100], far [50 1101]", q.near, q.far)
+	}
+}
