@@ -72,9 +72,10 @@ func NewDecoder(opts ...DecoderOption) *Decoder {
 
 // Decode decodes value, a record of topic with the given Kafka key, into
 // ev. It returns nil or a *DecodeError. The []byte fields of ev are views
-// into value or into d's scratch space, valid until the next Decode on d
-// and as long as value is not modified; use Event.Clone to keep them. On
-// error the content of ev is unspecified.
+// into value, valid as long as value is not modified, and, for values
+// that had to be unescaped, into d's scratch space, valid until the next
+// Decode on d (HoldsScratch reports whether there are such); use
+// Event.Clone to keep them. On error the content of ev is unspecified.
 func (d *Decoder) Decode(topic Topic, key, value []byte, ev *Event) error {
 	*ev = Event{Topic: topic}
 	if !validTopic(topic) {
