@@ -455,3 +455,28 @@ func TestDecodeViews(t *testing.T) {
 		t.Errorf("AgentID = %q", e.AgentID)
 	}
 }
+
+// TestHoldsScratch: only a value that had to be unescaped lives in the
+// decoder's scratch space; an escaped key is looked up and given back, and
+// an escaped text is validated, not unescaped. Callers that decode ahead
+// (the task) rely on it to know which events the next Decode would spoil.
+func TestHoldsScratch(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        bool
+	}{
+		{"plain", baseMessage, false},
+		{"escaped value", with(baseMessage, `"agent_id":"\u0061"`), true},
+		{"escaped key", with(baseMessage, `"\u0061gent_id":"a"`), false},
+		{"escaped text", with(baseMessage, `"text":"\u4eb2"`), false},
+		{"broken after an escaped value", with(baseMessage, `"agent_id":"\u0061","ts":"x"`), true},
+	}
+	d := NewDecoder()
+	for _, tt := range tests {
+		var e Event
+		_ = d.Decode(TopicMessages, b(key), b(tt.value), &e)
+		if got := d.HoldsScratch(); got != tt.want {
+			t.Errorf("%s: HoldsScratch = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
