@@ -84,6 +84,9 @@ type Summary struct {
 	// the final checkpoint: the run's time without the idle wait of
 	// --until-idle, which is what a throughput figure should divide by.
 	Busy time.Duration
+	// PeakState is the largest operator state, summed over this process's
+	// tasks, seen at a checkpoint: a sample every run.flush_interval.
+	PeakState StateSize
 }
 
 func (r *Runner) summary(start time.Time) Summary {
@@ -92,6 +95,7 @@ func (r *Runner) summary(start time.Time) Summary {
 		DeadLetters: r.stats.totalDeadLetters(),
 		RowsWritten: r.stats.rowsWritten.Load(),
 		Elapsed:     time.Since(start),
+		PeakState:   r.stats.peak(),
 	}
 	if first, last := r.stats.firstPolled.Load(), r.stats.lastProcessed.Load(); first > 0 && last >= first {
 		s.Busy = time.Duration(last-first) + time.Duration(r.stats.lastCheckpointNanos.Load())

@@ -30,15 +30,39 @@ type taskStats struct {
 	pendingRows       atomic.Int64
 	pendingStateBytes atomic.Int64
 
-	lagMu  sync.Mutex
-	lag    map[lagKey]int64
-	engine map[int32]operators.Stats // per task, as of its last checkpoint
+	lagMu     sync.Mutex
+	lag       map[lagKey]int64
+	engine    map[int32]operators.Stats // per task, as of its last checkpoint
+	peakState StateSize                 // the largest sum over the tasks seen at a checkpoint
+}
+
+// StateSize is the operator state of a process: its approximate bytes
+// and the sessions it holds (open, closed and compacted).
+type StateSize struct {
+	Bytes          int64
+	Sessions, Open int
 }
 
 func (s *taskStats) setEngine(p int32, st operators.Stats) {
 	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
 	s.engine[p] = st
-	s.lagMu.Unlock()
+	var now StateSize
+	for _, st := range s.engine {
+		now.Bytes += st.ApproxBytes
+		now.Sessions += st.OpenSessions + st.ClosedSessions + st.Summaries
+		now.Open += st.OpenSessions
+	}
+	if now.Bytes > s.peakState.Bytes {
+		s.peakState = now
+	}
+}
+
+// peak returns the largest state seen at a checkpoint.
+func (s *taskStats) peak() StateSize {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	return s.peakState
 }
 
 func (s *taskStats) forgetEngine(p int32) {

@@ -53,18 +53,19 @@ round() {
 	cpu=$(awk '{print $1 + $2}' "$WORK/run.time")
 	finished=$(grep '"run finished"' "$WORK/run.log")
 	field() { sed -n "s/.*\"$1\":\"\{0,1\}\([0-9.a-zµ]*\).*/\1/p" <<<"$finished"; }
-	# events rate bare ratio cpu rss busy rows
+	# events rate bare ratio cpu rss busy rows state-bytes sessions open
 	awk -v e="$(field events)" -v r="$(field records_per_busy_s)" -v b="$bare_rate" -v cpu="$cpu" \
 		-v rss="$(field peak_rss_bytes)" -v busy="$(field busy)" -v rows="$(field rows_written)" \
-		'BEGIN { printf "%d %.0f %.0f %.3f %.2f %.0f %s %d\n", e, r, b, r / b, cpu, rss / 1048576, busy, rows }'
+		-v sb="$(field peak_state_bytes)" -v ss="$(field sessions_at_peak)" -v so="$(field open_sessions_at_peak)" \
+		'BEGIN { printf "%d %.0f %.0f %.3f %.2f %.0f %s %d %d %d %d\n", e, r, b, r / b, cpu, rss / 1048576, busy, rows, sb, ss, so }'
 }
 
 echo "$RUNS rounds (state checkpoints: $STATE); each: bare consume, then the pipeline"
 : >"$WORK/rounds.txt"
 for n in $(seq "$RUNS"); do
 	round "$n" | tee -a "$WORK/rounds.txt" | awk -v n="$n" '{
-		printf "round %d: pipeline %.0f records/s (busy %ss, %d rows), bare %.0f records/s, ratio %.2f, CPU %.2f s, peak RSS %d MiB\n",
-			n, $2, $7, $8, $3, $4, $5, $6 }'
+		printf "round %d: pipeline %.0f records/s (busy %ss, %d rows), bare %.0f records/s, ratio %.2f, CPU %.2f s, peak RSS %d MiB, peak state %.0f MiB for %d sessions (%d open)\n",
+			n, $2, $7, $8, $3, $4, $5, $6, $9 / 1048576, $10, $11 }'
 done
 
 # Medians over the rounds (the middle value; the mean of the two middle
@@ -72,11 +73,15 @@ done
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$1" '{ print $c }' "$WORK/rounds.txt" | median; }
 events=$(awk 'NR == 1 { print $1 }' "$WORK/rounds.txt")
-awk -v e="$events" -v r="$(col 2)" -v b="$(col 3)" -v q="$(col 4)" -v cpu="$(col 5)" -v rss="$(col 6)" -v n="$RUNS" 'BEGIN {
+per_session=$(awk '$10 > 0 { print $9 / $10 }' "$WORK/rounds.txt" | median)
+awk -v e="$events" -v r="$(col 2)" -v b="$(col 3)" -v q="$(col 4)" -v cpu="$(col 5)" -v rss="$(col 6)" -v n="$RUNS" \
+	-v ps="$per_session" 'BEGIN {
 	printf "median of %d rounds, %d events each:\n", n, e
 	printf "pipeline:     %.0f records/s\n", r
 	printf "pipeline CPU: %.2f s = %.2f µs per event (user + system, the whole run)\n", cpu, cpu * 1e6 / e
 	printf "bare consume: %.0f records/s\n", b
 	printf "ratio:        %.2f of the bare consume rate (median of the rounds'"'"' ratios)\n", q
 	printf "peak RSS:     %.0f MiB\n", rss
+	printf "state:        %.0f bytes per session held at the peak (open, closed and compacted; all operator state\n", ps
+	printf "              included; sampled at checkpoints; docs/performance.md has the per-open-session figure)\n"
 }'

@@ -83,7 +83,9 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		zap.Int64("rows_written", sum.RowsWritten), zap.Duration("elapsed", sum.Elapsed),
 		zap.Duration("busy", sum.Busy),
 		zap.Float64("records_per_busy_s", float64(sum.Events+sum.DeadLetters)/sum.Busy.Seconds()),
-		zap.Int64("peak_rss_bytes", peakRSS()))
+		zap.Int64("peak_rss_bytes", peakRSS()),
+		zap.Int64("peak_state_bytes", sum.PeakState.Bytes), zap.Int("sessions_at_peak", sum.PeakState.Sessions),
+		zap.Int("open_sessions_at_peak", sum.PeakState.Open))
 	return nil
 }
 
