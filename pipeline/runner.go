@@ -493,8 +493,6 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 	return snap
 }
 
-// addRestoredOffsets adds the offsets restored from the changelog that no
-// poll has moved since, so that the group's commits catch up with the state.
 // keepTaskOffsets drops the offsets of partitions without a task: no state
 // of theirs is in this snapshot (a task stopped when its partition was
 // lost, or at exit before the client's last revoke), so committing them
@@ -517,30 +515,36 @@ func (r *Runner) keepTaskOffsets(offsets map[string]map[int32]kgo.EpochOffset) {
 // finishedMetadata), not only those with new records.
 func (r *Runner) addPositions(offsets map[string]map[int32]kgo.EpochOffset) {
 	for key, at := range r.position {
-		if _, ok := offsets[key.topic][key.partition]; ok || !r.assigned[key] {
-			continue
+		if r.assigned[key] {
+			addOffset(offsets, key, kgo.EpochOffset{Epoch: -1, Offset: at})
 		}
-		if offsets[key.topic] == nil {
-			offsets[key.topic] = map[int32]kgo.EpochOffset{}
-		}
-		offsets[key.topic][key.partition] = kgo.EpochOffset{Epoch: -1, Offset: at}
 	}
 }
 
+// addRestoredOffsets adds the offsets restored from the changelog that no
+// poll has moved since, so that the group's commits catch up with the state.
 func (r *Runner) addRestoredOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]kgo.EpochOffset {
 	if offsets == nil {
 		offsets = map[string]map[int32]kgo.EpochOffset{}
 	}
 	for key, at := range r.restoredAt {
-		if _, polled := offsets[key.topic][key.partition]; !polled && r.assigned[key] {
-			if offsets[key.topic] == nil {
-				offsets[key.topic] = map[int32]kgo.EpochOffset{}
-			}
-			offsets[key.topic][key.partition] = at
+		if r.assigned[key] {
+			addOffset(offsets, key, at)
 		}
 	}
 	clear(r.restoredAt)
 	return offsets
+}
+
+// addOffset sets key's offset in offsets unless a poll already set one.
+func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.EpochOffset) {
+	if _, set := offsets[key.topic][key.partition]; set {
+		return
+	}
+	if offsets[key.topic] == nil {
+		offsets[key.topic] = map[int32]kgo.EpochOffset{}
+	}
+	offsets[key.topic][key.partition] = at
 }
 
 // persist writes a snapshot: rows, dead letters, state, offsets, in that
