@@ -293,26 +293,29 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 // holdEntry puts an entry ahead of the watermark into the log, unapplied,
 // and arms the session's wake for it.
 func (e *Engine) holdEntry(s *session, pos int, en entry, a *assignment) {
-	s.insert(pos, en, a, &e.logs)
-	if pos == 0 {
-		e.setLogPin(s, en.ts, true)
-	}
+	e.insertEntry(s, pos, en, a)
 	e.schedule(s)
 }
 
 // appendEntry steps an entry behind the watermark that follows every
 // applied one (and precedes the held ones).
 func (e *Engine) appendEntry(s *session, pos int, en entry, a *assignment) {
-	s.insert(pos, en, a, &e.logs)
-	if pos == 0 {
-		e.setLogPin(s, en.ts, true)
-	}
+	e.insertEntry(s, pos, en, a)
 	e.step(s, pos, 1)
 	switch {
 	case s.d.closed || len(s.evals) > 0:
 		e.settle(s)
 	case s.timerAt == math.MaxInt64:
 		e.schedule(s)
+	}
+}
+
+// insertEntry puts en at pos in s's log; a new first entry moves the log's
+// hour pin to it.
+func (e *Engine) insertEntry(s *session, pos int, en entry, a *assignment) {
+	s.insert(pos, en, a, &e.logs)
+	if pos == 0 {
+		e.setLogPin(s, en.ts, true)
 	}
 }
 
