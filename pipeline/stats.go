@@ -48,10 +48,10 @@ func (s *taskStats) setEngine(p int32, st operators.Stats) {
 	defer s.lagMu.Unlock()
 	s.engine[p] = st
 	var now StateSize
-	for _, st := range s.engine {
-		now.Bytes += st.ApproxBytes
-		now.Sessions += st.OpenSessions + st.ClosedSessions + st.Summaries
-		now.Open += st.OpenSessions
+	for _, task := range s.engine {
+		now.Bytes += task.ApproxBytes
+		now.Sessions += task.OpenSessions + task.ClosedSessions + task.Summaries
+		now.Open += task.OpenSessions
 	}
 	if now.Bytes > s.peakState.Bytes {
 		s.peakState = now

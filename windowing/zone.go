@@ -172,7 +172,8 @@ func (z *Zone) MonthStart(ts int64) int64 {
 // (America/St_Johns until 2011, at 00:01) the first moment of the date,
 // even though the previous date then shows again for an hour. If d was
 // skipped entirely (Pacific/Apia, 2011-12-30) it returns the start of the
-// next date. It does not use the cache and costs about a microsecond.
+// next date. The hour cache does not serve it: a walk costs about a
+// microsecond, and only a repeat of the last date asked is remembered.
 func (z *Zone) DateStart(d Date) int64 {
 	if z.lastDateOK && d == z.lastDate {
 		return z.lastDateStart
