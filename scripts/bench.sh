@@ -82,6 +82,10 @@ awk -v e="$events" -v r="$(col 2)" -v b="$(col 3)" -v q="$(col 4)" -v cpu="$(col
 	printf "bare consume: %.0f records/s\n", b
 	printf "ratio:        %.2f of the bare consume rate (median of the rounds'"'"' ratios)\n", q
 	printf "peak RSS:     %.0f MiB\n", rss
-	printf "state:        %.0f bytes per session held at the peak (open, closed and compacted; all operator state\n", ps
-	printf "              included; sampled at checkpoints; docs/performance.md has the per-open-session figure)\n"
+	if (ps > 0) {
+		printf "state:        %.0f bytes per session held at the peak (open, closed and compacted; all operator state\n", ps
+		printf "              included; sampled at checkpoints; docs/performance.md has the per-open-session figure)\n"
+	} else {
+		printf "state:        not reported (a binary before peak_state_bytes, or no checkpoint held sessions)\n"
+	}
 }'
