@@ -32,9 +32,14 @@ type Kafka struct {
 	ClientID         string        `koanf:"client_id"`
 	StartOffset      string        `koanf:"start_offset"`
 	// FetchMaxPartitionBytes caps what one fetch returns per partition.
-	FetchMaxPartitionBytes int  `koanf:"fetch_max_partition_bytes"`
-	SASL                   SASL `koanf:"sasl"`
-	TLS                    TLS  `koanf:"tls"`
+	FetchMaxPartitionBytes int `koanf:"fetch_max_partition_bytes"`
+	// Transactions writes each checkpoint (state, its rows, dead letters)
+	// in one Kafka transaction per partition, which also fences a member
+	// that lost its partitions.
+	Transactions       bool          `koanf:"transactions"`
+	TransactionTimeout time.Duration `koanf:"transaction_timeout"`
+	SASL               SASL          `koanf:"sasl"`
+	TLS                TLS           `koanf:"tls"`
 }
 
 type SASL struct {
@@ -200,6 +205,9 @@ func (c *Config) validateKafka() error {
 		return bad("kafka.start_offset", "%q: must be earliest or latest", k.StartOffset)
 	}
 	// franz-go's whole fetch is capped at 50 MiB by default.
+	if k.TransactionTimeout < time.Second || k.TransactionTimeout > 15*time.Minute {
+		return bad("kafka.transaction_timeout", "%v: must be 1s..15m", k.TransactionTimeout)
+	}
 	if k.FetchMaxPartitionBytes < 1<<10 || k.FetchMaxPartitionBytes > 50<<20 {
 		return bad("kafka.fetch_max_partition_bytes", "%d: must be 1 KiB..50 MiB", k.FetchMaxPartitionBytes)
 	}

@@ -1,6 +1,8 @@
 // Package pipeline consumes the input topics, routes each partition's
-// records to the task that owns that partition, and checkpoints: rows to
-// ClickHouse first, dead letters next, input offsets last.
+// records to the task that owns that partition, and checkpoints write
+// ahead: each task's state, the rows it produced and its dead letters in
+// one Kafka transaction first, then the rows to ClickHouse, then the
+// group's offsets.
 package pipeline
 
 import (
@@ -18,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/failpoint"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
 	"github.com/cspulse/cspulse/windowing"
@@ -38,9 +41,7 @@ type Runner struct {
 	stats     *taskStats
 
 	client *kgo.Client
-	state  *kgo.Client // changelog writes (manual partitioning); nil without state checkpoints
-	conn   []kgo.Opt   // connection options, for restore readers
-	dead   *sinks.DeadLetters
+	conn   []kgo.Opt      // connection options, for restore readers and checkpoint writers
 	inputs map[string]int // topic name → input index (schemas.Topics order)
 
 	mu       sync.Mutex // tasks and checkpoints, shared with rebalance callbacks
@@ -151,7 +152,6 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 		r.client.Close()
 		return err
 	}
-	r.dead = sinks.NewDeadLetters(r.client, r.cfg.Topics.DeadLetter)
 	if r.cfg.Run.StateCheckpoints {
 		if err := r.connectState(ctx, partitions); err != nil {
 			r.client.Close()
@@ -161,22 +161,17 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	return nil
 }
 
-// connectState prepares the changelog and its writer. Its records go to the
-// partition of their task, set by hand, so it is a client of its own.
+// connectState prepares the changelog. Each task writes its own partition
+// of it through a checkpoint writer of its own (checkpointwriter.go).
 func (r *Runner) connectState(ctx context.Context, partitions int32) error {
 	if _, ok := r.newEngine(0).(checkpointable); !ok {
 		return errors.New("run.state_checkpoints is on but the engine cannot save its state")
 	}
-	if err := ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions); err != nil {
-		return err
-	}
-	var err error
-	r.state, err = kgo.NewClient(append(r.conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
-	if err != nil {
-		return fmt.Errorf("changelog client: %w", err)
-	}
-	return nil
+	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
 }
+
+// transactional: checkpoints go out in Kafka transactions.
+func (r *Runner) transactional() bool { return r.cfg.Run.StateCheckpoints && r.cfg.Kafka.Transactions }
 
 func (r *Runner) close() {
 	r.mu.Lock()
@@ -184,9 +179,6 @@ func (r *Runner) close() {
 	r.mu.Unlock()
 	r.wg.Wait()
 	r.client.Close()
-	if r.state != nil {
-		r.state.Close()
-	}
 }
 
 func (r *Runner) loop(ctx context.Context) error {
@@ -357,29 +349,64 @@ func (r *Runner) dispatch(p kgo.FetchTopicPartition) {
 	if !ok {
 		return // not subscribed; cannot happen with ConsumeTopics
 	}
-	t := r.taskFor(p.Partition)
-	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: p.Records}
-	last := p.Records[len(p.Records)-1].Offset
-	r.position[lagKey{p.Topic, p.Partition}] = last + 1
+	key := lagKey{p.Topic, p.Partition}
+	recs := skipApplied(p.Records, r.position, key)
+	if len(recs) == 0 {
+		return
+	}
+	t, err := r.taskFor(p.Partition)
+	if err != nil {
+		r.fatal.Store(&err)
+		return
+	}
+	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: recs}
+	last := recs[len(recs)-1].Offset
+	r.position[key] = last + 1
 	r.stats.setLag(p.Topic, p.Partition, p.HighWatermark-last-1)
+}
+
+// skipApplied drops the records before the partition's position: they are
+// in the task's state already. A restore seeks the inputs to the offsets of
+// its state, but a fetch from the group's committed offset (behind the
+// state when a crash came between the two writes) may already be under
+// way and is delivered first; applying it again would dead-letter old
+// events as late and move the task's offsets back.
+func skipApplied(recs []*kgo.Record, position map[lagKey]int64, key lagKey) []*kgo.Record {
+	pos, ok := position[key]
+	if !ok {
+		return recs
+	}
+	for len(recs) > 0 && recs[0].Offset < pos {
+		recs = recs[1:]
+	}
+	return recs
 }
 
 // taskFor returns partition p's task, starting it on first use. Callers
 // hold r.mu.
-func (r *Runner) taskFor(p int32) *task {
+func (r *Runner) taskFor(p int32) (*task, error) {
 	if t, ok := r.tasks[p]; ok {
-		return t
+		return t, nil
 	}
-	t := r.newTask(p, r.newEngine(p))
+	t, err := r.newTask(p, r.newEngine(p))
+	if err != nil {
+		return nil, err
+	}
 	r.tasks[p] = t
 	r.startTask(t)
-	return t
+	return t, nil
 }
 
-func (r *Runner) newTask(p int32, engine Engine) *task {
-	t := newTask(p, engine, newMarks(r.cfg), r.dead, r.stats)
+func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
+	w, err := newCheckpointWriter(r.conn, r.cfg.ChangelogTopic(), p, r.transactional(), r.cfg.Kafka.TransactionTimeout)
+	if err != nil {
+		return nil, err
+	}
+	t := newTask(p, engine, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
 	t.now = r.clock.Now
-	return t
+	t.writer = w
+	t.alive, t.stop = context.WithCancel(context.Background())
+	return t, nil
 }
 
 // newMarks tracks the watermark of a task's five inputs.
@@ -401,6 +428,10 @@ func (r *Runner) stopTasks(partitions map[int32]bool) {
 	for p, t := range r.tasks {
 		if partitions == nil || partitions[p] {
 			close(t.inputs)
+			// A checkpoint still writing for this task gives up: the
+			// partition may have a new owner already.
+			t.stop()
+			t.writer.close()
 			delete(r.tasks, p)
 			r.stats.forgetEngine(p)
 		}
@@ -408,7 +439,8 @@ func (r *Runner) stopTasks(partitions map[int32]bool) {
 }
 
 // checkpoint makes everything processed so far durable, in the order that
-// keeps results exact: rows, then dead letters, then offsets. With finish,
+// keeps results exact: state with its rows and dead letters (one
+// transaction per task), then rows, then offsets. With finish,
 // tasks first advance event time to the end (input complete). With wait
 // false the writes run in the background while consumption goes on (one
 // checkpoint in flight at a time; the next waits for it); with wait true
@@ -442,41 +474,52 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 	return nil
 }
 
-// checkpointSnapshot is what one checkpoint makes durable: the rows that
-// changed and the input offsets they reflect.
+// checkpointSnapshot is what one checkpoint makes durable: each task's
+// part and the input offsets they reflect.
 type checkpointSnapshot struct {
-	rows     *sinks.Buffer
-	state    []*kgo.Record // changed state entries, nil without state checkpoints
+	tasks    []snapshotTask
 	offsets  map[string]map[int32]kgo.EpochOffset
 	finished map[int32]bool // partitions whose tasks closed all state
 	taken    time.Time
 }
 
-// snapshot asks every task at once for its changed rows and state, each
-// into a buffer of its own, and takes the offsets of everything polled,
-// which the tasks have processed by the time they answer.
+// snapshotTask is one task's part of a snapshot and how to write it.
+type snapshotTask struct {
+	partition int32
+	*taskCheckpoint
+	writer *checkpointWriter
+	alive  context.Context // ends when the task stops: its partition is gone
+}
+
+// snapshot asks every task at once for its part, and takes the offsets of
+// everything polled, which the tasks have processed by the time they
+// answer.
 func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
-	snap := &checkpointSnapshot{rows: sinks.NewBuffer(r.writer), taken: time.Now()}
+	snap := &checkpointSnapshot{taken: time.Now(), finished: map[int32]bool{}}
 	reqs := make([]taskRequest, 0, len(r.tasks))
-	parts := make([]int32, 0, len(r.tasks))
 	for p, t := range r.tasks {
-		req := taskRequest{finish: finish, rows: sinks.NewBuffer(r.writer), finished: new(bool), done: make(chan struct{})}
-		if r.state != nil {
-			req.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
+		out := &taskCheckpoint{rows: sinks.NewBuffer(r.writer)}
+		if r.cfg.Run.StateCheckpoints {
+			out.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
 		}
+		req := taskRequest{finish: finish, out: out, done: make(chan struct{})}
 		t.requests <- req
 		reqs = append(reqs, req)
-		parts = append(parts, p)
+		snap.tasks = append(snap.tasks, snapshotTask{partition: p, taskCheckpoint: out, writer: t.writer, alive: t.alive})
 	}
-	snap.finished = map[int32]bool{}
+	var rows int
+	var stateBytes int64
 	for i, req := range reqs {
 		<-req.done
-		if *req.finished {
-			snap.finished[parts[i]] = true
+		part := snap.tasks[i]
+		if part.finished {
+			snap.finished[part.partition] = true
 		}
-		snap.rows.Append(req.rows.(*sinks.Buffer))
-		if req.state != nil {
-			snap.state = append(snap.state, req.state.recs...)
+		rows += part.rows.Len()
+		if part.state != nil {
+			for _, rec := range part.state.recs {
+				stateBytes += int64(len(rec.Key) + len(rec.Value))
+			}
 		}
 	}
 	snap.offsets = r.addRestoredOffsets(r.client.UncommittedOffsets())
@@ -484,11 +527,7 @@ func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
 		r.addPositions(snap.offsets)
 	}
 	r.keepTaskOffsets(snap.offsets)
-	r.stats.pendingRows.Store(int64(snap.rows.Len()))
-	var stateBytes int64
-	for _, rec := range snap.state {
-		stateBytes += int64(len(rec.Key) + len(rec.Value))
-	}
+	r.stats.pendingRows.Store(int64(rows))
 	r.stats.pendingStateBytes.Store(stateBytes)
 	return snap
 }
@@ -547,23 +586,40 @@ func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.
 	offsets[key.topic][key.partition] = at
 }
 
-// persist writes a snapshot: rows, dead letters, state, offsets, in that
-// order. A crash between any two steps is safe: rows are whole and
-// versioned, so rewriting them is harmless; state is restored together
-// with the input offsets it reflects, which win over the committed ones.
+// persist writes a snapshot ahead of acting on it:
+//
+//  1. each task's dead letters, changed state, rows and task entry (input
+//     offsets, row version) in one Kafka transaction: the checkpoint is in
+//     the changelog whole or not at all;
+//  2. the rows into ClickHouse;
+//  3. the group's offsets (for lag, and for bounded runs' finished marks;
+//     a restore seeks to the offsets of the state, not to these).
+//
+// A crash before 1 commits leaves nothing of the checkpoint; a crash after
+// it leaves a checkpoint whose rows a restore inserts again (same key and
+// version: harmless if they were inserted already). A task stopped while
+// its transaction is being written (its partition was lost) is abandoned:
+// its rows are not inserted and its offsets not committed.
 func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
-	rows := snap.rows.Len()
-	if err := snap.rows.Flush(ctx); err != nil {
+	failpoint.Hit(failpoint.CheckpointBeforeState)
+	abandoned, err := r.writeState(ctx, snap)
+	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	r.stats.rowsWritten.Add(int64(rows))
-	if err := r.dead.Flush(ctx); err != nil {
+	failpoint.Hit(failpoint.CheckpointAfterState)
+	rows := sinks.NewBuffer(r.writer)
+	for _, part := range snap.tasks {
+		if !abandoned[part.partition] {
+			rows.Append(part.rows)
+		}
+	}
+	n := rows.Len()
+	if err := rows.Flush(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := produceState(ctx, r.state, snap.state); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	r.stats.stateRecords.Add(int64(len(snap.state)))
+	r.stats.rowsWritten.Add(int64(n))
+	failpoint.Hit(failpoint.CheckpointBeforeOffsets)
+	dropPartitions(snap.offsets, abandoned)
 	if len(snap.finished) > 0 {
 		ctx = kgo.PreCommitFnContext(ctx, markFinished(snap.finished))
 	}
@@ -574,6 +630,60 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	r.stats.pendingRows.Store(0)
 	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
 	return nil
+}
+
+// writeState writes every task's part of snap to Kafka, the tasks in
+// parallel (each has its own transactional producer). It returns the
+// partitions whose task stopped meanwhile; any other failure is an error.
+func (r *Runner) writeState(ctx context.Context, snap *checkpointSnapshot) (abandoned map[int32]bool, err error) {
+	errs := make([]error, len(snap.tasks))
+	var wg sync.WaitGroup
+	var records atomic.Int64
+	for i, part := range snap.tasks {
+		if part.empty {
+			continue
+		}
+		recs := part.dead
+		if part.state != nil {
+			recs = append(recs, part.state.recs...)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wctx, cancel := context.WithCancel(ctx)
+			defer context.AfterFunc(part.alive, cancel)()
+			defer cancel()
+			errs[i] = part.writer.write(wctx, recs)
+			records.Add(int64(len(recs)))
+		}()
+	}
+	wg.Wait()
+	r.stats.stateRecords.Add(records.Load())
+	abandoned = map[int32]bool{}
+	for i, part := range snap.tasks {
+		switch {
+		case errs[i] == nil:
+		case part.alive.Err() != nil:
+			abandoned[part.partition] = true
+			r.log.Warn("checkpoint abandoned for a partition this member no longer owns",
+				zap.Int32("partition", part.partition), zap.Error(errs[i]))
+		default:
+			err = errors.Join(err, errs[i])
+		}
+	}
+	return abandoned, err
+}
+
+// dropPartitions removes the given partitions' offsets.
+func dropPartitions(offsets map[string]map[int32]kgo.EpochOffset, drop map[int32]bool) {
+	for topic, ps := range offsets {
+		for p := range drop {
+			delete(ps, p)
+		}
+		if len(ps) == 0 {
+			delete(offsets, topic)
+		}
+	}
 }
 
 // finishedMetadata is the commit metadata of a partition whose owner
@@ -633,7 +743,7 @@ func (r *Runner) shutdown() error {
 func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	r.mu.Lock()
 	r.setAssigned(assigned, true)
-	if r.state != nil {
+	if r.cfg.Run.StateCheckpoints {
 		if err := r.restoreTasks(ctx, cl, partitionSet(assigned)); err != nil {
 			// Consuming on without the state would count twice or miss:
 			// stop, and let the operator or the orchestrator restart.
@@ -655,24 +765,17 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 		if _, ok := r.tasks[p]; ok {
 			continue
 		}
-		start := time.Now()
-		entries, err := readChangelog(ctx, r.conn, r.cfg.ChangelogTopic(), p)
+		t, rest, entries, err := r.restoreTask(ctx, p)
 		if err != nil {
 			return err
 		}
-		engine := r.newEngine(p)
-		st, restored, err := restore(engine, entries)
-		if err != nil {
-			return fmt.Errorf("restore partition %d: %w", p, err)
-		}
-		t := r.newTask(p, engine)
-		if restored {
-			t.resume(st)
+		if rest.ok {
+			t.resume(rest)
 			for i, topic := range r.cfg.Topics.Inputs() {
 				if seek[topic] == nil {
 					seek[topic] = map[int32]kgo.EpochOffset{}
 				}
-				at := kgo.EpochOffset{Epoch: -1, Offset: st.next[i]}
+				at := kgo.EpochOffset{Epoch: -1, Offset: rest.state.next[i]}
 				seek[topic][p] = at
 				// The group's committed offset may be behind the state
 				// (a crash between the two writes); with nothing new to
@@ -683,13 +786,56 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 		}
 		r.tasks[p] = t
 		r.startTask(t)
-		r.log.Info("partition state restored", zap.Int32("partition", p), zap.Int("entries", len(entries)),
-			zap.Bool("from_changelog", restored), zap.Duration("took", time.Since(start)))
+		r.log.Info("partition state restored", zap.Int32("partition", p), zap.Int("entries", entries),
+			zap.Bool("from_changelog", rest.ok), zap.Uint64("version", rest.state.version),
+			zap.Int("rows_to_insert_again", pendingLen(rest)))
 	}
 	if len(seek) > 0 {
 		cl.SetOffsets(seek)
 	}
 	return nil
+}
+
+// restoreTask makes partition p's task and loads its changelog state. The
+// task's writer first fences the partition's previous owner, so that no
+// checkpoint of that owner can land after the read.
+func (r *Runner) restoreTask(ctx context.Context, p int32) (*task, restored, int, error) {
+	start := time.Now()
+	engine := r.newEngine(p)
+	t, err := r.newTask(p, engine)
+	if err != nil {
+		return nil, restored{}, 0, err
+	}
+	fail := func(err error) (*task, restored, int, error) {
+		t.stop()
+		t.writer.close()
+		if errors.Is(err, errIncompleteCheckpoint) {
+			err = fmt.Errorf("%w; it was written without kafka.transactions and cut by a crash: "+
+				"rebuild this group's results from the inputs (docs/operations.md, \"Rebuilding\")", err)
+		}
+		return nil, restored{}, 0, fmt.Errorf("restore partition %d: %w", p, err)
+	}
+	if err := t.writer.fence(ctx); err != nil {
+		return fail(err)
+	}
+	read, err := readChangelog(ctx, r.conn, r.cfg.ChangelogTopic(), p, r.transactional(), r.cfg.Kafka.TransactionTimeout+10*time.Second)
+	if err != nil {
+		return fail(err)
+	}
+	rest, err := restore(engine, read)
+	if err != nil {
+		return fail(err)
+	}
+	failpoint.Hit(failpoint.RestoreBeforeRows)
+	r.log.Debug("changelog read", zap.Int32("partition", p), zap.Duration("took", time.Since(start)))
+	return t, rest, len(read.entries), nil
+}
+
+func pendingLen(r restored) int {
+	if r.pending == nil {
+		return 0
+	}
+	return r.pending.Len()
 }
 
 // onRevoked checkpoints before the partitions go, so the next owner starts

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -42,15 +44,28 @@ type taskInput struct {
 	records []*kgo.Record
 }
 
-// taskRequest is a control message to a task, answered on done.
+// taskRequest is a control message to a task: cut a checkpoint into
+// out, then close done.
 type taskRequest struct {
-	finish bool        // end of input: advance event time to the end first
-	rows   RowSink     // flush changed rows into this
-	state  *stateBatch // then, when set, the changed state entries
-	// finished is the answer: the task's state is closed (event time
-	// advanced to the end, now or before a restore). Valid after done.
-	finished *bool
-	done     chan struct{}
+	finish bool // end of input: advance event time to the end first
+	out    *taskCheckpoint
+	done   chan struct{}
+}
+
+// taskCheckpoint is one task's part of a checkpoint, filled by the task.
+type taskCheckpoint struct {
+	rows *sinks.Buffer // the changed rows, the restored checkpoint's first
+	// state collects the changed state entries, the rows' chunks and the
+	// task entry; nil without state checkpoints.
+	state *stateBatch
+	// dead are the dead letters since the last checkpoint. They go out
+	// in the checkpoint's transaction, before its state.
+	dead []*kgo.Record
+	// finished: the task's state is closed (event time advanced to the
+	// end, now or before a restore).
+	finished bool
+	// empty: nothing changed since the last checkpoint; nothing to write.
+	empty bool
 }
 
 // aheadRecords is how many records a task decodes before applying them.
@@ -69,20 +84,49 @@ type task struct {
 	dead      deadLetterSink
 	stats     *taskStats
 
-	// next[i] is the offset after the last record of input i; their sum is
-	// the row version: it grows with input position and a replay of the
-	// same input reproduces it.
+	// next[i] is the offset after the last record of input i.
 	next      [len(schemas.Topics)]int64
 	watermark int64 // the last one given to the engine
+	// saved is the task entry of the last checkpoint: its offsets,
+	// watermark, row version and row chunks.
+	saved taskState
+	// carry holds the rows of the restored checkpoint until the next
+	// checkpoint inserts them again (they may not have reached
+	// ClickHouse before the crash).
+	carry *sinks.Buffer
 
 	inputs   chan taskInput
 	requests chan taskRequest
-	now      func() time.Time // the clock input idleness is measured on
+
+	// Owned by the runner: the task's checkpoint writer, and alive, which
+	// stop ends when the task is stopped.
+	writer *checkpointWriter
+	alive  context.Context
+	stop   context.CancelFunc
+	now    func() time.Time // the clock input idleness is measured on
 }
 
-// deadLetterSink is where rejected records go.
+// deadLetterSink is where rejected records go until a checkpoint takes
+// them.
 type deadLetterSink interface {
 	Send(orig *kgo.Record, dl sinks.DeadLetter)
+	Take() []*kgo.Record
+}
+
+// deadLetterBuffer keeps a task's dead letters for its next checkpoint.
+type deadLetterBuffer struct {
+	topic string
+	recs  []*kgo.Record
+}
+
+func (b *deadLetterBuffer) Send(orig *kgo.Record, dl sinks.DeadLetter) {
+	b.recs = append(b.recs, sinks.DeadLetterRecord(b.topic, orig, dl))
+}
+
+func (b *deadLetterBuffer) Take() []*kgo.Record {
+	recs := b.recs
+	b.recs = nil
+	return recs
 }
 
 func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead deadLetterSink, stats *taskStats) *task {
@@ -94,6 +138,7 @@ func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead d
 		dead:      dead,
 		stats:     stats,
 		watermark: math.MinInt64,
+		saved:     taskState{watermark: math.MinInt64},
 		inputs:    make(chan taskInput, 16),
 		requests:  make(chan taskRequest),
 		now:       time.Now,
@@ -205,35 +250,70 @@ func (t *task) serve(req taskRequest) {
 		t.marks.AdvanceTo(math.MaxInt64)
 		t.engine.Advance(math.MaxInt64)
 	}
-	if req.rows != nil {
-		t.engine.Flush(t.version(), req.rows)
+	out := req.out
+	if t.carry != nil {
+		out.rows.Append(t.carry)
+		t.carry = nil
 	}
-	if req.state != nil {
+	next := t.saved
+	next.version = nextVersion(t.saved.version, time.Now())
+	t.engine.Flush(next.version, out.rows)
+	out.dead = t.dead.Take()
+	if out.state != nil {
 		// After Flush: the engine's contract is that no row is pending
 		// when its state is saved.
-		t.engine.(checkpointable).SaveChanged(req.state)
-		req.state.Put([]byte(taskKey), taskState{next: t.next, watermark: t.watermark}.encode())
+		t.engine.(checkpointable).SaveChanged(out.state)
+	}
+	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && (out.state == nil || len(out.state.recs) == 0) &&
+		t.next == t.saved.next && t.watermark == t.saved.watermark
+	if !out.empty {
+		next.next, next.watermark = t.next, t.watermark
+		if out.state != nil {
+			t.saveRows(out, &next)
+		}
+		t.saved = next
 	}
 	if st, ok := t.engine.(interface{ Stats() operators.Stats }); ok {
 		t.stats.setEngine(t.partition, st.Stats())
 	}
-	if req.finished != nil {
-		*req.finished = t.watermark == math.MaxInt64
-	}
+	out.finished = t.watermark == math.MaxInt64
 	close(req.done)
 }
 
-// resume continues from restored state: input positions and watermark.
-func (t *task) resume(st taskState) {
+// saveRows adds the checkpoint's rows and its task entry to the state
+// batch: the rows go to ClickHouse only once they are durable here with the
+// state that produced them, so a crash in between leaves rows that a
+// restore inserts again. A chunk left by a larger earlier checkpoint is
+// deleted.
+func (t *task) saveRows(out *taskCheckpoint, next *taskState) {
+	chunks, err := encodeRows(out.rows)
+	if err != nil {
+		// Only a value type the codec lacks; the engine's row types are
+		// covered by tests, so this is a programming error.
+		panic(fmt.Sprintf("task %d: %v", t.partition, err))
+	}
+	for i, c := range chunks {
+		out.state.Put([]byte(rowsChunkKey(i)), c)
+	}
+	for i := len(chunks); i < t.saved.rowChunks; i++ {
+		out.state.Delete([]byte(rowsChunkKey(i)))
+	}
+	next.rowChunks = len(chunks)
+	out.state.Put([]byte(taskKey), next.encode())
+	out.state.setSeq(next.version)
+}
+
+// resume continues from restored state: input positions, watermark, the
+// last row version, and the rows the restored checkpoint may not have
+// inserted. (A changelog from before row versions were kept restores with
+// version 0: its rows' versions were offset sums, far below any clock.)
+func (t *task) resume(r restored) {
+	st := r.state
 	t.next = st.next
 	t.watermark = st.watermark
 	t.marks.AdvanceTo(st.watermark)
-}
-
-func (t *task) version() uint64 {
-	var v uint64
-	for _, n := range t.next {
-		v += uint64(n)
+	t.saved = st
+	if r.pending != nil && r.pending.Len() > 0 {
+		t.carry = r.pending
 	}
-	return v
 }

@@ -63,6 +63,7 @@ func processCPU() time.Duration {
 type discardDeadLetters struct{}
 
 func (discardDeadLetters) Send(*kgo.Record, sinks.DeadLetter) {}
+func (discardDeadLetters) Take() []*kgo.Record                { return nil }
 
 func newBenchTask(cfg *config.Config, factory EngineFactory) *task {
 	marks := newMarks(cfg)

@@ -36,6 +36,8 @@ func (d *recordingDeadLetters) Send(r *kgo.Record, _ sinks.DeadLetter) {
 	d.offsets = append(d.offsets, r.Offset)
 }
 
+func (d *recordingDeadLetters) Take() []*kgo.Record { return nil }
+
 // agentMessage is a cs.messages record whose agent_id is written raw, so
 // that a test can put JSON escapes in it.
 func agentMessage(n int, rawAgent string) *kgo.Record {

@@ -3,6 +3,8 @@ package sinks
 import (
 	"context"
 	"fmt"
+
+	"github.com/cspulse/cspulse/internal/failpoint"
 )
 
 // Buffer collects rows per table until Flush writes them. The pipeline
@@ -73,6 +75,17 @@ func (b *Buffer) Flush(ctx context.Context) error {
 		b.n -= len(bt.rows)
 		// A new slice rather than rows[:0]: the writer may still hold the old one.
 		bt.rows = nil
+		failpoint.Hit(failpoint.CheckpointAfterInsert)
 	}
 	return nil
+}
+
+// Each calls fn for every buffered row, table by table in order of first
+// Add.
+func (b *Buffer) Each(fn func(t Table, row []any)) {
+	for _, bt := range b.tables {
+		for _, row := range bt.rows {
+			fn(bt.t, row)
+		}
+	}
 }

@@ -1,10 +1,7 @@
 package sinks
 
 import (
-	"context"
-	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -28,26 +25,13 @@ type DeadLetter struct {
 	Detail string
 }
 
-// DeadLetters produces rejected records to the dead-letter topic. Sends are
-// asynchronous; Flush waits until every send so far is acknowledged, which
-// the pipeline does before it commits the offsets of the rejected records.
-type DeadLetters struct {
-	client *kgo.Client
-	topic  string
-
-	mu  sync.Mutex
-	err error // first failed send since the last Flush
-}
-
-// NewDeadLetters sends with client (which must allow producing) to topic.
-func NewDeadLetters(client *kgo.Client, topic string) *DeadLetters {
-	return &DeadLetters{client: client, topic: topic}
-}
-
-// Send queues the original record with the reason in its headers.
-func (d *DeadLetters) Send(orig *kgo.Record, dl DeadLetter) {
-	rec := &kgo.Record{
-		Topic: d.topic,
+// DeadLetterRecord is the dead letter of orig for topic: the original key
+// and value, untouched, with the reason in the headers. The pipeline
+// produces it in the same transaction as the checkpoint that covers orig,
+// so a read_committed consumer sees it once.
+func DeadLetterRecord(topic string, orig *kgo.Record, dl DeadLetter) *kgo.Record {
+	return &kgo.Record{
+		Topic: topic,
 		Key:   orig.Key,
 		Value: orig.Value,
 		Headers: []kgo.RecordHeader{
@@ -59,37 +43,4 @@ func (d *DeadLetters) Send(orig *kgo.Record, dl DeadLetter) {
 			{Key: HeaderOffset, Value: strconv.AppendInt(nil, orig.Offset, 10)},
 		},
 	}
-	d.client.Produce(context.Background(), rec, d.record)
-}
-
-func (d *DeadLetters) record(r *kgo.Record, err error) {
-	if err == nil {
-		return
-	}
-	d.mu.Lock()
-	if d.err == nil {
-		d.err = fmt.Errorf("dead letter for %s[%s]: %w", d.topic, headerValue(r, HeaderOffset), err)
-	}
-	d.mu.Unlock()
-}
-
-// Flush waits for every queued dead letter and reports the first failure.
-func (d *DeadLetters) Flush(ctx context.Context) error {
-	if err := d.client.Flush(ctx); err != nil {
-		return fmt.Errorf("flush dead letters: %w", err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	err := d.err
-	d.err = nil
-	return err
-}
-
-func headerValue(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
