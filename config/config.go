@@ -30,7 +30,9 @@ type Kafka struct {
 	SessionTimeout   time.Duration `koanf:"session_timeout"`
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 	ClientID         string        `koanf:"client_id"`
-	StartOffset      string        `koanf:"start_offset"`
+	// InstanceID is the static group membership id; empty = dynamic.
+	InstanceID  string `koanf:"instance_id"`
+	StartOffset string `koanf:"start_offset"`
 	// FetchMaxPartitionBytes caps what one fetch returns per partition.
 	FetchMaxPartitionBytes int  `koanf:"fetch_max_partition_bytes"`
 	SASL                   SASL `koanf:"sasl"`
@@ -190,6 +192,9 @@ func (c *Config) validateKafka() error {
 	if k.Group == "" {
 		return bad("kafka.group", "empty")
 	}
+	if err := checkInstanceID(k.InstanceID); err != nil {
+		return bad("kafka.instance_id", "%q: %v", k.InstanceID, err)
+	}
 	if k.SessionTimeout < time.Second {
 		return bad("kafka.session_timeout", "%v: must be ≥ 1s", k.SessionTimeout)
 	}
@@ -214,6 +219,24 @@ func (c *Config) validateKafka() error {
 	}
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		return bad("kafka.tls.cert_file", "cert_file and key_file go together")
+	}
+	return nil
+}
+
+// checkInstanceID applies Kafka's rule for group.instance.id (the one for
+// topic names): at most 249 of [A-Za-z0-9._-]. Empty means dynamic
+// membership.
+func checkInstanceID(id string) error {
+	if len(id) > 249 {
+		return fmt.Errorf("longer than 249 characters")
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("not a valid id")
+	}
+	for _, r := range id {
+		if r != '.' && r != '_' && r != '-' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return fmt.Errorf("%q is not allowed: use letters, digits, '.', '_' and '-'", r)
+		}
 	}
 	return nil
 }

@@ -118,6 +118,8 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"log level", "", nil, []string{"--log.level=loud"}, "log.level"},
 		{"gc percent", "", []string{"CSPULSE_RUN_GC_PERCENT=10"}, nil, "run.gc_percent"},
 		{"fetch bytes", "", nil, []string{"--kafka.fetch_max_partition_bytes=100"}, "kafka.fetch_max_partition_bytes"},
+		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
+		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,5 +172,23 @@ func TestParseClock(t *testing.T) {
 		if _, err := ParseClock(in); err == nil {
 			t.Errorf("ParseClock(%q) accepted", in)
 		}
+	}
+}
+
+func TestInstanceID(t *testing.T) {
+	l, err := loadWith(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Config.Kafka.InstanceID != "" {
+		t.Errorf("default kafka.instance_id = %q, want empty (dynamic membership)", l.Config.Kafka.InstanceID)
+	}
+	// The Helm chart sets it from the pod name.
+	l, err = loadWith(t, "", []string{"CSPULSE_KAFKA_INSTANCE_ID=cspulse-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Config.Kafka.InstanceID != "cspulse-2" {
+		t.Errorf("kafka.instance_id = %q, want cspulse-2 from CSPULSE_KAFKA_INSTANCE_ID", l.Config.Kafka.InstanceID)
 	}
 }
