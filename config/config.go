@@ -86,6 +86,7 @@ func (t Topics) Inputs() []string {
 type ClickHouse struct {
 	Addr                  []string      `koanf:"addr"`
 	Database              string        `koanf:"database"`
+	Cluster               string        `koanf:"cluster"`
 	User                  string        `koanf:"user"`
 	Password              string        `koanf:"password"`
 	TLS                   bool          `koanf:"tls"`
@@ -286,6 +287,9 @@ func (c *Config) validateClickHouse() error {
 	}
 	if !isIdentifier(ch.Database) {
 		return bad("clickhouse.database", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", ch.Database)
+	}
+	if ch.Cluster != "" && !isIdentifier(ch.Cluster) {
+		return bad("clickhouse.cluster", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*), a cluster of the servers' remote_servers", ch.Cluster)
 	}
 	if ch.BatchRows < 1 {
 		return bad("clickhouse.batch_rows", "%d: must be ≥ 1", ch.BatchRows)

@@ -118,6 +118,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"log level", "", nil, []string{"--log.level=loud"}, "log.level"},
 		{"gc percent", "", []string{"CSPULSE_RUN_GC_PERCENT=10"}, nil, "run.gc_percent"},
 		{"fetch bytes", "", nil, []string{"--kafka.fetch_max_partition_bytes=100"}, "kafka.fetch_max_partition_bytes"},
+		{"cluster", "", nil, []string{"--clickhouse.cluster=two-shards"}, "clickhouse.cluster"},
 		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
 		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -88,6 +89,14 @@ func Migrate(ctx context.Context, conn driver.Conn, database string, log *zap.Lo
 //   - a file may be recorded by two instances; schema_migrations is read
 //     with SELECT DISTINCT, so the duplicate changes nothing.
 func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
+	return migrateNode(ctx, conn, database, "", fsys, log)
+}
+
+// migrateNode migrates one server. With a cluster, every table but
+// schema_migrations becomes <table>_local plus a Distributed <table>
+// (clusterStatements); schema_migrations records this server's own
+// history.
+func migrateNode(ctx context.Context, conn driver.Conn, database, cluster string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -112,7 +121,7 @@ func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.F
 		if _, ok := done[m.version]; ok {
 			continue
 		}
-		if err := applyMigration(ctx, conn, database, m); err != nil {
+		if err := applyMigration(ctx, conn, database, cluster, m); err != nil {
 			return applied, fmt.Errorf("migrate %s: %w", database, err)
 		}
 		applied++
@@ -294,10 +303,19 @@ func isLegacyChecksum(version uint32, sum string) bool {
 	return false
 }
 
-func applyMigration(ctx context.Context, conn driver.Conn, database string, m migration) error {
+func applyMigration(ctx context.Context, conn driver.Conn, database, cluster string, m migration) error {
 	for i, stmt := range m.statements {
-		if err := execIdempotent(ctx, conn, database, stmt); err != nil {
-			return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+		stmts := []string{stmt}
+		if cluster != "" {
+			var err error
+			if stmts, err = clusterStatements(stmt, cluster); err != nil {
+				return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+			}
+		}
+		for _, s := range stmts {
+			if err := execIdempotent(ctx, conn, database, s); err != nil {
+				return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+			}
 		}
 	}
 	// Another instance may have finished this file meanwhile: one record is
@@ -446,4 +464,135 @@ func columnChangeDone(ctx context.Context, conn driver.Conn, c columnChange) (bo
 // squeeze drops white space, so "DateTime( 'UTC' )" equals "DateTime('UTC')".
 func squeeze(s string) string {
 	return strings.Join(strings.Fields(s), "")
+}
+
+var (
+	clusterCreateRE = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
+	clusterAlterRE  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
+	shopIDColumnRE  = regexp.MustCompile(`(?m)^\s*shop_id\s+String\b`)
+)
+
+// LocalTableSuffix names a cluster's per-shard tables: cs_sessions is the
+// Distributed table that readers and the writer use, cs_sessions_local
+// holds each shard's rows.
+const LocalTableSuffix = "_local"
+
+// clusterStatements rewrites one statement of a migration file (written
+// for one server) for a node of a cluster:
+//
+//   - CREATE TABLE IF NOT EXISTS ${database}.t (...) ENGINE = ... becomes
+//     the same table as t_local, and t as a Distributed table over the
+//     cluster's t_local tables sharded by cityHash64(shop_id): a shop's
+//     rows, every version of them, live on one shard, so FINAL and argMax
+//     collapse versions there and every sum adds up across shards;
+//   - ALTER TABLE ${database}.t ... runs on t_local, then on t;
+//   - schema_migrations stays a table of this node.
+//
+// Other statements are refused: a file must say how it shards.
+func clusterStatements(stmt, cluster string) ([]string, error) {
+	if m := clusterCreateRE.FindStringSubmatch(stmt); m != nil {
+		table, rest := m[1], m[2]
+		if table == migrationsTable {
+			return []string{stmt}, nil
+		}
+		if !shopIDColumnRE.MatchString(rest) {
+			return nil, fmt.Errorf("table %s has no shop_id String column to shard by (clickhouse.cluster)", table)
+		}
+		local := DatabasePlaceholder + "." + table + LocalTableSuffix
+		return []string{
+			"CREATE TABLE IF NOT EXISTS " + local + rest,
+			"CREATE TABLE IF NOT EXISTS " + DatabasePlaceholder + "." + table + " AS " + local +
+				"\nENGINE = Distributed(" + cluster + ", " + DatabasePlaceholder + ", " + table + LocalTableSuffix + ", cityHash64(shop_id))",
+		}, nil
+	}
+	if m := clusterAlterRE.FindStringSubmatch(stmt); m != nil {
+		table, rest := m[1], m[2]
+		if table == migrationsTable {
+			return []string{stmt}, nil
+		}
+		return []string{
+			"ALTER TABLE " + DatabasePlaceholder + "." + table + LocalTableSuffix + rest,
+			"ALTER TABLE " + DatabasePlaceholder + "." + table + rest,
+		}, nil
+	}
+	return nil, errors.New("only CREATE TABLE IF NOT EXISTS and ALTER TABLE can be applied to a cluster (clickhouse.cluster)")
+}
+
+// ClusterNode is a server of a cluster, as system.clusters names it.
+type ClusterNode struct {
+	Shard uint32
+	Addr  string // host:port of its native protocol
+}
+
+// ClusterNodes lists the servers of cluster as the server behind conn
+// knows them (its remote_servers).
+func ClusterNodes(ctx context.Context, conn driver.Conn, cluster string) ([]ClusterNode, error) {
+	rows, err := conn.Query(ctx, "SELECT shard_num, host_name, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cluster)
+	if err != nil {
+		return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+	}
+	defer rows.Close()
+	var nodes []ClusterNode
+	for rows.Next() {
+		var n ClusterNode
+		var host string
+		var port uint16
+		if err := rows.Scan(&n.Shard, &host, &port); err != nil {
+			return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+		}
+		n.Addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
+		nodes = append(nodes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("cluster %s is not in the server's system.clusters (remote_servers)", cluster)
+	}
+	return nodes, nil
+}
+
+// Migrate brings the writer's database up to date with the embedded
+// migrations: on its server, or with cfg.Cluster on every server of the
+// cluster, one after another. It returns the files applied, summed over
+// servers.
+//
+// Cluster mode runs each node's DDL on that node rather than with ON
+// CLUSTER: ON CLUSTER needs ZooKeeper (ClickHouse Keeper on 24+) for its
+// DDL queue, which a sharded setup without replicas does not otherwise
+// need; the statements are idempotent, so running them node by node, from
+// several instances at once, ends in the same schema.
+func (c *ClickHouse) Migrate(ctx context.Context, log *zap.Logger) (int, error) {
+	fsys, err := fs.Sub(deploych.Migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("embedded migrations: %w", err)
+	}
+	return c.MigrateFS(ctx, fsys, log)
+}
+
+// MigrateFS is Migrate over the NNNN_name.sql files at the root of fsys.
+func (c *ClickHouse) MigrateFS(ctx context.Context, fsys fs.FS, log *zap.Logger) (int, error) {
+	if c.cfg.Cluster == "" {
+		return MigrateFS(ctx, c.conn, c.cfg.Database, fsys, log)
+	}
+	nodes, err := ClusterNodes(ctx, c.conn, c.cfg.Cluster)
+	if err != nil {
+		return 0, fmt.Errorf("migrate %s: clickhouse.cluster: %w", c.cfg.Database, err)
+	}
+	total := 0
+	for _, n := range nodes {
+		cfg := c.cfg
+		cfg.Addr = []string{n.Addr}
+		node, err := OpenClickHouse(ctx, cfg, c.log)
+		if err != nil {
+			return total, fmt.Errorf("migrate %s on shard %d: %w", c.cfg.Database, n.Shard, err)
+		}
+		applied, err := migrateNode(ctx, node.conn, c.cfg.Database, c.cfg.Cluster, fsys, log)
+		_ = node.Close()
+		total += applied
+		if err != nil {
+			return total, fmt.Errorf("shard %d (%s): %w", n.Shard, n.Addr, err)
+		}
+	}
+	return total, nil
 }
