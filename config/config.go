@@ -19,7 +19,27 @@ type Config struct {
 	Metrics    Metrics    `koanf:"metrics"`
 	Filters    Filters    `koanf:"filters"`
 	Run        Run        `koanf:"run"`
+	Retention  Retention  `koanf:"retention"`
 	Log        Log        `koanf:"log"`
+}
+
+// Retention is the whole months of data `cspulse retention` keeps per
+// ClickHouse table; 0 keeps everything.
+type Retention struct {
+	AgentHourly  int `koanf:"cs_agent_hourly"`
+	ShopHourly   int `koanf:"cs_shop_hourly"`
+	InquiryDaily int `koanf:"cs_inquiry_daily"`
+	RobotHourly  int `koanf:"cs_robot_hourly"`
+	Sessions     int `koanf:"cs_sessions"`
+}
+
+// Months maps each table to its months to keep.
+func (r Retention) Months() map[string]int {
+	return map[string]int{
+		"cs_agent_hourly": r.AgentHourly, "cs_shop_hourly": r.ShopHourly,
+		"cs_inquiry_daily": r.InquiryDaily, "cs_robot_hourly": r.RobotHourly,
+		"cs_sessions": r.Sessions,
+	}
 }
 
 type Kafka struct {
@@ -143,7 +163,7 @@ type Log struct {
 // Validate checks every value and returns the first problem, naming its key.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateKafka, c.validateTopics, c.validateClickHouse,
-		c.validateTime, c.validateMetrics, c.validateRun, c.validateLog}
+		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -417,6 +437,16 @@ func (c *Config) validateRun() error {
 	}
 	if r.GCPercent < 25 {
 		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)
+	}
+	return nil
+}
+
+func (c *Config) validateRetention() error {
+	months := c.Retention.Months()
+	for _, table := range sortedKeys(months) {
+		if m := months[table]; m < 0 || m > 1200 {
+			return bad("retention."+table, "%d: must be 0 (keep forever) or 1..1200 months", m)
+		}
 	}
 	return nil
 }
