@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -427,5 +428,48 @@ func TestHelmChartSecrets(t *testing.T) {
 				t.Errorf("config.yaml with secrets does not load: %v", err)
 			}
 		})
+	}
+}
+
+func TestHelmChartRetentionCronJob(t *testing.T) {
+	if m := manifests(t, renderChart(t, "cspulse", nil)); m["CronJob"] != nil {
+		t.Errorf("a retention CronJob rendered with retention.enabled false")
+	}
+	m := manifests(t, renderChart(t, "cspulse", map[string]any{
+		"retention": map[string]any{"enabled": true},
+		"config":    map[string]any{"retention": map[string]any{"cs_sessions": 3}},
+		"secrets":   map[string]any{"clickhouse": map[string]any{"password": "x"}},
+	}))
+	cj := m["CronJob"]
+	if cj == nil {
+		t.Fatal("no CronJob with retention.enabled")
+	}
+	if f := strings.Fields(str(dig(cj, "spec", "schedule"))); len(f) != 5 {
+		t.Errorf("schedule %v: want five cron fields", dig(cj, "spec", "schedule"))
+	}
+	pod := dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
+	c := dig(pod, "containers", "0")
+	var args []string
+	for _, a := range dig(c, "args").([]any) {
+		args = append(args, str(a))
+	}
+	if len(args) == 0 || args[0] != "retention" {
+		t.Fatalf("CronJob args %v: want cspulse retention", args)
+	}
+	checkCommandLine(t, "retention CronJob", args)
+	sts := dig(m["StatefulSet"], "spec", "template", "spec")
+	if !reflect.DeepEqual(dig(pod, "volumes"), dig(sts, "volumes")) ||
+		!reflect.DeepEqual(dig(c, "volumeMounts"), dig(sts, "containers", "0", "volumeMounts")) {
+		t.Errorf("the CronJob mounts other configuration or secrets than the StatefulSet:\n%v\n%v", dig(pod, "volumes"), dig(sts, "volumes"))
+	}
+	if dig(pod, "securityContext", "runAsNonRoot") != true || str(dig(pod, "restartPolicy")) != "Never" {
+		t.Errorf("CronJob pod: securityContext %v, restartPolicy %v", dig(pod, "securityContext"), dig(pod, "restartPolicy"))
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(str(dig(m["ConfigMap"], "data", "config.yaml"))), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if str(dig(doc, "retention", "cs_sessions")) != "3" {
+		t.Errorf("config.yaml retention %v: want cs_sessions 3 from values.config", dig(doc, "retention"))
 	}
 }

@@ -62,3 +62,48 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
+
+{{/* The config file and the secrets, for a container. */}}
+{{- define "cspulse.volumeMounts" -}}
+- name: config
+  mountPath: /etc/cspulse/config.yaml
+  subPath: config.yaml
+  readOnly: true
+{{- if include "cspulse.secretItems" . }}
+- name: secrets
+  mountPath: /etc/cspulse/secrets
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "cspulse.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "cspulse.fullname" . }}
+{{- with include "cspulse.secretItems" . }}
+- name: secrets
+  secret:
+    secretName: {{ include "cspulse.secretName" $ }}
+    defaultMode: 0400
+    items:
+      {{- range splitList "\n" (trim .) }}
+      {{- $kv := splitList "=" . }}
+      - key: {{ index $kv 1 }}
+        path: {{ index $kv 0 }}
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "cspulse.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+{{- end -}}
+
+{{- define "cspulse.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+{{- end -}}
