@@ -77,9 +77,18 @@ func leafKeys(doc map[string]any, known map[string]bool) []string {
 
 var bin struct {
 	once sync.Once
+	dir  string
 	path string
 	err  error
 	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin.dir != "" {
+		_ = os.RemoveAll(bin.dir)
+	}
+	os.Exit(code)
 }
 
 // cspulseBin is the cspulse binary: $CSPULSE_BIN (make test builds it), or
@@ -95,6 +104,7 @@ func cspulseBin(t *testing.T) string {
 			bin.err = err
 			return
 		}
+		bin.dir = dir
 		bin.path = filepath.Join(dir, "cspulse")
 		cmd := exec.Command("go", "build", "-o", bin.path, "./cmd/cspulse")
 		cmd.Dir = ".."
