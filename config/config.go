@@ -19,7 +19,27 @@ type Config struct {
 	Metrics    Metrics    `koanf:"metrics"`
 	Filters    Filters    `koanf:"filters"`
 	Run        Run        `koanf:"run"`
+	Retention  Retention  `koanf:"retention"`
 	Log        Log        `koanf:"log"`
+}
+
+// Retention is the whole months of data `cspulse retention` keeps per
+// ClickHouse table; 0 keeps everything.
+type Retention struct {
+	AgentHourly  int `koanf:"cs_agent_hourly"`
+	ShopHourly   int `koanf:"cs_shop_hourly"`
+	InquiryDaily int `koanf:"cs_inquiry_daily"`
+	RobotHourly  int `koanf:"cs_robot_hourly"`
+	Sessions     int `koanf:"cs_sessions"`
+}
+
+// Months maps each table to its months to keep.
+func (r Retention) Months() map[string]int {
+	return map[string]int{
+		"cs_agent_hourly": r.AgentHourly, "cs_shop_hourly": r.ShopHourly,
+		"cs_inquiry_daily": r.InquiryDaily, "cs_robot_hourly": r.RobotHourly,
+		"cs_sessions": r.Sessions,
+	}
 }
 
 type Kafka struct {
@@ -30,7 +50,9 @@ type Kafka struct {
 	SessionTimeout   time.Duration `koanf:"session_timeout"`
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 	ClientID         string        `koanf:"client_id"`
-	StartOffset      string        `koanf:"start_offset"`
+	// InstanceID is the static group membership id; empty = dynamic.
+	InstanceID  string `koanf:"instance_id"`
+	StartOffset string `koanf:"start_offset"`
 	// FetchMaxPartitionBytes caps what one fetch returns per partition.
 	FetchMaxPartitionBytes int `koanf:"fetch_max_partition_bytes"`
 	// Transactions writes each checkpoint (state, its rows, dead letters)
@@ -89,6 +111,7 @@ func (t Topics) Inputs() []string {
 type ClickHouse struct {
 	Addr                  []string      `koanf:"addr"`
 	Database              string        `koanf:"database"`
+	Cluster               string        `koanf:"cluster"`
 	User                  string        `koanf:"user"`
 	Password              string        `koanf:"password"`
 	TLS                   bool          `koanf:"tls"`
@@ -145,7 +168,7 @@ type Log struct {
 // Validate checks every value and returns the first problem, naming its key.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateKafka, c.validateTopics, c.validateClickHouse,
-		c.validateTime, c.validateMetrics, c.validateRun, c.validateLog}
+		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -195,6 +218,9 @@ func (c *Config) validateKafka() error {
 	if k.Group == "" {
 		return bad("kafka.group", "empty")
 	}
+	if err := checkInstanceID(k.InstanceID); err != nil {
+		return bad("kafka.instance_id", "%q: %v", k.InstanceID, err)
+	}
 	if k.SessionTimeout < time.Second {
 		return bad("kafka.session_timeout", "%v: must be ≥ 1s", k.SessionTimeout)
 	}
@@ -222,6 +248,24 @@ func (c *Config) validateKafka() error {
 	}
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		return bad("kafka.tls.cert_file", "cert_file and key_file go together")
+	}
+	return nil
+}
+
+// checkInstanceID applies Kafka's rule for group.instance.id (the one for
+// topic names): at most 249 of [A-Za-z0-9._-]. Empty means dynamic
+// membership.
+func checkInstanceID(id string) error {
+	if len(id) > 249 {
+		return fmt.Errorf("longer than 249 characters")
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("not a valid id")
+	}
+	for _, r := range id {
+		if r != '.' && r != '_' && r != '-' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return fmt.Errorf("%q is not allowed: use letters, digits, '.', '_' and '-'", r)
+		}
 	}
 	return nil
 }
@@ -271,6 +315,9 @@ func (c *Config) validateClickHouse() error {
 	}
 	if !isIdentifier(ch.Database) {
 		return bad("clickhouse.database", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", ch.Database)
+	}
+	if ch.Cluster != "" && !isIdentifier(ch.Cluster) {
+		return bad("clickhouse.cluster", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*), a cluster of the servers' remote_servers", ch.Cluster)
 	}
 	if ch.BatchRows < 1 {
 		return bad("clickhouse.batch_rows", "%d: must be ≥ 1", ch.BatchRows)
@@ -398,6 +445,16 @@ func (c *Config) validateRun() error {
 	}
 	if r.GCPercent < 25 {
 		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)
+	}
+	return nil
+}
+
+func (c *Config) validateRetention() error {
+	months := c.Retention.Months()
+	for _, table := range sortedKeys(months) {
+		if m := months[table]; m < 0 || m > 1200 {
+			return bad("retention."+table, "%d: must be 0 (keep forever) or 1..1200 months", m)
+		}
 	}
 	return nil
 }

@@ -118,6 +118,10 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"log level", "", nil, []string{"--log.level=loud"}, "log.level"},
 		{"gc percent", "", []string{"CSPULSE_RUN_GC_PERCENT=10"}, nil, "run.gc_percent"},
 		{"fetch bytes", "", nil, []string{"--kafka.fetch_max_partition_bytes=100"}, "kafka.fetch_max_partition_bytes"},
+		{"retention", "", []string{"CSPULSE_RETENTION_CS_SESSIONS=-1"}, nil, "retention.cs_sessions"},
+		{"cluster", "", nil, []string{"--clickhouse.cluster=two-shards"}, "clickhouse.cluster"},
+		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
+		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,6 +173,41 @@ func TestParseClock(t *testing.T) {
 	for _, in := range []string{"8:00", "24:01", "12:60", "ab:cd", ""} {
 		if _, err := ParseClock(in); err == nil {
 			t.Errorf("ParseClock(%q) accepted", in)
+		}
+	}
+}
+
+func TestInstanceID(t *testing.T) {
+	l, err := loadWith(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Config.Kafka.InstanceID != "" {
+		t.Errorf("default kafka.instance_id = %q, want empty (dynamic membership)", l.Config.Kafka.InstanceID)
+	}
+	// The Helm chart sets it from the pod name.
+	l, err = loadWith(t, "", []string{"CSPULSE_KAFKA_INSTANCE_ID=cspulse-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Config.Kafka.InstanceID != "cspulse-2" {
+		t.Errorf("kafka.instance_id = %q, want cspulse-2 from CSPULSE_KAFKA_INSTANCE_ID", l.Config.Kafka.InstanceID)
+	}
+}
+
+func TestRetentionKeys(t *testing.T) {
+	l, err := loadWith(t, "retention:\n  cs_agent_hourly: 24\n", []string{"CSPULSE_RETENTION_CS_SESSIONS=3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := l.Config.Retention.Months()
+	want := map[string]int{"cs_agent_hourly": 24, "cs_shop_hourly": 0, "cs_inquiry_daily": 0, "cs_robot_hourly": 0, "cs_sessions": 3}
+	if len(m) != len(want) {
+		t.Fatalf("Months() = %v, want %v", m, want)
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("retention.%s = %d, want %d", k, m[k], v)
 		}
 	}
 }

@@ -19,14 +19,21 @@
 #   CSPULSE_CH_DIR           state directory, default $REPO/.local/clickhouse
 #   CSPULSE_CH_START_TIMEOUT seconds to wait for SELECT 1, default 60
 #   CSPULSE_CH_STOP_TIMEOUT  seconds to wait after SIGTERM before SIGKILL, default 30
+#   CSPULSE_CH_CLUSTER       a cluster for Distributed tables, written into the
+#                            server's <remote_servers>: NAME=HOST:PORT,HOST:PORT
+#                            (one shard per address, one replica each), e.g.
+#                            cspulse_2shards=127.0.0.1:19021,127.0.0.1:19022
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CH_DIR=${CSPULSE_CH_DIR:-$REPO/.local/clickhouse}
+# Absolute: the server is recognised by the config path on its command line.
+CH_DIR=$(realpath -m -- "$CH_DIR")
 NATIVE_PORT=${CSPULSE_CH_NATIVE_PORT:-19000}
 HTTP_PORT=${CSPULSE_CH_HTTP_PORT:-18123}
 START_TIMEOUT=${CSPULSE_CH_START_TIMEOUT:-60}
 STOP_TIMEOUT=${CSPULSE_CH_STOP_TIMEOUT:-30}
+CLUSTER=${CSPULSE_CH_CLUSTER:-}
 HOST=127.0.0.1
 
 ETC_DIR=$CH_DIR/etc
@@ -140,8 +147,28 @@ lock() {
 	flock -w 180 9 || die "another clickhouse.sh holds $CH_DIR/lock"
 }
 
+# remote_servers prints the <remote_servers> element of CSPULSE_CH_CLUSTER
+# (nothing when it is empty).
+remote_servers() {
+	[[ -n $CLUSTER ]] || return 0
+	local name=${CLUSTER%%=*} addrs=${CLUSTER#*=} addr host port list
+	[[ $CLUSTER == *=* && $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n $addrs ]] ||
+		die "CSPULSE_CH_CLUSTER=$CLUSTER: want NAME=HOST:PORT[,HOST:PORT...]"
+	printf '    <remote_servers>\n        <%s>\n' "$name"
+	IFS=, read -ra list <<<"$addrs"
+	for addr in "${list[@]}"; do
+		host=${addr%:*} port=${addr##*:}
+		[[ -n $host && $addr == *:* ]] || die "CSPULSE_CH_CLUSTER: $addr is not HOST:PORT"
+		check_port "CSPULSE_CH_CLUSTER port" "$port"
+		printf '            <shard><replica><host>%s</host><port>%s</port></replica></shard>\n' "$host" "$port"
+	done
+	printf '        </%s>\n    </remote_servers>\n' "$name"
+}
+
 write_config() {
 	mkdir -p "$ETC_DIR" "$DATA_DIR" "$LOG_DIR"
+	local cluster_xml
+	cluster_xml=$(remote_servers)
 	[[ -w $DATA_DIR ]] || die "$DATA_DIR is not writable by $(id -un): run '$0 reset' as its owner"
 	# Minimal config: the shipped /etc/clickhouse-server/config.xml points at
 	# /var/lib and /var/log and opens 8123/9000/9009 on all interfaces.
@@ -174,6 +201,7 @@ write_config() {
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <max_table_size_to_drop>0</max_table_size_to_drop>
     <max_partition_size_to_drop>0</max_partition_size_to_drop>
+$cluster_xml
 </yandex>
 EOF
 	# The default user has no password and is reachable from loopback only.

@@ -30,6 +30,11 @@ type ClickHouseConfig struct {
 	// MaxBatchRows caps the rows of one INSERT; Write splits larger calls.
 	MaxBatchRows int
 	Retry        RetryConfig
+	// Cluster names a cluster of the server's remote_servers: the tables
+	// are then Distributed tables over <table>_local on every shard,
+	// sharded by cityHash64(shop_id) (see Migrate), and inserts wait
+	// until every shard has its rows. Empty: one server.
+	Cluster string
 }
 
 // RetryConfig bounds the exponential backoff of one INSERT. The caller's
@@ -98,6 +103,9 @@ func (c ClickHouseConfig) Validate() error {
 			return fmt.Errorf("clickhouse addr %q has no port", a)
 		}
 	}
+	if c.Cluster != "" && !identifierRE.MatchString(c.Cluster) {
+		return fmt.Errorf("clickhouse cluster %q is not a plain identifier", c.Cluster)
+	}
 	return nil
 }
 
@@ -131,6 +139,12 @@ func OpenClickHouse(ctx context.Context, cfg ClickHouseConfig, log *zap.Logger) 
 		ClientInfo: clickhouse.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "cspulse", Version: "1"},
 		}},
+	}
+	if cfg.Cluster != "" {
+		// An INSERT into a Distributed table returns once every shard
+		// has stored its rows, not when they are queued on this server:
+		// a checkpoint commits offsets only for rows that are written.
+		opts.Settings = clickhouse.Settings{"insert_distributed_sync": 1}
 	}
 	if cfg.TLS {
 		opts.TLS = &tls.Config{

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 	chEnv.runID = fmt.Sprintf("cspulse_test_%d_%d", time.Now().Unix(), os.Getpid())
 	code := m.Run()
 	dropTestDatabases()
+	stopShards()
 	os.Exit(code)
 }
 

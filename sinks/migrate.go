@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.uber.org/zap"
 
@@ -32,6 +34,15 @@ var (
 	migrationFileRE = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 	identifierRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
+
+// legacyChecksums are earlier statements of a file that databases may have
+// been migrated with and that are still equivalent for the runner: version
+// 1 was a plain MergeTree ORDER BY version before it became a
+// ReplacingMergeTree keyed by (version, name, checksum). The runner reads
+// both with SELECT DISTINCT.
+var legacyChecksums = map[uint32][]string{
+	1: {"281521cd33367b42b85431fca27232232754155a1b478933cacc771bba56eb76"},
+}
 
 // migration is one parsed NNNN_name.sql file.
 type migration struct {
@@ -63,12 +74,29 @@ func Migrate(ctx context.Context, conn driver.Conn, database string, log *zap.Lo
 
 // MigrateFS is Migrate over the NNNN_name.sql files at the root of fsys.
 //
-// ClickHouse has no DDL transactions: a file is recorded only after all its
-// statements succeeded, so a file that failed half way is run again from its
-// first statement. Statements must therefore be idempotent (CREATE ... IF
-// NOT EXISTS); 18.16 has no ADD COLUMN IF NOT EXISTS, so a file holding an
-// ALTER should hold only that one statement.
+// ClickHouse has no DDL transactions and no locks, so every statement must
+// be safe to run again — after a failure half way through a file (a file is
+// recorded only after all its statements succeeded) and by several
+// instances migrating one database at the same moment:
+//
+//   - CREATE needs IF NOT EXISTS and DROP TABLE needs IF EXISTS; a file
+//     without them is rejected when loaded;
+//   - ALTER TABLE ... ADD COLUMN / DROP COLUMN (one column per statement;
+//     18.16 has no IF [NOT] EXISTS there) is made idempotent by the runner:
+//     it looks the column up in system.columns first, skips the statement
+//     when it is already done, and accepts "already exists" / "cannot find
+//     column" from a racing instance once system.columns shows the result;
+//   - a file may be recorded by two instances; schema_migrations is read
+//     with SELECT DISTINCT, so the duplicate changes nothing.
 func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
+	return migrateNode(ctx, conn, database, "", fsys, log)
+}
+
+// migrateNode migrates one server. With a cluster, every table but
+// schema_migrations becomes <table>_local plus a Distributed <table>
+// (clusterStatements); schema_migrations records this server's own
+// history.
+func migrateNode(ctx context.Context, conn driver.Conn, database, cluster string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -93,7 +121,7 @@ func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.F
 		if _, ok := done[m.version]; ok {
 			continue
 		}
-		if err := applyMigration(ctx, conn, database, m); err != nil {
+		if err := applyMigration(ctx, conn, database, cluster, m); err != nil {
 			return applied, fmt.Errorf("migrate %s: %w", database, err)
 		}
 		applied++
@@ -157,6 +185,9 @@ func loadMigration(fsys fs.FS, file string) (migration, error) {
 		if !strings.Contains(s, DatabasePlaceholder+".") {
 			return migration{}, fmt.Errorf("migration file %s: statement %d does not name %s.<table>", file, i+1, DatabasePlaceholder)
 		}
+		if err := checkIdempotent(s); err != nil {
+			return migration{}, fmt.Errorf("migration file %s: statement %d: %w", file, i+1, err)
+		}
 	}
 	return migration{version: uint32(version), file: file, statements: stmts, checksum: checksum(stmts)}, nil
 }
@@ -212,7 +243,8 @@ func readApplied(ctx context.Context, conn driver.Conn, database string) (map[ui
 	if n == 0 {
 		return done, nil
 	}
-	rows, err := conn.Query(ctx, "SELECT version, name, checksum FROM "+database+"."+migrationsTable)
+	// DISTINCT: a file recorded by two instances at once is one row here.
+	rows, err := conn.Query(ctx, "SELECT DISTINCT version, name, checksum FROM "+database+"."+migrationsTable)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", migrationsTable, err)
 	}
@@ -223,8 +255,7 @@ func readApplied(ctx context.Context, conn driver.Conn, database string) (map[ui
 		if err := rows.Scan(&v, &a.name, &a.checksum); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", migrationsTable, err)
 		}
-		// Two instances migrating at once record a file twice; equal rows
-		// are harmless, different ones mean two schemas raced.
+		// Different rows for one version mean two schemas raced.
 		if prev, ok := done[v]; ok && prev != a {
 			return nil, fmt.Errorf("%s has conflicting rows for version %d: %s and %s", migrationsTable, v, prev.name, a.name)
 		}
@@ -250,7 +281,7 @@ func checkApplied(migrations []migration, done map[uint32]appliedMigration, log 
 		if a.name != m.file {
 			return fmt.Errorf("migration %s: version %d was applied as %s; applied migrations must not be renamed", m.file, m.version, a.name)
 		}
-		if a.checksum != m.checksum {
+		if a.checksum != m.checksum && !isLegacyChecksum(m.version, a.checksum) {
 			return fmt.Errorf("migration %s was changed after it was applied (checksum %s, applied %s); add a new migration instead",
 				m.file, m.checksum[:12], a.checksum[:min(12, len(a.checksum))])
 		}
@@ -263,11 +294,40 @@ func checkApplied(migrations []migration, done map[uint32]appliedMigration, log 
 	return nil
 }
 
-func applyMigration(ctx context.Context, conn driver.Conn, database string, m migration) error {
-	for i, stmt := range m.statements {
-		if err := conn.Exec(ctx, strings.ReplaceAll(stmt, DatabasePlaceholder, database)); err != nil {
-			return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+func isLegacyChecksum(version uint32, sum string) bool {
+	for _, legacy := range legacyChecksums[version] {
+		if sum == legacy {
+			return true
 		}
+	}
+	return false
+}
+
+func applyMigration(ctx context.Context, conn driver.Conn, database, cluster string, m migration) error {
+	for i, stmt := range m.statements {
+		stmts := []string{stmt}
+		if cluster != "" {
+			var err error
+			if stmts, err = clusterStatements(stmt, cluster); err != nil {
+				return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+			}
+		}
+		for _, s := range stmts {
+			if err := execIdempotent(ctx, conn, database, s); err != nil {
+				return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
+			}
+		}
+	}
+	// Another instance may have finished this file meanwhile: one record is
+	// enough (a second one, from a closer race, is harmless).
+	var recorded uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM "+database+"."+migrationsTable+" WHERE version = ? AND checksum = ?",
+		m.version, m.checksum).Scan(&recorded)
+	if err != nil {
+		return fmt.Errorf("record migration %s: %w", m.file, err)
+	}
+	if recorded > 0 {
+		return nil
 	}
 	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+database+"."+migrationsTable+" (version, name, checksum, applied_at)")
 	if err != nil {
@@ -281,4 +341,258 @@ func applyMigration(ctx context.Context, conn driver.Conn, database string, m mi
 		return fmt.Errorf("record migration %s: %w", m.file, err)
 	}
 	return nil
+}
+
+var (
+	createRE = regexp.MustCompile(`(?is)^CREATE\s+(?:MATERIALIZED\s+VIEW|VIEW|TABLE|DATABASE|DICTIONARY)\s+(IF\s+NOT\s+EXISTS\s+)?`)
+	dropRE   = regexp.MustCompile(`(?is)^DROP\s+(?:TABLE|VIEW|DATABASE|DICTIONARY)\s+(IF\s+EXISTS\s+)?`)
+	// columnAlterRE is a one-column ADD or DROP: table, action, the
+	// optional IF [NOT] EXISTS, column, rest (the type and options).
+	columnAlterRE = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\S+)\s+(?:ON\s+CLUSTER\s+\S+\s+)?(ADD|DROP)\s+COLUMN\s+(IF\s+(?:NOT\s+)?EXISTS\s+)?` + "`?" + `([A-Za-z_][A-Za-z0-9_]*)` + "`?" + `(.*)$`)
+	// anotherActionRE finds a second action in one ALTER.
+	anotherActionRE = regexp.MustCompile(`(?is),\s*(?:ADD|DROP|MODIFY|CLEAR|COMMENT|RENAME)\s+COLUMN\b`)
+	// typeEndRE ends the type of an ADD COLUMN at its first option.
+	typeEndRE = regexp.MustCompile(`(?is)\s(?:DEFAULT|MATERIALIZED|ALIAS|COMMENT|CODEC|AFTER|FIRST|TTL)\b`)
+)
+
+// checkIdempotent rejects statements that fail or differ when run twice.
+func checkIdempotent(stmt string) error {
+	if m := createRE.FindStringSubmatch(stmt); m != nil && m[1] == "" {
+		return errors.New("CREATE without IF NOT EXISTS: a migration may run again (after a failure, or from another instance at the same time)")
+	}
+	if m := dropRE.FindStringSubmatch(stmt); m != nil && m[1] == "" {
+		return errors.New("DROP without IF EXISTS: a migration may run again (after a failure, or from another instance at the same time)")
+	}
+	if m := columnAlterRE.FindStringSubmatch(stmt); m != nil && anotherActionRE.MatchString(m[5]) {
+		return errors.New("ALTER with more than one column action: write one ADD/DROP COLUMN per statement, so the runner can tell which are done")
+	}
+	return nil
+}
+
+// columnChange is a one-column ADD or DROP COLUMN statement.
+type columnChange struct {
+	table, column, typ string
+	add                bool
+}
+
+func parseColumnChange(stmt string) (columnChange, bool) {
+	m := columnAlterRE.FindStringSubmatch(stmt)
+	if m == nil {
+		return columnChange{}, false
+	}
+	c := columnChange{table: m[1], column: m[4], add: strings.EqualFold(m[2], "ADD")}
+	if c.add {
+		typ := m[5]
+		if loc := typeEndRE.FindStringIndex(typ); loc != nil {
+			typ = typ[:loc[0]]
+		}
+		c.typ = strings.TrimSpace(typ)
+	}
+	return c, true
+}
+
+// execIdempotent runs one statement of a migration. ADD and DROP COLUMN are
+// skipped when system.columns shows them done, and their "already exists"
+// (ClickHouse code 44) is accepted when an instance racing this one did
+// the same change in between.
+func execIdempotent(ctx context.Context, conn driver.Conn, database, stmt string) error {
+	sql := strings.ReplaceAll(stmt, DatabasePlaceholder, database)
+	change, ok := parseColumnChange(sql)
+	if !ok {
+		return conn.Exec(ctx, sql)
+	}
+	done, err := columnChangeDone(ctx, conn, change)
+	if err != nil || done {
+		return err
+	}
+	// 18.16 cannot parse IF [NOT] EXISTS in ALTER; the lookup above does
+	// its job, so the clause is dropped.
+	if m := columnAlterRE.FindStringSubmatchIndex(sql); m != nil && m[6] >= 0 {
+		sql = sql[:m[6]] + sql[m[7]:]
+	}
+	execErr := conn.Exec(ctx, sql)
+	if execErr == nil {
+		return nil
+	}
+	var ex *clickhouse.Exception
+	if !errors.As(execErr, &ex) || ex.Code != 44 {
+		return execErr
+	}
+	if done, err := columnChangeDone(ctx, conn, change); err != nil || !done {
+		return execErr
+	}
+	return nil
+}
+
+// columnChangeDone reports whether an ADD COLUMN's column exists (with the
+// statement's type: a different one is an error, not a skip) or a DROP
+// COLUMN's column is gone.
+func columnChangeDone(ctx context.Context, conn driver.Conn, c columnChange) (bool, error) {
+	db, table, ok := strings.Cut(c.table, ".")
+	if !ok {
+		return false, fmt.Errorf("ALTER TABLE %s: name the table as ${database}.table", c.table)
+	}
+	var types []string
+	rows, err := conn.Query(ctx, "SELECT type FROM system.columns WHERE database = ? AND table = ? AND name = ?",
+		strings.Trim(db, "`"), strings.Trim(table, "`"), c.column)
+	if err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", c.table, c.column, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ string
+		if err := rows.Scan(&typ); err != nil {
+			return false, fmt.Errorf("look up column %s.%s: %w", c.table, c.column, err)
+		}
+		types = append(types, typ)
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", c.table, c.column, err)
+	}
+	if !c.add {
+		return len(types) == 0, nil
+	}
+	if len(types) == 0 {
+		return false, nil
+	}
+	if c.typ != "" && squeeze(types[0]) != squeeze(c.typ) {
+		return false, fmt.Errorf("column %s.%s exists with type %s, the migration adds it as %s", c.table, c.column, types[0], c.typ)
+	}
+	return true, nil
+}
+
+// squeeze drops white space, so "DateTime( 'UTC' )" equals "DateTime('UTC')".
+func squeeze(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+var (
+	clusterCreateRE = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
+	clusterAlterRE  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
+	shopIDColumnRE  = regexp.MustCompile(`(?m)^\s*shop_id\s+String\b`)
+)
+
+// LocalTableSuffix names a cluster's per-shard tables: cs_sessions is the
+// Distributed table that readers and the writer use, cs_sessions_local
+// holds each shard's rows.
+const LocalTableSuffix = "_local"
+
+// clusterStatements rewrites one statement of a migration file (written
+// for one server) for a node of a cluster:
+//
+//   - CREATE TABLE IF NOT EXISTS ${database}.t (...) ENGINE = ... becomes
+//     the same table as t_local, and t as a Distributed table over the
+//     cluster's t_local tables sharded by cityHash64(shop_id): a shop's
+//     rows, every version of them, live on one shard, so FINAL and argMax
+//     collapse versions there and every sum adds up across shards;
+//   - ALTER TABLE ${database}.t ... runs on t_local, then on t;
+//   - schema_migrations stays a table of this node.
+//
+// Other statements are refused: a file must say how it shards.
+func clusterStatements(stmt, cluster string) ([]string, error) {
+	if m := clusterCreateRE.FindStringSubmatch(stmt); m != nil {
+		table, rest := m[1], m[2]
+		if table == migrationsTable {
+			return []string{stmt}, nil
+		}
+		if !shopIDColumnRE.MatchString(rest) {
+			return nil, fmt.Errorf("table %s has no shop_id String column to shard by (clickhouse.cluster)", table)
+		}
+		local := DatabasePlaceholder + "." + table + LocalTableSuffix
+		return []string{
+			"CREATE TABLE IF NOT EXISTS " + local + rest,
+			"CREATE TABLE IF NOT EXISTS " + DatabasePlaceholder + "." + table + " AS " + local +
+				"\nENGINE = Distributed(" + cluster + ", " + DatabasePlaceholder + ", " + table + LocalTableSuffix + ", cityHash64(shop_id))",
+		}, nil
+	}
+	if m := clusterAlterRE.FindStringSubmatch(stmt); m != nil {
+		table, rest := m[1], m[2]
+		if table == migrationsTable {
+			return []string{stmt}, nil
+		}
+		return []string{
+			"ALTER TABLE " + DatabasePlaceholder + "." + table + LocalTableSuffix + rest,
+			"ALTER TABLE " + DatabasePlaceholder + "." + table + rest,
+		}, nil
+	}
+	return nil, errors.New("only CREATE TABLE IF NOT EXISTS and ALTER TABLE can be applied to a cluster (clickhouse.cluster)")
+}
+
+// ClusterNode is a server of a cluster, as system.clusters names it.
+type ClusterNode struct {
+	Shard uint32
+	Addr  string // host:port of its native protocol
+}
+
+// ClusterNodes lists the servers of cluster as the server behind conn
+// knows them (its remote_servers).
+func ClusterNodes(ctx context.Context, conn driver.Conn, cluster string) ([]ClusterNode, error) {
+	rows, err := conn.Query(ctx, "SELECT shard_num, host_name, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num", cluster)
+	if err != nil {
+		return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+	}
+	defer rows.Close()
+	var nodes []ClusterNode
+	for rows.Next() {
+		var n ClusterNode
+		var host string
+		var port uint16
+		if err := rows.Scan(&n.Shard, &host, &port); err != nil {
+			return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+		}
+		n.Addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
+		nodes = append(nodes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up cluster %s: %w", cluster, err)
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("cluster %s is not in the server's system.clusters (remote_servers)", cluster)
+	}
+	return nodes, nil
+}
+
+// Migrate brings the writer's database up to date with the embedded
+// migrations: on its server, or with cfg.Cluster on every server of the
+// cluster, one after another. It returns the files applied, summed over
+// servers.
+//
+// Cluster mode runs each node's DDL on that node rather than with ON
+// CLUSTER: ON CLUSTER needs ZooKeeper (ClickHouse Keeper on 24+) for its
+// DDL queue, which a sharded setup without replicas does not otherwise
+// need; the statements are idempotent, so running them node by node, from
+// several instances at once, ends in the same schema.
+func (c *ClickHouse) Migrate(ctx context.Context, log *zap.Logger) (int, error) {
+	fsys, err := fs.Sub(deploych.Migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("embedded migrations: %w", err)
+	}
+	return c.MigrateFS(ctx, fsys, log)
+}
+
+// MigrateFS is Migrate over the NNNN_name.sql files at the root of fsys.
+func (c *ClickHouse) MigrateFS(ctx context.Context, fsys fs.FS, log *zap.Logger) (int, error) {
+	if c.cfg.Cluster == "" {
+		return MigrateFS(ctx, c.conn, c.cfg.Database, fsys, log)
+	}
+	nodes, err := ClusterNodes(ctx, c.conn, c.cfg.Cluster)
+	if err != nil {
+		return 0, fmt.Errorf("migrate %s: clickhouse.cluster: %w", c.cfg.Database, err)
+	}
+	total := 0
+	for _, n := range nodes {
+		cfg := c.cfg
+		cfg.Addr = []string{n.Addr}
+		node, err := OpenClickHouse(ctx, cfg, c.log)
+		if err != nil {
+			return total, fmt.Errorf("migrate %s on shard %d: %w", c.cfg.Database, n.Shard, err)
+		}
+		applied, err := migrateNode(ctx, node.conn, c.cfg.Database, c.cfg.Cluster, fsys, log)
+		_ = node.Close()
+		total += applied
+		if err != nil {
+			return total, fmt.Errorf("shard %d (%s): %w", n.Shard, n.Addr, err)
+		}
+	}
+	return total, nil
 }

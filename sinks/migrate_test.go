@@ -44,7 +44,7 @@ func TestChecksumIgnoresComments(t *testing.T) {
 }
 
 func TestLoadMigrationsRejectsBadFiles(t *testing.T) {
-	ok := &fstest.MapFile{Data: []byte("CREATE TABLE ${database}.t (x UInt8) ENGINE = TinyLog;")}
+	ok := &fstest.MapFile{Data: []byte("CREATE TABLE IF NOT EXISTS ${database}.t (x UInt8) ENGINE = TinyLog;")}
 	cases := map[string]struct {
 		fs   fstest.MapFS
 		want string
@@ -54,6 +54,10 @@ func TestLoadMigrationsRejectsBadFiles(t *testing.T) {
 		"no placeholder": {fstest.MapFS{"0001_a.sql": {Data: []byte("CREATE TABLE t (x UInt8) ENGINE = TinyLog;")}}, "does not name ${database}"},
 		"empty":          {fstest.MapFS{"0001_a.sql": {Data: []byte("-- nothing\n")}}, "no statements"},
 		"no files":       {fstest.MapFS{"README.md": {Data: []byte("x")}}, "no migration files"},
+		"create twice":   {fstest.MapFS{"0001_a.sql": {Data: []byte("CREATE TABLE ${database}.t (x UInt8) ENGINE = TinyLog;")}}, "CREATE without IF NOT EXISTS"},
+		"drop twice":     {fstest.MapFS{"0001_a.sql": {Data: []byte("DROP TABLE ${database}.t;")}}, "DROP without IF EXISTS"},
+		"two columns": {fstest.MapFS{"0001_a.sql": {Data: []byte("ALTER TABLE ${database}.t ADD COLUMN a UInt8,\n    ADD COLUMN b UInt8;")}},
+			"more than one column action"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -32,7 +32,8 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newBrokerCmd(), newGenCmd(), newReportCmd(), newConfigCmd(), newBenchConsumeCmd())
+	root.AddCommand(newRunCmd(), newBrokerCmd(), newGenCmd(), newReportCmd(), newConfigCmd(), newBenchConsumeCmd(),
+		newRetentionCmd())
 	return root
 }
 

@@ -111,7 +111,7 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %v: %w", c.Addr, err)
 	}
-	n, err := sinks.Migrate(ctx, ch.Conn(), c.Database, log)
+	n, err := ch.Migrate(ctx, log)
 	if err != nil {
 		ch.Close()
 		return nil, err
@@ -125,7 +125,8 @@ func clickHouseConfig(c config.ClickHouse) sinks.ClickHouseConfig {
 		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password,
 		TLS: c.TLS, TLSInsecureSkipVerify: c.TLSInsecureSkipVerify,
 		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
-		Retry: sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
+		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
+		Cluster: c.Cluster,
 	}
 }
 

@@ -1,13 +1,19 @@
 -- schema_migrations: the migration runner's own record (sinks.Migrate).
 -- One row per applied file: version (the NNNN prefix), name, and the
--- SHA-256 of the file's statements (comments excluded). The runner reads
--- every row and groups by version itself, so a duplicate row left by two
--- instances migrating at once is harmless.
+-- SHA-256 of the file's statements (comments excluded).
 --
--- Plain MergeTree, not TinyLog: TinyLog has no concurrent reads and
--- writes, and MergeTree ... ORDER BY runs on ClickHouse 18.16 and 24+.
+-- Several instances may migrate one database at once (ClickHouse has no
+-- transactions or locks), so a file can be recorded more than once. That
+-- is harmless: the runner reads SELECT DISTINCT version, name, checksum,
+-- and ReplacingMergeTree drops exact duplicates when parts merge. The key
+-- holds the checksum, so two different files recorded under one version
+-- (two schemas racing) stay visible and stop the runner.
 --
--- Read: SELECT version, name, checksum, applied_at
+-- Until 2026-12 this table was a plain MergeTree ORDER BY version; the
+-- runner still accepts that statement's checksum for version 1 and reads
+-- both engines alike.
+--
+-- Read: SELECT DISTINCT version, name, checksum
 --       FROM ${database}.schema_migrations ORDER BY version
 --
 -- ${database} is replaced by the runner with the target database.
@@ -18,5 +24,5 @@ CREATE TABLE IF NOT EXISTS ${database}.schema_migrations
     checksum   String,
     applied_at DateTime('UTC')
 )
-ENGINE = MergeTree
-ORDER BY version;
+ENGINE = ReplacingMergeTree
+ORDER BY (version, name, checksum);
