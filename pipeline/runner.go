@@ -144,6 +144,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.FetchMaxPartitionBytes(int32(r.cfg.Kafka.FetchMaxPartitionBytes)),
 	)
+	opts = append(opts, MembershipOptions(r.cfg.Kafka)...)
 	if r.client, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
