@@ -32,9 +32,12 @@ type Kafka struct {
 	ClientID         string        `koanf:"client_id"`
 	StartOffset      string        `koanf:"start_offset"`
 	// FetchMaxPartitionBytes caps what one fetch returns per partition.
-	FetchMaxPartitionBytes int  `koanf:"fetch_max_partition_bytes"`
-	SASL                   SASL `koanf:"sasl"`
-	TLS                    TLS  `koanf:"tls"`
+	FetchMaxPartitionBytes int `koanf:"fetch_max_partition_bytes"`
+	// Partitioner is how producers map a key to a partition (murmur2,
+	// crc32 or none); records elsewhere are dead-lettered (SPEC §2).
+	Partitioner string `koanf:"partitioner"`
+	SASL        SASL   `koanf:"sasl"`
+	TLS         TLS    `koanf:"tls"`
 }
 
 type SASL struct {
@@ -101,6 +104,9 @@ type Time struct {
 	SessionTimeout  time.Duration     `koanf:"session_timeout"`
 	RatingWindow    time.Duration     `koanf:"rating_window"`
 	IdleInput       time.Duration     `koanf:"idle_input"`
+	// MaxFuture: a ts further than this ahead of the wall clock at read
+	// time is out of range (SPEC §2).
+	MaxFuture time.Duration `koanf:"max_future"`
 }
 
 type Metrics struct {
@@ -215,6 +221,11 @@ func (c *Config) validateKafka() error {
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		return bad("kafka.tls.cert_file", "cert_file and key_file go together")
 	}
+	switch k.Partitioner {
+	case "murmur2", "crc32", "none":
+	default:
+		return bad("kafka.partitioner", "%q: must be murmur2, crc32 or none", k.Partitioner)
+	}
 	return nil
 }
 
@@ -306,6 +317,7 @@ func (c *Config) validateTime() error {
 		{"time.session_timeout", t.SessionTimeout, time.Millisecond},
 		{"time.rating_window", t.RatingWindow, 0},
 		{"time.idle_input", t.IdleInput, time.Millisecond},
+		{"time.max_future", t.MaxFuture, time.Second},
 	}
 	for _, d := range durations {
 		if d.d < d.min {
