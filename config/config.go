@@ -136,6 +136,9 @@ type Run struct {
 	HTTPListen       string        `koanf:"http_listen"`
 	ShutdownGrace    time.Duration `koanf:"shutdown_grace"`
 	GCPercent        int           `koanf:"gc_percent"`
+	// StartupTimeout bounds the retries of the start (Kafka and ClickHouse
+	// reachable, authenticated, topics ready).
+	StartupTimeout time.Duration `koanf:"startup_timeout"`
 }
 
 type Log struct {
@@ -399,6 +402,9 @@ func (c *Config) validateRun() error {
 	}
 	if r.ShutdownGrace <= 0 {
 		return bad("run.shutdown_grace", "%v: must be > 0", r.ShutdownGrace)
+	}
+	if r.StartupTimeout < 0 {
+		return bad("run.startup_timeout", "%v: must be ≥ 0", r.StartupTimeout)
 	}
 	if r.GCPercent < 25 {
 		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)

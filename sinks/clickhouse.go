@@ -318,3 +318,18 @@ func classifyInsertError(err error) error {
 	}
 	return err
 }
+
+// IsAuthError is true for ClickHouse's answers to a wrong user or password
+// (UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED):
+// retrying cannot fix them.
+func IsAuthError(err error) bool {
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	switch ex.Code {
+	case 192, 193, 194, 516:
+		return true
+	}
+	return false
+}

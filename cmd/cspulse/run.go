@@ -7,6 +7,9 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -61,12 +64,18 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		brokers = []string{b.Addr()}
 		log.Info("embedded broker started", zap.String("addr", b.Addr()))
 	}
-	ch, err := openClickHouse(ctx, cfg.ClickHouse, log)
+	startCtx, cancel := startupContext(ctx, cfg.Run.StartupTimeout)
+	defer cancel()
+	partitions, err := pipeline.PrepareKafka(startCtx, cfg, brokers, log)
+	if err != nil {
+		return err
+	}
+	ch, err := openClickHouse(startCtx, cfg.ClickHouse, log)
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
-	engines, err := pipeline.NewEngineFactory(cfg)
+	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
 	if err != nil {
 		return err
 	}
@@ -105,11 +114,29 @@ func peakRSS() int64 {
 	return 0
 }
 
-// openClickHouse connects and applies pending migrations.
+// startupContext bounds the start's retries by run.startup_timeout; 0
+// means one attempt.
+func startupContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = time.Nanosecond
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// openClickHouse connects (retrying while ctx lasts; an authentication
+// failure ends it at once) and applies pending migrations.
 func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (*sinks.ClickHouse, error) {
-	ch, err := sinks.OpenClickHouse(ctx, clickHouseConfig(c), log)
+	var ch *sinks.ClickHouse
+	err := pipeline.Retry(ctx, fmt.Sprintf("clickhouse %v", c.Addr), log, func(ctx context.Context) error {
+		var err error
+		ch, err = sinks.OpenClickHouse(ctx, clickHouseConfig(c), log)
+		if sinks.IsAuthError(err) {
+			return backoff.Permanent(fmt.Errorf("clickhouse %v: authentication failed (clickhouse.user=%q): %w", c.Addr, c.User, err))
+		}
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %v: %w", c.Addr, err)
+		return nil, err
 	}
 	n, err := sinks.Migrate(ctx, ch.Conn(), c.Database, log)
 	if err != nil {
