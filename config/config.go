@@ -4,8 +4,11 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -43,8 +46,35 @@ type Kafka struct {
 type SASL struct {
 	Mechanism string `koanf:"mechanism"`
 	User      string `koanf:"user"`
-	Password  string `koanf:"password"`
+	Password  Secret `koanf:"password"`
+	// PasswordFile: read the password from this file at load (a mounted
+	// Kubernetes or Docker secret); a trailing newline is dropped.
+	PasswordFile string `koanf:"password_file"`
 }
+
+// Secret is a password: its value is used, but never printed. %v, %s
+// and %#v show "<redacted>" (empty stays empty), so a logged or printed
+// Config cannot leak it; Reveal returns the value.
+type Secret string
+
+const redacted = "<redacted>"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// Reveal is the secret's value, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// SecretKeys are the keys whose values `cspulse config` and every other
+// output redact.
+var SecretKeys = []string{"kafka.sasl.password", "clickhouse.password"}
 
 type TLS struct {
 	Enabled            bool   `koanf:"enabled"`
@@ -85,15 +115,16 @@ func (t Topics) Inputs() []string {
 }
 
 type ClickHouse struct {
-	Addr                  []string      `koanf:"addr"`
-	Database              string        `koanf:"database"`
-	User                  string        `koanf:"user"`
-	Password              string        `koanf:"password"`
-	TLS                   bool          `koanf:"tls"`
-	TLSInsecureSkipVerify bool          `koanf:"tls_insecure_skip_verify"`
-	DialTimeout           time.Duration `koanf:"dial_timeout"`
-	BatchRows             int           `koanf:"batch_rows"`
-	RetryMaxElapsed       time.Duration `koanf:"retry_max_elapsed"`
+	Addr     []string `koanf:"addr"`
+	Database string   `koanf:"database"`
+	User     string   `koanf:"user"`
+	Password Secret   `koanf:"password"`
+	// PasswordFile: read the password from this file at load.
+	PasswordFile    string        `koanf:"password_file"`
+	TLS             TLS           `koanf:"tls"`
+	DialTimeout     time.Duration `koanf:"dial_timeout"`
+	BatchRows       int           `koanf:"batch_rows"`
+	RetryMaxElapsed time.Duration `koanf:"retry_max_elapsed"`
 }
 
 type Time struct {
@@ -278,6 +309,9 @@ func (c *Config) validateClickHouse() error {
 	if !isIdentifier(ch.Database) {
 		return bad("clickhouse.database", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", ch.Database)
 	}
+	if (ch.TLS.CertFile == "") != (ch.TLS.KeyFile == "") {
+		return bad("clickhouse.tls.cert_file", "cert_file and key_file go together")
+	}
 	if ch.BatchRows < 1 {
 		return bad("clickhouse.batch_rows", "%d: must be ≥ 1", ch.BatchRows)
 	}
@@ -422,4 +456,29 @@ func (c *Config) validateLog() error {
 		return bad("log.format", "%q: must be console or json", c.Log.Format)
 	}
 	return nil
+}
+
+// Build returns the tls.Config these settings describe; key ("kafka.tls",
+// "clickhouse.tls") names them in errors.
+func (t TLS) Build(key string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, bad(key+".ca_file", "%v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, bad(key+".ca_file", "%s: no PEM certificate found", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, bad(key+".cert_file", "%v", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }

@@ -109,9 +109,18 @@ type Loaded struct {
 	k        *koanf.Koanf
 }
 
-// YAML renders the effective configuration, durations as written.
+// YAML renders the effective configuration, durations as written, with
+// every secret (SecretKeys) shown as <redacted>.
 func (l *Loaded) YAML() ([]byte, error) {
-	return l.k.Marshal(yaml.Parser())
+	k := l.k.Copy()
+	for _, key := range SecretKeys {
+		if v := k.String(key); v != "" {
+			if err := k.Set(key, redacted); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return k.Marshal(yaml.Parser())
 }
 
 // Defaults is the configuration of defaults.yaml alone, not validated (it
@@ -158,10 +167,38 @@ func Load(path string, environ []string, fs *pflag.FlagSet) (*Loaded, error) {
 	if err := l.decode(); err != nil {
 		return nil, err
 	}
+	if err := l.Config.readSecretFiles(); err != nil {
+		return nil, err
+	}
 	if err := l.Config.Validate(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// readSecretFiles fills each password from its *_file key.
+func (c *Config) readSecretFiles() error {
+	for _, s := range []struct {
+		key  string
+		file string
+		dst  *Secret
+	}{
+		{"kafka.sasl.password", c.Kafka.SASL.PasswordFile, &c.Kafka.SASL.Password},
+		{"clickhouse.password", c.ClickHouse.PasswordFile, &c.ClickHouse.Password},
+	} {
+		if s.file == "" {
+			continue
+		}
+		if *s.dst != "" {
+			return bad(s.key+"_file", "set together with %s: choose one", s.key)
+		}
+		b, err := os.ReadFile(s.file)
+		if err != nil {
+			return bad(s.key+"_file", "%v", err)
+		}
+		*s.dst = Secret(strings.TrimRight(string(b), "\r\n"))
+	}
+	return nil
 }
 
 func (l *Loaded) loadEnv(keys map[string]leafKind, environ []string) error {

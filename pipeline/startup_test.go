@@ -77,7 +77,7 @@ func TestPrepareKafkaAuthFailure(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config.Defaults()
-			cfg.Kafka.SASL = config.SASL{Mechanism: tt.mech, User: "admin", Password: tt.pass}
+			cfg.Kafka.SASL = config.SASL{Mechanism: tt.mech, User: "admin", Password: config.Secret(tt.pass)}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -95,7 +95,7 @@ func TestPrepareKafkaAuthFailure(t *testing.T) {
 	}
 	t.Run("right password", func(t *testing.T) {
 		cfg := config.Defaults()
-		cfg.Kafka.SASL = config.SASL{Mechanism: "plain", User: "admin", Password: "right"}
+		cfg.Kafka.SASL = config.SASL{Mechanism: "plain", User: "admin", Password: config.Secret("right")}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if _, err := PrepareKafka(ctx, &cfg, c.ListenAddrs(), zaptest.NewLogger(t)); err != nil {

@@ -23,10 +23,10 @@ type ClickHouseConfig struct {
 	Database string
 	User     string
 	Password string
-	// TLS turns on TLS for the native protocol (ClickHouse's tcp_port_secure).
-	TLS                   bool
-	TLSInsecureSkipVerify bool
-	DialTimeout           time.Duration
+	// TLS, when set, turns on TLS for the native protocol (ClickHouse's
+	// tcp_port_secure) with this configuration.
+	TLS         *tls.Config
+	DialTimeout time.Duration
 	// MaxBatchRows caps the rows of one INSERT; Write splits larger calls.
 	MaxBatchRows int
 	Retry        RetryConfig
@@ -132,11 +132,8 @@ func OpenClickHouse(ctx context.Context, cfg ClickHouseConfig, log *zap.Logger) 
 			{Name: "cspulse", Version: "1"},
 		}},
 	}
-	if cfg.TLS {
-		opts.TLS = &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			InsecureSkipVerify: cfg.TLSInsecureSkipVerify, //nolint:gosec // opt-in for self-signed dev servers
-		}
+	if cfg.TLS != nil {
+		opts.TLS = cfg.TLS.Clone()
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {

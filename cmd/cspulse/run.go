@@ -129,7 +129,11 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	var ch *sinks.ClickHouse
 	err := pipeline.Retry(ctx, fmt.Sprintf("clickhouse %v", c.Addr), log, func(ctx context.Context) error {
 		var err error
-		ch, err = sinks.OpenClickHouse(ctx, clickHouseConfig(c), log)
+		chc, err := clickHouseConfig(c)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		ch, err = sinks.OpenClickHouse(ctx, chc, log)
 		if sinks.IsAuthError(err) {
 			return backoff.Permanent(fmt.Errorf("clickhouse %v: authentication failed (clickhouse.user=%q): %w", c.Addr, c.User, err))
 		}
@@ -147,13 +151,20 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	return ch, nil
 }
 
-func clickHouseConfig(c config.ClickHouse) sinks.ClickHouseConfig {
-	return sinks.ClickHouseConfig{
-		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password,
-		TLS: c.TLS, TLSInsecureSkipVerify: c.TLSInsecureSkipVerify,
+func clickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
+	sc := sinks.ClickHouseConfig{
+		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
 		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
 		Retry: sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
 	}
+	if c.TLS.Enabled {
+		tc, err := c.TLS.Build("clickhouse.tls")
+		if err != nil {
+			return sc, err
+		}
+		sc.TLS = tc
+	}
+	return sc, nil
 }
 
 func serveMetrics(ctx context.Context, addr string, runner *pipeline.Runner, log *zap.Logger) error {
