@@ -4,8 +4,11 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -107,6 +110,9 @@ type Loaded struct {
 	Config   Config
 	Warnings []string // e.g. CSPULSE_* variables that name no key
 	k        *koanf.Koanf
+	// source names where each key's value came from ("file x.yaml",
+	// "env CSPULSE_…", "flag --…"); keys left at their default are absent.
+	source map[string]string
 }
 
 // YAML renders the effective configuration, durations as written, with
@@ -147,12 +153,19 @@ func Load(path string, environ []string, fs *pflag.FlagSet) (*Loaded, error) {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	l := &Loaded{k: koanf.New(".")}
+	l := &Loaded{k: koanf.New("."), source: map[string]string{}}
 	if err := l.k.Load(rawbytes.Provider(DefaultsYAML), yaml.Parser()); err != nil {
 		return nil, fmt.Errorf("load defaults: %w", err)
 	}
 	if path != "" {
-		if err := l.k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("load config file %s: %w", path, err)
+		}
+		for _, key := range fk.Keys() {
+			l.source[key] = "file " + path
+		}
+		if err := l.k.Merge(fk); err != nil {
 			return nil, fmt.Errorf("load config file %s: %w", path, err)
 		}
 	}
@@ -163,6 +176,9 @@ func Load(path string, environ []string, fs *pflag.FlagSet) (*Loaded, error) {
 		if err := l.loadFlags(keys, fs); err != nil {
 			return nil, err
 		}
+	}
+	if err := l.checkScalars(); err != nil {
+		return nil, err
 	}
 	if err := l.decode(); err != nil {
 		return nil, err
@@ -220,6 +236,7 @@ func (l *Loaded) loadEnv(keys map[string]leafKind, environ []string) error {
 			if err != nil && convErr == nil {
 				convErr = bad(key, "from %s: %v", name, err)
 			}
+			l.source[key] = "environment variable " + name
 			return key, v
 		},
 	})
@@ -244,6 +261,7 @@ func (l *Loaded) loadFlags(keys map[string]leafKind, fs *pflag.FlagSet) error {
 		if err != nil && convErr == nil {
 			convErr = bad(key, "from --%s: %v", f.Name, err)
 		}
+		l.source[key] = "flag --" + f.Name
 		return key, v
 	})
 	if err := l.k.Load(p, nil); err != nil {
@@ -304,4 +322,68 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkScalars checks the durations, integers and booleans of the merged
+// configuration before decoding, so that a bad one is reported with its
+// key, its value and where it came from.
+func (l *Loaded) checkScalars() error {
+	types := map[string]reflect.Type{}
+	leafTypes("", reflect.TypeOf(Config{}), types)
+	for _, key := range sortedKeys(types) {
+		raw := l.k.Get(key)
+		s, ok := raw.(string)
+		if !ok {
+			if raw == nil || types[key] != durationType || fmt.Sprint(raw) == "0" {
+				continue
+			}
+			// YAML gave a number: 2 would silently be 2ns.
+			return l.badValue(key, raw, "a number without a unit, not a duration", "e.g. 2s, 500ms, 1h30m")
+		}
+		switch t := types[key]; {
+		case t == durationType:
+			if _, err := time.ParseDuration(s); err != nil {
+				return l.badValue(key, s, "not a duration", "e.g. 2s, 500ms, 1h30m")
+			}
+		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+			if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+				return l.badValue(key, s, "not an integer", "")
+			}
+		case t.Kind() == reflect.Bool:
+			if _, err := strconv.ParseBool(s); err != nil {
+				return l.badValue(key, s, "not a boolean", "true or false")
+			}
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func (l *Loaded) badValue(key string, value any, what, hint string) error {
+	src := l.source[key]
+	if src == "" {
+		src = "defaults"
+	}
+	msg := fmt.Sprintf("%#v (from %s) is %s", value, src, what)
+	if hint != "" {
+		msg += ": " + hint
+	}
+	return bad(key, "%s", msg)
+}
+
+// leafTypes maps each key of t (a config struct) to its Go type.
+func leafTypes(prefix string, t reflect.Type, out map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("koanf")
+		if tag == "" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != durationType {
+			leafTypes(prefix+tag+".", f.Type, out)
+			continue
+		}
+		out[prefix+tag] = f.Type
+	}
 }

@@ -91,3 +91,35 @@ func TestNewKeysValidated(t *testing.T) {
 		t.Errorf("missing CA: %v, want an error naming clickhouse.tls.ca_file", err)
 	}
 }
+
+// TestBadScalarsNameKeyValueAndSource: a bad duration or integer is
+// reported with its key, its value and where it came from.
+func TestBadScalarsNameKeyValueAndSource(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("run:\n  flush_interval: 2 s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs := func(args ...string) []string { return args }
+	for _, tt := range []struct {
+		path string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"", nil, fs("--time.session_timeout=soon"), []string{"time.session_timeout", `"soon"`, "flag --time.session_timeout"}},
+		{"", []string{"CSPULSE_KAFKA_PARTITIONS=four"}, nil, []string{"kafka.partitions", `"four"`, "environment variable CSPULSE_KAFKA_PARTITIONS"}},
+		{file, nil, nil, []string{"run.flush_interval", `"2 s"`, "file " + file}},
+	} {
+		var err error
+		if tt.path != "" {
+			_, err = Load(tt.path, []string{}, nil)
+		} else {
+			_, err = loadWith(t, "", tt.env, tt.args...)
+		}
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("error %v does not contain %s", err, w)
+			}
+		}
+	}
+}
