@@ -85,25 +85,66 @@ func EnvName(key string) string {
 	return EnvPrefix + strings.ToUpper(r.Replace(key))
 }
 
-// RegisterFlags adds a flag per key (and the aliases) to fs.
+// RegisterFlags adds a flag per key (and the aliases) to fs, each with
+// its type, its default and its comment in defaults.yaml as help.
 func RegisterFlags(fs *pflag.FlagSet) error {
 	keys, err := leaves()
 	if err != nil {
 		return err
 	}
+	docs, err := KeyDocs()
+	if err != nil {
+		return err
+	}
 	for _, key := range sortedKeys(keys) {
-		usage := fmt.Sprintf("config key %s (env %s)", key, EnvName(key))
+		d := docs[key]
+		usage := strings.TrimSpace(fmt.Sprintf("%s (env %s)", d.Doc, EnvName(key)))
 		if keys[key] == leafBool {
-			fs.Bool(key, false, usage)
-		} else {
-			fs.String(key, "", usage)
+			f := fs.VarPF(&textValue{typ: "bool", isBool: true}, key, "", usage)
+			f.NoOptDefVal = "true"
+			f.DefValue = d.Default
+			continue
+		}
+		f := fs.VarPF(&textValue{typ: d.Type}, key, "", usage)
+		f.DefValue = d.Default
+		if isSecretKey(key) {
+			f.DefValue = ""
 		}
 	}
 	for _, alias := range sortedKeys(Aliases) {
-		fs.String(alias, "", "same as --"+Aliases[alias])
+		d := docs[Aliases[alias]]
+		f := fs.VarPF(&textValue{typ: d.Type}, alias, "", "same as --"+Aliases[alias])
+		f.DefValue = d.Default
 	}
 	return nil
 }
+
+func isSecretKey(key string) bool {
+	for _, k := range SecretKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// textValue is a flag that keeps the text it was given (typed at decode,
+// like an environment variable) and tells --help its type.
+type textValue struct {
+	s      string
+	typ    string
+	isBool bool
+}
+
+func (v *textValue) String() string { return v.s }
+func (v *textValue) Set(s string) error {
+	v.s = s
+	return nil
+}
+func (v *textValue) Type() string { return v.typ }
+
+// IsBoolFlag lets a bool key be given as --key alone.
+func (v *textValue) IsBoolFlag() bool { return v.isBool }
 
 // Loaded is the effective configuration and where it came from.
 type Loaded struct {

@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 // a loader that merges defaults, file, environment and flags.
 func configFlags(cmd *cobra.Command) func() (*config.Loaded, error) {
 	var path string
-	cmd.Flags().StringVarP(&path, "config", "c", "", "YAML config file (see `cspulse config --defaults`)")
+	cmd.Flags().StringVarP(&path, "config", "c", "", "YAML config file (see: cspulse config --defaults)")
 	if err := config.RegisterFlags(cmd.Flags()); err != nil {
 		panic(err) // the embedded defaults are broken: a build error, not a user error
 	}
