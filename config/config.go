@@ -170,6 +170,8 @@ type Run struct {
 	// StartupTimeout bounds the retries of the start (Kafka and ClickHouse
 	// reachable, authenticated, topics ready).
 	StartupTimeout time.Duration `koanf:"startup_timeout"`
+	// Pprof serves Go's /debug/pprof on run.http_listen.
+	Pprof bool `koanf:"pprof"`
 }
 
 type Log struct {

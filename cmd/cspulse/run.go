@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ func newRunCmd() *cobra.Command {
 			return err
 		}
 		defer func() { _ = log.Sync() }()
+		log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
 		for _, w := range l.Warnings {
 			log.Warn(w)
 		}
@@ -80,7 +82,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		return err
 	}
 	runner := pipeline.NewRunner(cfg, log, ch, engines)
-	if err := serveMetrics(ctx, cfg.Run.HTTPListen, runner, log); err != nil {
+	if err := serveMetrics(ctx, cfg.Run, runner, log); err != nil {
 		return err
 	}
 	sum, err := runner.Run(ctx, brokers)
@@ -167,21 +169,32 @@ func clickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
 	return sc, nil
 }
 
-func serveMetrics(ctx context.Context, addr string, runner *pipeline.Runner, log *zap.Logger) error {
-	if addr == "" {
+func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, log *zap.Logger) error {
+	if rc.HTTPListen == "" {
 		return nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
 	if err := runner.Register(reg); err != nil {
 		return err
 	}
-	bound, err := pipeline.ServeHTTP(ctx, addr, reg, runner.Ready, log)
+	bound, err := pipeline.ServeHTTP(ctx, rc.HTTPListen, reg, runner.Ready, rc.Pprof, log)
 	if err != nil {
 		return err
 	}
-	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound))
+	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound), zap.Bool("pprof", rc.Pprof))
 	return nil
+}
+
+// buildInfo is cspulse_build_info{version,go_version} 1.
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "cspulse_build_info",
+		Help:        "Always 1; its labels tell the cspulse version and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{"version": buildVersion(), "go_version": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 // setGCPercent applies run.gc_percent unless GOGC is set: an operator's
