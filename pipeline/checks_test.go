@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,57 @@ func TestPartitionerHashes(t *testing.T) {
 		key := fmt.Sprintf("shop-%04d", i)
 		if got, want := PartitionerMurmur2.Partition([]byte(key), 7), int32(kgoPart.Partition(&kgo.Record{Key: []byte(key)}, 7)); got != want {
 			t.Fatalf("murmur2 %q: %d, franz-go's default partitioner says %d", key, got, want)
+		}
+	}
+}
+
+// TestFutureRecordCannotStallAPartition is issue 16's scenario on the
+// real engine: a record dated 2099 arrives, the partition's inputs fall
+// quiet for time.idle_input, and later good records of an open session
+// come. Without the max_future check (the control) the watermark jumps to
+// 2099 and they are late; with it, only the 2099 record is dead-lettered.
+func TestFutureRecordCannotStallAPartition(t *testing.T) {
+	for _, checked := range []bool{false, true} {
+		cfg := config.Defaults()
+		cfg.Time.IdleInput = 5 * time.Second
+		factory, err := NewEngineFactoryFor(&cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engine := factory(0)
+		if !checked {
+			engine.(*checkedEngine).checks.MaxFuture = 0
+		}
+		dead := &reasonDeadLetters{}
+		tk := newTask(0, engine, newMarks(&cfg), dead, newTaskStats())
+		wall := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+		clock := wall
+		tk.wall = func() time.Time { return clock }
+		tk.now = func() time.Time { return clock }
+		base := wall.Add(-time.Hour).UnixMilli()
+		rec := func(topic schemas.Topic, off int64, value string) taskInput {
+			return taskInput{topic: topic, input: inputOf(t, topic), records: []*kgo.Record{
+				{Key: []byte("s1"), Value: []byte(value), Offset: off}}}
+		}
+		msg := func(id string, ts int64) string {
+			return fmt.Sprintf(`{"event_id":"%s","shop_id":"s1","ts":%d,"session_id":"x","sender":"buyer"}`, id, ts)
+		}
+		tk.process(rec(schemas.TopicSessions, 0, fmt.Sprintf(
+			`{"event_id":"s","shop_id":"s1","ts":%d,"type":"started","session_id":"x","buyer_id":"b","origin":"buyer"}`, base)))
+		tk.process(rec(schemas.TopicMessages, 0, msg("m1", base+1000)))
+		tk.process(rec(schemas.TopicMessages, 1, msg("m2", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())))
+		clock = clock.Add(cfg.Time.IdleInput + time.Second) // every input quiet for idle_input
+		tk.process(rec(schemas.TopicMessages, 2, msg("m3", base+2000)))
+		clock = clock.Add(cfg.Time.IdleInput + time.Second)
+		tk.process(rec(schemas.TopicMessages, 3, msg("m4", base+3000)))
+
+		late := strings.Count(fmt.Sprint(dead.reasons), "late")
+		if checked {
+			if fmt.Sprint(dead.reasons) != "[ts_in_future]" {
+				t.Errorf("with max_future: dead letters %v, want only [ts_in_future]", dead.reasons)
+			}
+		} else if late == 0 {
+			t.Errorf("control without max_future: dead letters %v; the scenario no longer makes good records late", dead.reasons)
 		}
 	}
 }
