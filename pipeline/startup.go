@@ -104,20 +104,39 @@ func PrepareKafka(ctx context.Context, cfg *config.Config, brokers []string, log
 	}
 	defer cl.Close()
 	var partitions int32
+	firstReadEOF := 0 // attempts in a row that the broker closed on the first request
 	err = Retry(ctx, "kafka "+fmt.Sprint(brokers), log, func(ctx context.Context) error {
-		attempt, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := cl.Ping(attempt); err != nil {
-			return kafkaStartError(cfg.Kafka, watch, err)
+		err := prepareAttempt(ctx, cl, cfg, watch, &partitions)
+		var eof *kgo.ErrFirstReadEOF
+		if err == nil || !errors.As(err, &eof) {
+			firstReadEOF = 0
+			return err
 		}
-		n, err := EnsureTopics(attempt, cl, cfg.Topics, cfg.Kafka.Partitions)
-		if err != nil {
-			return kafkaStartError(cfg.Kafka, watch, err)
+		// A broker that accepts the connection and closes it at the first
+		// request, again and again, wants what the client does not speak.
+		if firstReadEOF++; firstReadEOF >= 3 {
+			return backoff.Permanent(fmt.Errorf("kafka %v closes every connection at its first request: it requires SASL "+
+				"(kafka.sasl.mechanism is %s) or TLS (kafka.tls.enabled is %v): %w",
+				brokers, cfg.Kafka.SASL.Mechanism, cfg.Kafka.TLS.Enabled, err))
 		}
-		partitions = n
-		return nil
+		return err
 	})
 	return partitions, err
+}
+
+// prepareAttempt is one try of PrepareKafka.
+func prepareAttempt(ctx context.Context, cl *kgo.Client, cfg *config.Config, watch *authWatch, partitions *int32) error {
+	attempt, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := cl.Ping(attempt); err != nil {
+		return kafkaStartError(cfg.Kafka, watch, err)
+	}
+	n, err := EnsureTopics(attempt, cl, cfg.Topics, cfg.Kafka.Partitions)
+	if err != nil {
+		return kafkaStartError(cfg.Kafka, watch, err)
+	}
+	*partitions = n
+	return nil
 }
 
 // kafkaStartError names an authentication or authorization failure as
