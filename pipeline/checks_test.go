@@ -197,3 +197,18 @@ func TestFutureRecordCannotStallAPartition(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPartitionCheck is the per-record cost of the co-partitioning
+// check on a shop key.
+func BenchmarkPartitionCheck(b *testing.B) {
+	key := []byte("shop-0007")
+	var sink int32
+	for _, p := range []Partitioner{PartitionerMurmur2, PartitionerCRC32} {
+		b.Run(p.String(), func(b *testing.B) {
+			for range b.N {
+				sink += p.Partition(key, 12)
+			}
+		})
+	}
+	_ = sink
+}
