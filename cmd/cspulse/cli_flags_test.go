@@ -89,3 +89,17 @@ func TestStartupRetriesAndLogFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestClickHouseDownAtStart: with ClickHouse unreachable, run retries it
+// (each failure logged with the next attempt) until run.startup_timeout.
+func TestClickHouseDownAtStart(t *testing.T) {
+	out, err := exec.Command(binPath, "run", "--embedded-kafka", freeAddr(t), "--clickhouse", freeAddr(t),
+		"--run.startup_timeout", "3s", "--run.http_listen=").CombinedOutput()
+	s := string(out)
+	if err == nil {
+		t.Fatalf("run without ClickHouse succeeded:\n%s", s)
+	}
+	if strings.Count(s, "next_attempt") < 2 || !strings.Contains(s, "clickhouse") || !strings.Contains(s, "run.startup_timeout") {
+		t.Errorf("want several logged ClickHouse retries and a give-up naming run.startup_timeout:\n%s", s)
+	}
+}
