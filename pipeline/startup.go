@@ -70,8 +70,13 @@ func Retry(ctx context.Context, what string, log *zap.Logger, op func(context.Co
 		last = op(ctx)
 		return last
 	}, backoff.WithContext(b, ctx), func(err error, next time.Duration) {
-		log.Warn(what+" failed; retrying", zap.Int("attempt", attempt), zap.Error(err),
-			zap.Time("next_attempt", time.Now().Add(next).UTC()))
+		at := time.Now().Add(next)
+		if deadline, ok := ctx.Deadline(); ok && at.After(deadline) {
+			log.Warn(what+" failed; no time left for another attempt (run.startup_timeout)",
+				zap.Int("attempt", attempt), zap.Error(err))
+			return
+		}
+		log.Warn(what+" failed; retrying", zap.Int("attempt", attempt), zap.Error(err), zap.Time("next_attempt", at.UTC()))
 	})
 	if err == nil {
 		return nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cspulse/cspulse/internal/testenv"
 )
 
 func TestVersion(t *testing.T) {
@@ -101,5 +103,24 @@ func TestClickHouseDownAtStart(t *testing.T) {
 	}
 	if strings.Count(s, "next_attempt") < 2 || !strings.Contains(s, "clickhouse") || !strings.Contains(s, "run.startup_timeout") {
 		t.Errorf("want several logged ClickHouse retries and a give-up naming run.startup_timeout:\n%s", s)
+	}
+}
+
+// TestClickHouseAuthFailureIsOneError: a rejected ClickHouse login ends
+// the start at once (no retries), and the password is not shown.
+func TestClickHouseAuthFailureIsOneError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	out, err := exec.Command(binPath, "run", "--embedded-kafka", freeAddr(t), "--clickhouse", chAddr,
+		"--clickhouse.user", "cspulse_nobody", "--clickhouse.password", "s3cret-pw",
+		"--run.startup_timeout", "30s", "--run.http_listen=").CombinedOutput()
+	s := string(out)
+	if err == nil || !strings.Contains(s, "authentication failed") || strings.Contains(s, "next_attempt") {
+		t.Errorf("want one authentication error, no retries:\n%s", s)
+	}
+	if strings.Contains(s, "s3cret-pw") {
+		t.Errorf("the password is shown:\n%s", s)
 	}
 }
