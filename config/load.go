@@ -369,6 +369,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // configuration before decoding, so that a bad one is reported with its
 // key, its value and where it came from.
 func (l *Loaded) checkScalars() error {
+	if v, ok := l.k.Get("clickhouse.tls").(bool); ok {
+		return bad("clickhouse.tls", "%v (from %s): clickhouse.tls is a group now, as kafka.tls: write clickhouse.tls.enabled: %v",
+			v, l.sourceOf("clickhouse.tls"), v)
+	}
 	types := map[string]reflect.Type{}
 	leafTypes("", reflect.TypeOf(Config{}), types)
 	for _, key := range sortedKeys(types) {
@@ -401,12 +405,15 @@ func (l *Loaded) checkScalars() error {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-func (l *Loaded) badValue(key string, value any, what, hint string) error {
-	src := l.source[key]
-	if src == "" {
-		src = "defaults"
+func (l *Loaded) sourceOf(key string) string {
+	if src := l.source[key]; src != "" {
+		return src
 	}
-	msg := fmt.Sprintf("%#v (from %s) is %s", value, src, what)
+	return "defaults"
+}
+
+func (l *Loaded) badValue(key string, value any, what, hint string) error {
+	msg := fmt.Sprintf("%#v (from %s) is %s", value, l.sourceOf(key), what)
 	if hint != "" {
 		msg += ": " + hint
 	}

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,14 @@ func TestClickHouseTLSKeys(t *testing.T) {
 	}
 	if _, err := (TLS{CAFile: key}).Build("clickhouse.tls"); err == nil {
 		t.Error("a key file accepted as CA bundle")
+	}
+}
+
+// TestOldClickHouseTLSKey: the former boolean clickhouse.tls gets an error
+// that says what to write instead.
+func TestOldClickHouseTLSKey(t *testing.T) {
+	_, err := loadWith(t, "clickhouse:\n  tls: true\n", nil)
+	if err == nil || !strings.Contains(err.Error(), "clickhouse.tls.enabled") {
+		t.Errorf("err = %v, want a pointer to clickhouse.tls.enabled", err)
 	}
 }
