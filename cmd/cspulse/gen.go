@@ -111,7 +111,15 @@ func genToKafka(ctx context.Context, f genFlags, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(1<<20))
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	// franz-go's default partitioner hashes keys with murmur2, as
+	// kafka.partitioner expects by default.
+	opts = append(opts, kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(1<<20),
+		kgo.WithLogger(pipeline.KafkaLogger(log)))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
