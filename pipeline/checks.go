@@ -60,6 +60,18 @@ func (p Partitioner) Partition(key []byte, n int32) int32 {
 	return -1
 }
 
+// ProducerOption is the franz-go partitioner that places keyed records as
+// p expects, for cspulse's own producers (gen): franz-go's default, which
+// is murmur2, unless p is crc32.
+func (p Partitioner) ProducerOption() kgo.Opt {
+	if p != PartitionerCRC32 {
+		return kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil))
+	}
+	return kgo.RecordPartitioner(kgo.StickyKeyPartitioner(func(key []byte, n int) int {
+		return int(p.Partition(key, int32(n)))
+	}))
+}
+
 // murmur2 is Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
 // as franz-go's default partitioner uses it.
 func murmur2(b []byte) uint32 {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -211,4 +212,32 @@ func BenchmarkPartitionCheck(b *testing.B) {
 		})
 	}
 	_ = sink
+}
+
+// TestProducerOption: cspulse's own producers place records where the
+// check expects them, for murmur2 and crc32.
+func TestProducerOption(t *testing.T) {
+	b, err := StartBroker(BrokerOptions{Listen: "127.0.0.1:0", Topics: []string{"t"}, Partitions: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, p := range []Partitioner{PartitionerMurmur2, PartitionerCRC32} {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), p.ProducerOption())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			key := fmt.Sprintf("shop-%04d", i)
+			r := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "t", Key: []byte(key)})
+			rec, err := r.First()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := p.Partition([]byte(key), 5); rec.Partition != want {
+				t.Errorf("%s: %s produced to %d, the check expects %d", p, key, rec.Partition, want)
+			}
+		}
+		cl.Close()
+	}
 }

@@ -116,10 +116,13 @@ func genToKafka(ctx context.Context, f genFlags, cfg *config.Config) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	// franz-go's default partitioner hashes keys with murmur2, as
-	// kafka.partitioner expects by default.
+	// Records go where kafka.partitioner says a shop's records are.
+	partitioner, err := pipeline.ParsePartitioner(cfg.Kafka.Partitioner)
+	if err != nil {
+		return err
+	}
 	opts = append(opts, kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(1<<20),
-		kgo.WithLogger(pipeline.KafkaLogger(log)))
+		kgo.WithLogger(pipeline.KafkaLogger(log)), partitioner.ProducerOption())
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
