@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/schemas"
@@ -239,5 +241,32 @@ func TestProducerOption(t *testing.T) {
 			}
 		}
 		cl.Close()
+	}
+}
+
+// TestWrongPartitionWarningIsRateLimited: one warning per progress
+// interval in which records landed on the wrong partition, with an
+// example; none when none did.
+func TestWrongPartitionWarningIsRateLimited(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	stats := newTaskStats()
+	p := newProgress(stats, zap.New(core))
+	example := `key "shop-0001" maps to partition 2`
+	stats.wrongPartition.Store(&example)
+	stats.deadLetters[schemas.ReasonWrongPartition].Add(3)
+	now := time.Now()
+	p.report(now)
+	p.report(now.Add(time.Second)) // nothing new: no warning
+	stats.deadLetters[schemas.ReasonWrongPartition].Add(1)
+	p.report(now.Add(2 * time.Second))
+	warns := logs.FilterMessageSnippet("wrong partition").All()
+	if len(warns) != 2 {
+		t.Fatalf("%d warnings, want 2", len(warns))
+	}
+	if f := warns[0].ContextMap(); f["since_last"] != int64(3) || f["last"] != example {
+		t.Errorf("first warning fields %v", f)
+	}
+	if f := warns[1].ContextMap(); f["since_last"] != int64(1) || f["total"] != int64(4) {
+		t.Errorf("second warning fields %v", f)
 	}
 }
