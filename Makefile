@@ -4,6 +4,7 @@
 GO        ?= go
 BIN       := bin/cspulse
 CH        := scripts/clickhouse.sh
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 GOFILES   := $(shell find . -name '*.go' -not -path './.local/*')
 
 .PHONY: all build demo test test-unit test-integration bench vet fmt ch-start ch-stop ch-status clean
@@ -13,7 +14,7 @@ all: build
 build: $(BIN)
 
 $(BIN): $(GOFILES) go.mod go.sum config/defaults.yaml $(wildcard deploy/clickhouse/migrations/*.sql)
-	$(GO) build -o $(BIN) ./cmd/cspulse
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cspulse
 
 ## demo: local ClickHouse + embedded broker + a generated day for 20 shops → summary
 demo: build

@@ -4,8 +4,11 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -55,6 +58,9 @@ type Kafka struct {
 	StartOffset string `koanf:"start_offset"`
 	// FetchMaxPartitionBytes caps what one fetch returns per partition.
 	FetchMaxPartitionBytes int `koanf:"fetch_max_partition_bytes"`
+	// Partitioner is how producers map a key to a partition (murmur2,
+	// crc32 or none); records elsewhere are dead-lettered (SPEC §2).
+	Partitioner string `koanf:"partitioner"`
 	// Transactions writes each checkpoint (state, its rows, dead letters)
 	// in one Kafka transaction per partition, which also fences a member
 	// that lost its partitions.
@@ -67,8 +73,35 @@ type Kafka struct {
 type SASL struct {
 	Mechanism string `koanf:"mechanism"`
 	User      string `koanf:"user"`
-	Password  string `koanf:"password"`
+	Password  Secret `koanf:"password"`
+	// PasswordFile: read the password from this file at load (a mounted
+	// Kubernetes or Docker secret); a trailing newline is dropped.
+	PasswordFile string `koanf:"password_file"`
 }
+
+// Secret is a password: its value is used, but never printed. %v, %s
+// and %#v show "<redacted>" (empty stays empty), so a logged or printed
+// Config cannot leak it; Reveal returns the value.
+type Secret string
+
+const redacted = "<redacted>"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// Reveal is the secret's value, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// SecretKeys are the keys whose values `cspulse config` and every other
+// output redact.
+var SecretKeys = []string{"kafka.sasl.password", "clickhouse.password"}
 
 type TLS struct {
 	Enabled            bool   `koanf:"enabled"`
@@ -109,16 +142,17 @@ func (t Topics) Inputs() []string {
 }
 
 type ClickHouse struct {
-	Addr                  []string      `koanf:"addr"`
-	Database              string        `koanf:"database"`
-	Cluster               string        `koanf:"cluster"`
-	User                  string        `koanf:"user"`
-	Password              string        `koanf:"password"`
-	TLS                   bool          `koanf:"tls"`
-	TLSInsecureSkipVerify bool          `koanf:"tls_insecure_skip_verify"`
-	DialTimeout           time.Duration `koanf:"dial_timeout"`
-	BatchRows             int           `koanf:"batch_rows"`
-	RetryMaxElapsed       time.Duration `koanf:"retry_max_elapsed"`
+	Addr     []string `koanf:"addr"`
+	Database string   `koanf:"database"`
+	Cluster  string   `koanf:"cluster"`
+	User     string   `koanf:"user"`
+	Password Secret   `koanf:"password"`
+	// PasswordFile: read the password from this file at load.
+	PasswordFile    string        `koanf:"password_file"`
+	TLS             TLS           `koanf:"tls"`
+	DialTimeout     time.Duration `koanf:"dial_timeout"`
+	BatchRows       int           `koanf:"batch_rows"`
+	RetryMaxElapsed time.Duration `koanf:"retry_max_elapsed"`
 }
 
 type Time struct {
@@ -129,6 +163,9 @@ type Time struct {
 	SessionTimeout  time.Duration     `koanf:"session_timeout"`
 	RatingWindow    time.Duration     `koanf:"rating_window"`
 	IdleInput       time.Duration     `koanf:"idle_input"`
+	// MaxFuture: a ts further than this ahead of the wall clock at read
+	// time is out of range (SPEC §2).
+	MaxFuture time.Duration `koanf:"max_future"`
 }
 
 type Metrics struct {
@@ -158,6 +195,11 @@ type Run struct {
 	HTTPListen       string        `koanf:"http_listen"`
 	ShutdownGrace    time.Duration `koanf:"shutdown_grace"`
 	GCPercent        int           `koanf:"gc_percent"`
+	// StartupTimeout bounds the retries of the start (Kafka and ClickHouse
+	// reachable, authenticated, topics ready).
+	StartupTimeout time.Duration `koanf:"startup_timeout"`
+	// Pprof serves Go's /debug/pprof on run.http_listen.
+	Pprof bool `koanf:"pprof"`
 }
 
 type Log struct {
@@ -249,6 +291,11 @@ func (c *Config) validateKafka() error {
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		return bad("kafka.tls.cert_file", "cert_file and key_file go together")
 	}
+	switch k.Partitioner {
+	case "murmur2", "crc32", "none":
+	default:
+		return bad("kafka.partitioner", "%q: must be murmur2, crc32 or none", k.Partitioner)
+	}
 	return nil
 }
 
@@ -319,6 +366,9 @@ func (c *Config) validateClickHouse() error {
 	if ch.Cluster != "" && !isIdentifier(ch.Cluster) {
 		return bad("clickhouse.cluster", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*), a cluster of the servers' remote_servers", ch.Cluster)
 	}
+	if (ch.TLS.CertFile == "") != (ch.TLS.KeyFile == "") {
+		return bad("clickhouse.tls.cert_file", "cert_file and key_file go together")
+	}
 	if ch.BatchRows < 1 {
 		return bad("clickhouse.batch_rows", "%d: must be ≥ 1", ch.BatchRows)
 	}
@@ -361,6 +411,7 @@ func (c *Config) validateTime() error {
 		{"time.session_timeout", t.SessionTimeout, time.Millisecond},
 		{"time.rating_window", t.RatingWindow, 0},
 		{"time.idle_input", t.IdleInput, time.Millisecond},
+		{"time.max_future", t.MaxFuture, time.Second},
 	}
 	for _, d := range durations {
 		if d.d < d.min {
@@ -443,6 +494,9 @@ func (c *Config) validateRun() error {
 	if r.ShutdownGrace <= 0 {
 		return bad("run.shutdown_grace", "%v: must be > 0", r.ShutdownGrace)
 	}
+	if r.StartupTimeout < 0 {
+		return bad("run.startup_timeout", "%v: must be ≥ 0", r.StartupTimeout)
+	}
 	if r.GCPercent < 25 {
 		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)
 	}
@@ -469,4 +523,29 @@ func (c *Config) validateLog() error {
 		return bad("log.format", "%q: must be console or json", c.Log.Format)
 	}
 	return nil
+}
+
+// Build returns the tls.Config these settings describe; key ("kafka.tls",
+// "clickhouse.tls") names them in errors.
+func (t TLS) Build(key string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, bad(key+".ca_file", "%v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, bad(key+".ca_file", "%s: no PEM certificate found", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, bad(key+".cert_file", "%v", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }

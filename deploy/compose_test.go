@@ -179,7 +179,7 @@ func TestComposeFile(t *testing.T) {
 			if _, ok := c.Services[host]; !ok || port != "9000" {
 				t.Errorf("service %s: clickhouse.addr %v, want clickhouse:9000", name, cfg.ClickHouse.Addr)
 			}
-			if cfg.ClickHouse.User != ch.Environment["CLICKHOUSE_USER"] || cfg.ClickHouse.Password != ch.Environment["CLICKHOUSE_PASSWORD"] {
+			if cfg.ClickHouse.User != ch.Environment["CLICKHOUSE_USER"] || cfg.ClickHouse.Password.Reveal() != ch.Environment["CLICKHOUSE_PASSWORD"] {
 				t.Errorf("service %s: clickhouse user/password differ from the clickhouse service's", name)
 			}
 			if cfg.ClickHouse.Database != ch.Environment["CLICKHOUSE_DB"] {

@@ -219,13 +219,13 @@ func (h *harness) checkDeadLetters() {
 	}
 }
 
-// TestKcatProducesInput has kcat, not Go, write the input: the broker and
-// pipeline must work with any Kafka client.
-func TestKcatProducesInput(t *testing.T) {
-	h := newHarness(t)
+// kcatProduce has kcat, not Go, write recs, with extra kcat arguments.
+func (h *harness) kcatProduce(recs []record, args ...string) {
+	t := h.t
+	t.Helper()
 	kcat := testenv.Kcat(t)
 	byTopic := map[string][]record{}
-	for _, r := range oneServedSession() {
+	for _, r := range recs {
 		byTopic[r.topic] = append(byTopic[r.topic], r)
 	}
 	for topic, recs := range byTopic {
@@ -237,11 +237,20 @@ func TestKcatProducesInput(t *testing.T) {
 		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(kcat, "-P", "-b", h.broker.Addr(), "-t", topic, "-K", "\t", "-l", file).CombinedOutput()
+		cmd := append([]string{"-P", "-b", h.broker.Addr(), "-t", topic, "-K", "\t", "-l", file}, args...)
+		out, err := exec.Command(kcat, cmd...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("kcat -P %s: %v\n%s", topic, err, out)
 		}
 	}
+}
+
+// TestKcatProducesInput has kcat, not Go, write the input: the broker and
+// pipeline must work with any Kafka client that partitions as Kafka does
+// (README: kcat needs -X partitioner=murmur2_random).
+func TestKcatProducesInput(t *testing.T) {
+	h := newHarness(t)
+	h.kcatProduce(oneServedSession(), "-X", "partitioner=murmur2_random")
 	sum := h.run()
 	if sum.DeadLetters != 0 {
 		t.Errorf("dead letters = %d, want 0", sum.DeadLetters)
@@ -250,4 +259,47 @@ func TestKcatProducesInput(t *testing.T) {
 		map[string]int64{"buyer_msgs": 2, "replied_3min_window": 1, "ratings": 1})
 	expectSums(t, "cs_shop_hourly", h.sums("cs_shop_hourly", "1", "consult_sessions", "abandoned_sessions"),
 		map[string]int64{"consult_sessions": 2, "abandoned_sessions": 1})
+}
+
+// TestKcatDefaultPartitionerIsCaught: SPEC §2 co-partitioning. kcat's
+// default partitioner (librdkafka's consistent_random: crc32 of the key)
+// puts some shops on other partitions than Kafka's murmur2 does; with
+// kafka.partitioner=murmur2 those records are dead-lettered as
+// wrong_partition and counted; with kafka.partitioner=crc32 all are good.
+func TestKcatDefaultPartitionerIsCaught(t *testing.T) {
+	recs := oneServedSession()
+	n := int32(config.Defaults().Kafka.Partitions)
+	wrong := 0
+	for _, r := range recs {
+		if pipeline.PartitionerCRC32.Partition([]byte(r.key), n) != pipeline.PartitionerMurmur2.Partition([]byte(r.key), n) {
+			wrong++
+		}
+	}
+	if wrong == 0 {
+		t.Fatal("the test's shops land on the same partitions under crc32 and murmur2: pick others")
+	}
+	t.Run("murmur2 expected", func(t *testing.T) {
+		h := newHarness(t)
+		h.kcatProduce(recs) // kcat's default partitioner
+		sum := h.run()
+		if sum.DeadLetters != int64(wrong) || sum.Events != int64(len(recs)-wrong) {
+			t.Errorf("dead letters %d, events %d; want %d wrong_partition and %d events", sum.DeadLetters, sum.Events, wrong, len(recs)-wrong)
+		}
+		out, err := exec.Command(testenv.Kcat(t), "-C", "-b", h.broker.Addr(), "-t", h.cfg.Topics.DeadLetter,
+			"-o", "beginning", "-e", "-q", "-f", "%h\n").CombinedOutput()
+		if err != nil {
+			t.Fatalf("kcat: %v\n%s", err, out)
+		}
+		if got := strings.Count(string(out), "cspulse.reason=wrong_partition"); got != wrong {
+			t.Errorf("%d wrong_partition dead letters in cs.deadletter, want %d:\n%s", got, wrong, out)
+		}
+	})
+	t.Run("crc32 configured", func(t *testing.T) {
+		h := newHarness(t)
+		h.cfg.Kafka.Partitioner = "crc32"
+		h.kcatProduce(recs)
+		if sum := h.run(); sum.DeadLetters != 0 || sum.Events != int64(len(recs)) {
+			t.Errorf("dead letters %d, events %d; want 0 and %d", sum.DeadLetters, sum.Events, len(recs))
+		}
+	})
 }

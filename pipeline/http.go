@@ -15,17 +15,20 @@ import (
 )
 
 // ServeHTTP serves /metrics, /healthz (the process is up), /readyz
-// (ready() is true: connected and consuming) and Go's /debug/pprof on addr
-// until ctx ends. The default address is loopback only.
-func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready func() bool, log *zap.Logger) (string, error) {
+// (ready() is true: connected and consuming) and, with withPprof
+// (run.pprof), Go's /debug/pprof on addr until ctx ends. The default
+// address is loopback only.
+func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready func() bool, withPprof bool, log *zap.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("config key run.http_listen: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready() {

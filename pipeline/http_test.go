@@ -39,7 +39,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Ready, zaptest.NewLogger(t))
+	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Ready, false, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,22 @@ func TestHTTPEndpoints(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestPprofIsOptIn: /debug/pprof/ is served only with run.pprof.
+func TestPprofIsOptIn(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		addr, err := ServeHTTP(ctx, "127.0.0.1:0", prometheus.NewRegistry(), func() bool { return true }, on, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := get(t, "http://"+addr+"/debug/pprof/")
+		cancel()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; code != want {
+			t.Errorf("run.pprof=%v: /debug/pprof/ = %d, want %d", on, code, want)
 		}
 	}
 }

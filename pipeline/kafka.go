@@ -2,15 +2,14 @@ package pipeline
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -23,43 +22,20 @@ func ClientOptions(k config.Kafka, brokers []string) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(k.ClientID)}
 	switch k.SASL.Mechanism {
 	case "plain":
-		opts = append(opts, kgo.SASL(plain.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsMechanism()))
+		opts = append(opts, kgo.SASL(plain.Auth{User: k.SASL.User, Pass: k.SASL.Password.Reveal()}.AsMechanism()))
 	case "scram-sha-256":
-		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsSha256Mechanism()))
+		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password.Reveal()}.AsSha256Mechanism()))
 	case "scram-sha-512":
-		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password}.AsSha512Mechanism()))
+		opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.User, Pass: k.SASL.Password.Reveal()}.AsSha512Mechanism()))
 	}
 	if k.TLS.Enabled {
-		tc, err := tlsConfig(k.TLS)
+		tc, err := k.TLS.Build("kafka.tls")
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	return opts, nil
-}
-
-func tlsConfig(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user's explicit choice
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka.tls.ca_file %s: no certificate found", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // EnsureTopics creates the input, dead-letter and alert topics that are
@@ -78,17 +54,13 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics config.Topics, par
 			return 0, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
 		}
 	}
-	details, err := adm.ListTopics(ctx, topics.Inputs()...)
+	details, err := describeCreated(ctx, cl, topics.Inputs())
 	if err != nil {
-		return 0, fmt.Errorf("describe input topics: %w", err)
+		return 0, err
 	}
 	var count int32 = -1
 	for _, name := range topics.Inputs() {
-		d, ok := details[name]
-		if !ok || d.Err != nil {
-			return 0, fmt.Errorf("describe topic %s: %v", name, d.Err)
-		}
-		n := int32(len(d.Partitions))
+		n := details[name]
 		if count >= 0 && n != count {
 			return 0, fmt.Errorf("input topics must have one partition count: %s has %d, %s has %d",
 				topics.Inputs()[0], count, name, n)
@@ -96,4 +68,65 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics config.Topics, par
 		count = n
 	}
 	return count, nil
+}
+
+// topicsVisibleWithin bounds the wait for newly created topics to show in
+// the broker's metadata.
+const topicsVisibleWithin = 30 * time.Second
+
+// describeCreated returns the partition count of each of names, waiting
+// (bounded) until the broker shows them all: right after CreateTopics a
+// broker (or the client's metadata cache, which a consumer of these topics
+// filled before they existed) may not know them yet. It asks the broker
+// itself, not the cache.
+func describeCreated(ctx context.Context, cl *kgo.Client, names []string) (map[string]int32, error) {
+	deadline := time.Now().Add(topicsVisibleWithin)
+	wait := 50 * time.Millisecond
+	for {
+		req := kmsg.NewPtrMetadataRequest()
+		for _, name := range names {
+			t := kmsg.NewMetadataRequestTopic()
+			t.Topic = kmsg.StringPtr(name)
+			req.Topics = append(req.Topics, t)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return nil, fmt.Errorf("describe input topics: %w", err)
+		}
+		counts := map[string]int32{}
+		var missing error
+		for _, t := range resp.Topics {
+			var name string
+			if t.Topic != nil {
+				name = *t.Topic
+			}
+			if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+				missing = fmt.Errorf("describe topic %s: %w", name, err)
+				if !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+					return nil, missing
+				}
+				continue
+			}
+			counts[name] = int32(len(t.Partitions))
+		}
+		if missing == nil {
+			for _, name := range names {
+				if counts[name] == 0 {
+					missing = fmt.Errorf("describe topic %s: no partitions", name)
+				}
+			}
+		}
+		if missing == nil {
+			return counts, nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("%w (created, but not visible after %v)", missing, topicsVisibleWithin)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", missing, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

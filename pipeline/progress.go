@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cspulse/cspulse/schemas"
 )
 
 // progress logs one line per interval: throughput since the last line and
@@ -14,6 +16,7 @@ type progress struct {
 	lastAt     time.Time
 	lastEvents int64
 	lastDead   int64
+	lastWrong  int64
 }
 
 func newProgress(s *taskStats, log *zap.Logger) *progress {
@@ -35,4 +38,16 @@ func (p *progress) report(now time.Time) {
 		zap.Int64("rows_written", p.stats.rowsWritten.Load()),
 	)
 	p.lastAt, p.lastEvents, p.lastDead = now, events, dead
+	// Co-partitioning breaches are loud but rate-limited: one warning per
+	// progress interval in which some occurred, with the last example.
+	if wrong := p.stats.deadLetters[schemas.ReasonWrongPartition].Load(); wrong > p.lastWrong {
+		var example string
+		if d := p.stats.wrongPartition.Load(); d != nil {
+			example = *d
+		}
+		p.logger.Warn("records on the wrong partition for their key: a producer does not use kafka.partitioner; "+
+			"such records are dead-lettered as wrong_partition and NOT counted (README: producing correctly)",
+			zap.Int64("since_last", wrong-p.lastWrong), zap.Int64("total", wrong), zap.String("last", example))
+		p.lastWrong = wrong
+	}
 }

@@ -122,6 +122,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	if err != nil {
 		return err
 	}
+	opts = append(opts, kgo.WithLogger(KafkaLogger(r.log)))
 	r.conn = opts
 	reset := kgo.NewOffset().AtStart()
 	if r.cfg.Kafka.StartOffset == "latest" {
@@ -141,7 +142,6 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
-		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.FetchMaxPartitionBytes(int32(r.cfg.Kafka.FetchMaxPartitionBytes)),
 	)
 	opts = append(opts, MembershipOptions(r.cfg.Kafka)...)

@@ -26,6 +26,10 @@ type taskStats struct {
 	lastProcessed       atomic.Int64
 	lastCheckpointNanos atomic.Int64
 
+	// wrongPartition is the detail of the last record dead-lettered as
+	// wrong_partition, for the progress line's warning.
+	wrongPartition atomic.Pointer[string]
+
 	// Gauges of the checkpoint being written.
 	pendingRows       atomic.Int64
 	pendingStateBytes atomic.Int64
@@ -212,6 +216,10 @@ func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) err
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_state_bytes",
 			Help: "Bytes of state entries in the checkpoint being written or last written."},
 			func() float64 { return float64(s.pendingStateBytes.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_wrong_partition_records_total",
+			Help: "Records on another partition than the one their key maps to under kafka.partitioner " +
+				"(dead-lettered as wrong_partition): a producer uses another partitioner; alert when above 0."},
+			func() float64 { return float64(s.deadLetters[schemas.ReasonWrongPartition].Load()) }),
 		lagCollector{s},
 		engineCollector{s},
 	)

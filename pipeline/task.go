@@ -97,13 +97,17 @@ type task struct {
 
 	inputs   chan taskInput
 	requests chan taskRequest
+	now      func() time.Time // the clock input idleness is measured on
+	// wall is the wall clock a record's ts is compared with (SPEC §2
+	// max_future); now stands still during pauses, so it cannot be used.
+	wall   func() time.Time
+	checks InputChecks
 
 	// Owned by the runner: the task's checkpoint writer, and alive, which
 	// stop ends when the task is stopped.
 	writer *checkpointWriter
 	alive  context.Context
 	stop   context.CancelFunc
-	now    func() time.Time // the clock input idleness is measured on
 }
 
 // deadLetterSink is where rejected records go until a checkpoint takes
@@ -130,7 +134,16 @@ func (b *deadLetterBuffer) Take() []*kgo.Record {
 }
 
 func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead deadLetterSink, stats *taskStats) *task {
+	var checks InputChecks
+	if c, ok := engine.(*checkedEngine); ok {
+		engine, checks = c.Engine, c.checks
+	}
+	if checks.Partitioner == PartitionerNone {
+		checks.Partitions = 0
+	}
 	return &task{
+		checks:    checks,
+		wall:      time.Now,
 		partition: partition,
 		dec:       schemas.NewDecoder(),
 		engine:    engine,
@@ -179,11 +192,23 @@ func (t *task) drainInputs() {
 
 func (t *task) process(in taskInput) {
 	now := t.now()
+	limit := t.checks.futureLimit(t.wall())
 	var accepted int64
 	newest, valid := int64(math.MinInt64), false // the input's watermark needs only the newest ts
 	for recs := in.records; len(recs) > 0; {
 		n := t.decodeAhead(in.topic, recs)
 		for k, rec := range recs[:n] {
+			if t.errs[k] == nil {
+				// SPEC §2: a ts from the future and a record on the wrong
+				// partition are out of range; neither moves the watermark.
+				if ts := t.evs[k].TS; ts > limit {
+					t.errs[k] = futureError(ts, limit, t.checks.MaxFuture)
+				} else if t.checks.Partitions > 0 {
+					if p := t.checks.Partitioner.Partition(rec.Key, t.checks.Partitions); p != rec.Partition {
+						t.errs[k] = wrongPartitionError(rec, p, &t.checks)
+					}
+				}
+			}
 			if t.errs[k] == nil {
 				newest, valid = max(newest, t.evs[k].TS), true
 			}
@@ -239,6 +264,9 @@ func (t *task) reject(rec *kgo.Record, err error) {
 	dl := sinks.DeadLetter{Reason: string(schemas.ReasonNotJSON), Detail: err.Error()}
 	if de, ok := err.(*schemas.DecodeError); ok {
 		dl = sinks.DeadLetter{Reason: string(de.Reason), Field: de.Field, Detail: de.Detail}
+		if de.Reason == schemas.ReasonWrongPartition {
+			t.stats.wrongPartition.Store(&de.Detail)
+		}
 	}
 	t.dead.Send(rec, dl)
 	t.stats.deadLetter(schemas.Reason(dl.Reason))

@@ -8,8 +8,21 @@ import (
 
 // NewEngineFactory builds the metric engine of each task from the config.
 // Zones cache their current hour and are not safe for concurrent use, so
-// every engine gets its own clone of the zone set.
+// every engine gets its own clone of the zone set. Its tasks check
+// time.max_future but not co-partitioning, which needs the input topics'
+// partition count: NewEngineFactoryFor does both.
 func NewEngineFactory(cfg *config.Config) (EngineFactory, error) {
+	return NewEngineFactoryFor(cfg, 0)
+}
+
+// NewEngineFactoryFor is NewEngineFactory for input topics of partitions
+// partitions (EnsureTopics' answer): its tasks also check that each record
+// is on the partition its key maps to under kafka.partitioner (SPEC §2).
+func NewEngineFactoryFor(cfg *config.Config, partitions int32) (EngineFactory, error) {
+	checks, err := InputChecksFor(cfg, partitions)
+	if err != nil {
+		return nil, err
+	}
 	zones, err := windowing.NewZoneSet(cfg.Time.DefaultZone, cfg.Time.ShopZones)
 	if err != nil {
 		return nil, err
@@ -21,7 +34,7 @@ func NewEngineFactory(cfg *config.Config) (EngineFactory, error) {
 	return func(int32) Engine {
 		s := settings
 		s.Zones = zones.Clone()
-		return operators.NewEngine(s)
+		return &checkedEngine{Engine: operators.NewEngine(s), checks: checks}
 	}, nil
 }
 

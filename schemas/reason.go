@@ -17,12 +17,19 @@ const (
 	ReasonKeyMismatch  Reason = "key_mismatch"    // record key is not the event's shop_id
 	ReasonUnknownTopic Reason = "unknown_topic"   // consumed from a topic cspulse does not map
 	ReasonLate         Reason = "late"            // behind watermark − allowed_lateness, state gone
+	// ReasonTSInFuture: ts more than time.max_future ahead of the wall
+	// clock at read time (SPEC §2); checked by the pipeline, not the decoder.
+	ReasonTSInFuture Reason = "ts_in_future"
+	// ReasonWrongPartition: the record is not on the partition its key maps
+	// to under kafka.partitioner (SPEC §2); checked by the pipeline.
+	ReasonWrongPartition Reason = "wrong_partition"
 )
 
 // Reasons lists every reason, so that metrics can pre-register their labels.
 var Reasons = []Reason{
 	ReasonNotJSON, ReasonMissingField, ReasonWrongType, ReasonUnknownEnum,
 	ReasonOutOfRange, ReasonTSOutOfRange, ReasonKeyMismatch, ReasonUnknownTopic, ReasonLate,
+	ReasonTSInFuture, ReasonWrongPartition,
 }
 
 // DecodeError says why a record was rejected and which field caused it.

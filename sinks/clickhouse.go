@@ -23,10 +23,10 @@ type ClickHouseConfig struct {
 	Database string
 	User     string
 	Password string
-	// TLS turns on TLS for the native protocol (ClickHouse's tcp_port_secure).
-	TLS                   bool
-	TLSInsecureSkipVerify bool
-	DialTimeout           time.Duration
+	// TLS, when set, turns on TLS for the native protocol (ClickHouse's
+	// tcp_port_secure) with this configuration.
+	TLS         *tls.Config
+	DialTimeout time.Duration
 	// MaxBatchRows caps the rows of one INSERT; Write splits larger calls.
 	MaxBatchRows int
 	Retry        RetryConfig
@@ -146,11 +146,8 @@ func OpenClickHouse(ctx context.Context, cfg ClickHouseConfig, log *zap.Logger) 
 		// a checkpoint commits offsets only for rows that are written.
 		opts.Settings = clickhouse.Settings{"insert_distributed_sync": 1}
 	}
-	if cfg.TLS {
-		opts.TLS = &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			InsecureSkipVerify: cfg.TLSInsecureSkipVerify, //nolint:gosec // opt-in for self-signed dev servers
-		}
+	if cfg.TLS != nil {
+		opts.TLS = cfg.TLS.Clone()
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -331,4 +328,19 @@ func classifyInsertError(err error) error {
 		return backoff.Permanent(err)
 	}
 	return err
+}
+
+// IsAuthError is true for ClickHouse's answers to a wrong user or password
+// (UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED):
+// retrying cannot fix them.
+func IsAuthError(err error) bool {
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	switch ex.Code {
+	case 192, 193, 194, 516:
+		return true
+	}
+	return false
 }

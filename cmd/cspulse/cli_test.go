@@ -202,7 +202,7 @@ func TestRunEmbeddedWithKcat(t *testing.T) {
 			t.Fatal(err)
 		}
 		keyed := keyByShop(t, lines)
-		cmd := exec.Command(kcat, "-P", "-b", addr, "-t", topic, "-K", "\t")
+		cmd := exec.Command(kcat, "-P", "-b", addr, "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random") // as Kafka partitions (README)
 		cmd.Stdin = bytes.NewReader(keyed)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("kcat -P %s: %v\n%s", topic, err, out)

@@ -111,7 +111,18 @@ func genToKafka(ctx context.Context, f genFlags, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(1<<20))
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	// Records go where kafka.partitioner says a shop's records are.
+	partitioner, err := pipeline.ParsePartitioner(cfg.Kafka.Partitioner)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(1<<20),
+		kgo.WithLogger(pipeline.KafkaLogger(log)), partitioner.ProducerOption())
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)

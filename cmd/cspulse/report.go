@@ -28,7 +28,11 @@ func newReportCmd() *cobra.Command {
 			return err
 		}
 		cfg := l.Config.ClickHouse
-		ch, err := sinks.OpenClickHouse(cmd.Context(), clickHouseConfig(cfg), zap.NewNop())
+		chc, err := clickHouseConfig(cfg)
+		if err != nil {
+			return err
+		}
+		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, zap.NewNop())
 		if err != nil {
 			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}

@@ -37,7 +37,11 @@ func newRetentionCmd() *cobra.Command {
 		}
 		defer func() { _ = log.Sync() }()
 		cfg := l.Config.ClickHouse
-		ch, err := sinks.OpenClickHouse(cmd.Context(), clickHouseConfig(cfg), log)
+		chc, err := clickHouseConfig(cfg)
+		if err != nil {
+			return err
+		}
+		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, log)
 		if err != nil {
 			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +40,7 @@ func newRunCmd() *cobra.Command {
 			return err
 		}
 		defer func() { _ = log.Sync() }()
+		log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
 		for _, w := range l.Warnings {
 			log.Warn(w)
 		}
@@ -61,17 +66,23 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		brokers = []string{b.Addr()}
 		log.Info("embedded broker started", zap.String("addr", b.Addr()))
 	}
-	ch, err := openClickHouse(ctx, cfg.ClickHouse, log)
+	startCtx, cancel := startupContext(ctx, cfg.Run.StartupTimeout)
+	defer cancel()
+	partitions, err := pipeline.PrepareKafka(startCtx, cfg, brokers, log)
+	if err != nil {
+		return err
+	}
+	ch, err := openClickHouse(startCtx, cfg.ClickHouse, log)
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
-	engines, err := pipeline.NewEngineFactory(cfg)
+	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
 	if err != nil {
 		return err
 	}
 	runner := pipeline.NewRunner(cfg, log, ch, engines)
-	if err := serveMetrics(ctx, cfg.Run.HTTPListen, runner, log); err != nil {
+	if err := serveMetrics(ctx, cfg.Run, runner, log); err != nil {
 		return err
 	}
 	sum, err := runner.Run(ctx, brokers)
@@ -105,11 +116,33 @@ func peakRSS() int64 {
 	return 0
 }
 
-// openClickHouse connects and applies pending migrations.
+// startupContext bounds the start's retries by run.startup_timeout; 0
+// means one attempt.
+func startupContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = time.Nanosecond
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// openClickHouse connects (retrying while ctx lasts; an authentication
+// failure ends it at once) and applies pending migrations.
 func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (*sinks.ClickHouse, error) {
-	ch, err := sinks.OpenClickHouse(ctx, clickHouseConfig(c), log)
+	var ch *sinks.ClickHouse
+	err := pipeline.Retry(ctx, fmt.Sprintf("clickhouse %v", c.Addr), log, func(ctx context.Context) error {
+		var err error
+		chc, err := clickHouseConfig(c)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		ch, err = sinks.OpenClickHouse(ctx, chc, log)
+		if sinks.IsAuthError(err) {
+			return backoff.Permanent(fmt.Errorf("clickhouse %v: authentication failed (clickhouse.user=%q): %w", c.Addr, c.User, err))
+		}
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %v: %w", c.Addr, err)
+		return nil, err
 	}
 	n, err := ch.Migrate(ctx, log)
 	if err != nil {
@@ -120,31 +153,49 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	return ch, nil
 }
 
-func clickHouseConfig(c config.ClickHouse) sinks.ClickHouseConfig {
-	return sinks.ClickHouseConfig{
-		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password,
-		TLS: c.TLS, TLSInsecureSkipVerify: c.TLSInsecureSkipVerify,
+func clickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
+	sc := sinks.ClickHouseConfig{
+		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
 		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
 		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
 		Cluster: c.Cluster,
 	}
+	if c.TLS.Enabled {
+		tc, err := c.TLS.Build("clickhouse.tls")
+		if err != nil {
+			return sc, err
+		}
+		sc.TLS = tc
+	}
+	return sc, nil
 }
 
-func serveMetrics(ctx context.Context, addr string, runner *pipeline.Runner, log *zap.Logger) error {
-	if addr == "" {
+func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, log *zap.Logger) error {
+	if rc.HTTPListen == "" {
 		return nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
 	if err := runner.Register(reg); err != nil {
 		return err
 	}
-	bound, err := pipeline.ServeHTTP(ctx, addr, reg, runner.Ready, log)
+	bound, err := pipeline.ServeHTTP(ctx, rc.HTTPListen, reg, runner.Ready, rc.Pprof, log)
 	if err != nil {
 		return err
 	}
-	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound))
+	log.Info("serving /metrics, /healthz, /readyz", zap.String("addr", bound), zap.Bool("pprof", rc.Pprof))
 	return nil
+}
+
+// buildInfo is cspulse_build_info{version,go_version} 1.
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "cspulse_build_info",
+		Help:        "Always 1; its labels tell the cspulse version and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{"version": buildVersion(), "go_version": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 // setGCPercent applies run.gc_percent unless GOGC is set: an operator's

@@ -45,7 +45,8 @@ func Start(t *testing.T, cfg *config.Config) *pipeline.Broker {
 }
 
 // Run runs the pipeline on cfg until its input is idle, as
-// `cspulse run --until-idle` does: migrations, engines, runner.
+// `cspulse run --until-idle` does: Kafka start, migrations, engines
+// (co-partitioning checked), runner.
 func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -59,7 +60,11 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 	if _, err := sinks.Migrate(ctx, ch.Conn(), cfg.ClickHouse.Database, log); err != nil {
 		t.Fatal(err)
 	}
-	engines, err := pipeline.NewEngineFactory(cfg)
+	partitions, err := pipeline.PrepareKafka(ctx, cfg, cfg.Kafka.Brokers, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
 	if err != nil {
 		t.Fatal(err)
 	}
