@@ -420,12 +420,24 @@ func TestHelmChartSecrets(t *testing.T) {
 				t.Logf("config keys %v are not in config/defaults.yaml yet: config.yaml checked key by key, not loaded", slices.Sorted(maps.Keys(pendingKeys)))
 				return
 			}
-			path := filepath.Join(t.TempDir(), "config.yaml")
+			// The secrets are read at load: stand in for the mounted volume.
+			dir := t.TempDir()
+			for _, file := range files {
+				if err := os.WriteFile(filepath.Join(dir, file), []byte("s3cret\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfgText = strings.ReplaceAll(cfgText, str(mount["mountPath"])+"/", dir+"/")
+			path := filepath.Join(dir, "config.yaml")
 			if err := os.WriteFile(path, []byte(cfgText), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := config.Load(path, []string{}, nil); err != nil {
-				t.Errorf("config.yaml with secrets does not load: %v", err)
+			cfg, err := config.Load(path, []string{}, nil)
+			if err != nil {
+				t.Fatalf("config.yaml with secrets does not load: %v", err)
+			}
+			if tc.wantItems["clickhouse-password"] != "" && cfg.Config.ClickHouse.Password.Reveal() != "s3cret" {
+				t.Errorf("clickhouse password from the mounted file = %q, want s3cret", cfg.Config.ClickHouse.Password.Reveal())
 			}
 		})
 	}

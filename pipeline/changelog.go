@@ -205,26 +205,30 @@ func changelogEnd(ctx context.Context, adm *kadm.Client, topic string, p int32, 
 			return 0, fmt.Errorf("changelog %s end offsets: %w", topic, err)
 		}
 		end, ok := ends.Lookup(topic, p)
-		if !ok || end.Err != nil {
-			return 0, fmt.Errorf("changelog %s[%d] end offset: %v", topic, p, end.Err)
-		}
-		if !transactional {
+		var lso kadm.ListedOffset
+		var why error
+		switch {
+		case !ok || end.Err != nil:
+			// A changelog created a moment ago may not be in every
+			// broker's metadata yet.
+			why = fmt.Errorf("end offset unknown: %v", end.Err)
+		case !transactional:
 			return end.Offset, nil
-		}
-		stable, err := adm.ListCommittedOffsets(ctx, topic)
-		if err != nil {
-			return 0, fmt.Errorf("changelog %s stable offsets: %w", topic, err)
-		}
-		lso, ok := stable.Lookup(topic, p)
-		if !ok || lso.Err != nil {
-			return 0, fmt.Errorf("changelog %s[%d] stable offset: %v", topic, p, lso.Err)
-		}
-		if lso.Offset >= end.Offset {
-			return end.Offset, nil
+		default:
+			stable, err := adm.ListCommittedOffsets(ctx, topic)
+			if err != nil {
+				return 0, fmt.Errorf("changelog %s stable offsets: %w", topic, err)
+			}
+			if lso, ok = stable.Lookup(topic, p); !ok || lso.Err != nil {
+				why = fmt.Errorf("stable offset unknown: %v", lso.Err)
+			} else if lso.Offset >= end.Offset {
+				return end.Offset, nil
+			} else {
+				why = fmt.Errorf("a transaction is still open (stable offset %d, end %d)", lso.Offset, end.Offset)
+			}
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("changelog %s[%d]: a transaction is still open after %v (stable offset %d, end %d)",
-				topic, p, wait, lso.Offset, end.Offset)
+			return 0, fmt.Errorf("changelog %s[%d] after %v: %w", topic, p, wait, why)
 		}
 		select {
 		case <-ctx.Done():
