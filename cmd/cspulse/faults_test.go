@@ -37,13 +37,25 @@ func dumpTable(t *testing.T, chAddr, db, table string) []string {
 // dumpRows is dumpTable, with the all-zero rows too when withZero.
 func dumpRows(t *testing.T, chAddr, db, table string, withZero bool) []string {
 	t.Helper()
+	cols, figures := tableColumns(t, chAddr, db, table)
+	where := "1"
+	if table != "cs_sessions" && !withZero {
+		where = strings.Join(figures, " OR ")
+	}
+	return queryLines(t, chAddr, db, fmt.Sprintf("SELECT concat(%s) FROM %s FINAL WHERE %s ORDER BY %s",
+		strings.Join(joinWithSep(cols), ", "), table, where, tableKeys[table]))
+}
+
+// tableColumns returns every column of table but version as a string
+// expression (NULL as "NULL"), and a "!= 0" test for each figure.
+func tableColumns(t *testing.T, chAddr, db, table string) (cols, figures []string) {
+	t.Helper()
 	conn := testenv.Conn(t, chAddr, db)
-	ctx := context.Background()
-	var cols, figures []string
-	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY name", db, table)
+	rows, err := conn.Query(context.Background(), "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY name", db, table)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var c, typ string
 		if err := rows.Scan(&c, &typ); err != nil {
@@ -52,19 +64,18 @@ func dumpRows(t *testing.T, chAddr, db, table string, withZero bool) []string {
 		if c == "version" {
 			continue
 		}
-		cols = append(cols, fmt.Sprintf("toString(%s)", c))
+		cols = append(cols, fmt.Sprintf("ifNull(toString(%s), 'NULL')", c))
 		if strings.Contains(typ, "Int") && c != "hour_of_day" {
-			figures = append(figures, c+" != 0")
+			figures = append(figures, fmt.Sprintf("ifNull(%s, 0) != 0", c))
 		}
 	}
-	rows.Close()
-	where := "1"
-	if table != "cs_sessions" && !withZero {
-		where = strings.Join(figures, " OR ")
-	}
-	q := fmt.Sprintf("SELECT concat(%s) FROM %s FINAL WHERE %s ORDER BY %s",
-		strings.Join(joinWithSep(cols), ", "), table, where, tableKeys[table])
-	rows, err = conn.Query(ctx, q)
+	return cols, figures
+}
+
+// queryLines runs q, whose rows are one string each.
+func queryLines(t *testing.T, chAddr, db, q string) []string {
+	t.Helper()
+	rows, err := testenv.Conn(t, chAddr, db).Query(context.Background(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
