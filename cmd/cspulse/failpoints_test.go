@@ -59,6 +59,16 @@ func expectFailpointKill(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, point s
 // checkpoints with rows, state and dead letters before the input ends.
 var failpointInput = []string{"--poison", "0.002"}
 
+// failpointRate is how fast the faulty run's input is produced: over about
+// five seconds, or all at once at the bench's size (the first checkpoints
+// are then the largest, several produce batches each).
+func failpointRate() string {
+	if os.Getenv("CSPULSE_FAULT_SIZE") == "bench" {
+		return "0"
+	}
+	return "20000"
+}
+
 func TestFailpointsAreExact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
@@ -91,7 +101,7 @@ func TestFailpointsAreExact(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := testenv.Database(t, chAddr)
-			addr, gen := startBrokerWithInput(t, kcat, "20000", failpointInput...)
+			addr, gen := startBrokerWithInput(t, kcat, failpointRate(), failpointInput...)
 			args := runArgs(addr, chAddr, "faulty", db, "--run.flush_interval", "100ms")
 			for _, spec := range tc.points {
 				cmd, out := startWithFailpoint(t, spec, args...)

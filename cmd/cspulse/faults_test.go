@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -185,9 +186,20 @@ func startBrokerWithInput(t *testing.T, kcat string, rate string, extra ...strin
 	addr := freeAddr(t)
 	start(t, "broker", "--listen", addr)
 	waitBroker(t, kcat, addr)
-	args := append([]string{"gen", "--brokers", addr, "--seed", "11", "--shops", "4", "--sessions-per-shop-day", "1500", "--rate", rate}, extra...)
+	args := append(append([]string{"gen", "--brokers", addr, "--seed", "11", "--rate", rate}, faultInputSize()...), extra...)
 	gen, _ := start(t, args...)
 	return addr, gen
+}
+
+// faultInputSize is the size of the fault tests' input: 4 shops of 1500
+// sessions a day, or, with CSPULSE_FAULT_SIZE=bench, make bench's input
+// (40 shops, 2 days: 2.3 M events, several produce batches per
+// checkpoint), for running a fault test at that size by hand.
+func faultInputSize() []string {
+	if os.Getenv("CSPULSE_FAULT_SIZE") == "bench" {
+		return []string{"--shops", "40", "--days", "2"}
+	}
+	return []string{"--shops", "4", "--sessions-per-shop-day", "1500"}
 }
 
 func runArgs(addr, chAddr, group, db string, extra ...string) []string {
