@@ -43,7 +43,7 @@ step "summary from ClickHouse ($DB)"
 "$BIN" report --clickhouse.database "$DB"
 
 step "dead letters in cs.deadletter, by reason (read with kcat)"
-kcat -C -b "$BROKER" -t cs.deadletter -o beginning -e -q -f '%h\n' |
+kcat -C -b "$BROKER" -t cs.deadletter -X isolation.level=read_committed -o beginning -e -q -f '%h\n' |
 	tr ',' '\n' | sed -n 's/^cspulse.reason=//p' | sort | uniq -c
 
 cat <<MSG
