@@ -266,4 +266,3 @@ func equalValues(a, b []Value) bool {
 	}
 	return true
 }
-

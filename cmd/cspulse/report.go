@@ -19,9 +19,9 @@ import (
 // reportFlags are the flags of `cspulse report`.
 type reportFlags struct {
 	by, scheme, metrics, from, to, hours, format, sort string
-	shops, groups, agents                               []string
-	explain                                             bool
-	top                                                 int
+	shops, groups, agents                              []string
+	explain                                            bool
+	top                                                int
 }
 
 func newReportCmd() *cobra.Command {
