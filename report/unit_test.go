@@ -1,6 +1,8 @@
 package report
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,6 +49,37 @@ func TestParseHours(t *testing.T) {
 	for _, bad := range []string{"09:30-18:00", "18:00", "09:00-09:00", "25:00-26:00", "24:00-06:00"} {
 		if _, err := ParseHours(bad); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// TestDocsListEveryMetric: docs/queries.md's report metric table is
+// MarkdownTable, so the page, --explain and the report's SQL cannot drift.
+func TestDocsListEveryMetric(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "docs", "queries.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- report-metrics:begin (generated: report.MarkdownTable; CSPULSE_UPDATE_DOCS=1 go test ./report -run TestDocsListEveryMetric) -->\n", "<!-- report-metrics:end -->"
+	s := string(src)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("docs/queries.md lacks the markers %q … %q", begin, end)
+	}
+	got := s[i+len(begin) : j]
+	if got != MarkdownTable() {
+		if os.Getenv("CSPULSE_UPDATE_DOCS") == "1" {
+			s = s[:i+len(begin)] + MarkdownTable() + s[j:]
+			if err := os.WriteFile(filepath.Join("..", "docs", "queries.md"), []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("docs/queries.md's metric table differs from report.Metrics; run CSPULSE_UPDATE_DOCS=1 go test ./report -run TestDocsListEveryMetric")
+	}
+	for _, m := range Metrics {
+		if !strings.Contains(Explain([]string{m.Name}), m.SQL) {
+			t.Errorf("--explain %s lacks its SQL", m.Name)
 		}
 	}
 }
