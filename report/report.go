@@ -199,7 +199,14 @@ func (r *Request) applies(d Dimension, m Metric) string {
 	return ""
 }
 
-// Queries returns the SQL of r, one query per table, and the metrics
+// Check reports a mistake in r (dimension, metric, days, sort) without
+// running it.
+func (r *Request) Check() error {
+	_, _, _, _, err := r.plan("db")
+	return err
+}
+
+// plan returns the SQL of r, one query per table, and the metrics
 // shown, in order.
 func (r *Request) plan(db string) (Dimension, []Metric, map[string]string, []string, error) {
 	d, ok := lookupDim(r.By)

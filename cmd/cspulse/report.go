@@ -82,6 +82,16 @@ and SQL.
 		if f.format != "table" && f.format != "csv" && f.format != "json" {
 			return fmt.Errorf("--format %q: want table, csv or json", f.format)
 		}
+		req := report.Request{By: f.by, Metrics: names, Lenient: f.metrics == "", From: f.from, To: f.to, Hours: hours,
+			Shops: f.shops, Groups: f.groups, Agents: f.agents, Sort: f.sort, Top: f.top}
+		if f.by == "" && f.format != "table" {
+			return fmt.Errorf("--format %s needs --by (without it: the summary, an aligned table)", f.format)
+		}
+		if f.by != "" {
+			if err := req.Check(); err != nil {
+				return err // before connecting
+			}
+		}
 		cfg := l.Config.ClickHouse
 		chc, err := clickHouseConfig(cfg)
 		if err != nil {
@@ -92,13 +102,8 @@ and SQL.
 			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
-		req := report.Request{By: f.by, Metrics: names, Lenient: f.metrics == "", From: f.from, To: f.to, Hours: hours,
-			Shops: f.shops, Groups: f.groups, Agents: f.agents, Sort: f.sort, Top: f.top}
 		out := cmd.OutOrStdout()
 		if f.by == "" {
-			if f.format != "table" {
-				return fmt.Errorf("--format %s needs --by (without it: the summary, an aligned table)", f.format)
-			}
 			return summary(cmd.Context(), ch.Conn(), cfg.Database, l.Config, req, f.format, out, cmd.ErrOrStderr())
 		}
 		return runReport(cmd.Context(), ch.Conn(), cfg.Database, req, f.format, out, cmd.ErrOrStderr())
