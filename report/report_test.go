@@ -107,6 +107,14 @@ var reportCases = []reportCase{
 	{"group, sales of a week", "group_sales_week", Request{By: "group", Shops: []string{shop1}, From: nov2, To: nov8},
 		map[string]string{"week": nov2}, []string{"=" + shop1, "group_id"},
 		cols("paid_orders_n", "agent_paid_orders", "sales_yuan", "agent_sales_yuan"), true},
+	{"shop, abandoned share", "abandoned_sessions_shop_day", Request{By: "shop", From: nov2, To: nov2},
+		map[string]string{"day": nov2}, []string{"shop_id"},
+		cols("abandoned", "abandoned_sessions", "transferred", "transferred_sessions", "abandon_share", "abandon_share"), false},
+	{"shop, Q/A", "qa_ratio_shop_day", Request{By: "shop", From: nov2, To: nov2},
+		map[string]string{"day": nov2}, []string{"shop_id"}, cols("buyer_msgs_n", "buyer_msgs", "qa_ratio", "qa_ratio"), false},
+	{"agent, ratings of a week", "satisfaction_rate_agent_week", Request{By: "agent", Shops: []string{shop1}, From: nov2, To: nov8},
+		map[string]string{"week": nov2}, []string{"=" + shop1, "agent_id"},
+		cols("ratings_all_hours", "ratings", "satisfaction_rate", "satisfaction_rate"), false},
 	{"day", "reply_3min_rate_shop_day", Request{By: "day", Shops: []string{"shop-0002"}, From: nov1, To: nov30},
 		map[string]string{"shop_id": "shop-0002"}, []string{"day"}, cols("reply_3min_rate", "reply_3min_rate"), false},
 	{"week", "first_response_shop_week", Request{By: "week", Shops: []string{shop1}, From: nov1, To: nov30},
@@ -148,6 +156,17 @@ func TestReportEqualsDocQueries(t *testing.T) {
 	docs := docQueries(t)
 	ctx := context.Background()
 
+	covered := map[string]bool{}
+	for _, c := range reportCases {
+		for _, m := range c.cols {
+			covered[m] = true
+		}
+	}
+	for _, m := range Metrics {
+		if !covered[m.Name] {
+			t.Errorf("metric %s is compared with no documented query: add a case to reportCases", m.Name)
+		}
+	}
 	for _, c := range reportCases {
 		t.Run(c.name, func(t *testing.T) {
 			sql, ok := docs[c.query]
