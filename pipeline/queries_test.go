@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/generator"
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 )
 
@@ -1140,30 +1140,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 	gen.DuplicateRate = 0.01
 	h.cfg.Time.ShopZones = gen.ShopZones()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var produceErr error
-	stats, err := generator.Generate(ctx, gen, func(r *generator.Record) error {
-		// The generator reuses its buffers: copy.
-		rec := &kgo.Record{Topic: r.Topic, Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...)}
-		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
-			if err != nil && produceErr == nil {
-				produceErr = err
-			}
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Flush(ctx); err != nil || produceErr != nil {
-		t.Fatalf("produce: %v %v", err, produceErr)
-	}
-	cl.Close()
+	stats := pipetest.ProduceGenerated(t, h.broker.Addr(), gen)
 	sum := h.run()
 	// Duplicates are applied (and change nothing), so at least every event.
 	if sum.DeadLetters != 0 || sum.Events < stats.Events {
