@@ -212,6 +212,7 @@ func (e *Engine) newSession(ev *schemas.Event) *session {
 		shop:    shop,
 		zone:    zone,
 		timerAt: math.MaxInt64,
+		evalTo:  math.MinInt64,
 		pinLog:  pinNone,
 		pinEval: pinNone,
 	}
@@ -301,6 +302,9 @@ func (e *Engine) holdEntry(s *session, pos int, en entry, a *assignment) {
 // applied one (and precedes the held ones).
 func (e *Engine) appendEntry(s *session, pos int, en entry, a *assignment) {
 	e.insertEntry(s, pos, en, a)
+	if len(s.evals) > 0 {
+		e.dueEvals(s, en.ts-1)
+	}
 	e.step(s, pos, 1)
 	switch {
 	case s.d.closed || len(s.evals) > 0:
@@ -322,6 +326,9 @@ func (e *Engine) insertEntry(s *session, pos int, en entry, a *assignment) {
 // catchUp steps the held entries the watermark has passed.
 func (e *Engine) catchUp(s *session) {
 	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts <= e.wm; i++ {
+		if len(s.evals) > 0 {
+			e.dueEvals(s, s.log[i].ts-1)
+		}
 		if !e.step(s, i, 1) {
 			return
 		}
@@ -334,6 +341,7 @@ func (e *Engine) retract(s *session) {
 	e.stats.Replays++
 	e.contributeRating(s, &s.rated, -1)
 	s.rated = rating{}
+	s.evalTo = math.MinInt64 // the replay steps them again
 	if s.closeApplied {
 		e.applyClose(s, -1)
 	}
@@ -358,6 +366,7 @@ func (e *Engine) settle(s *session) {
 	if d.closed && !s.closeApplied {
 		e.applyClose(s, 1)
 	}
+	e.dueEvals(s, e.wm)
 	e.refreshRating(s)
 	e.schedule(s)
 }
