@@ -486,9 +486,12 @@ func (x *oracleCtx) sessionRow(header *schemas.Event, closeTS int64, byEnded boo
 			}
 		}
 	}
-	firstResponse := int64(-1)
+	firstResponse, rating := "null", "null" // Nullable columns
 	if x.hasFirstAgent {
-		firstResponse = x.firstAgentTS - firstAssign
+		firstResponse = fmt.Sprint(x.firstAgentTS - firstAssign)
+	}
+	if score > 0 {
+		rating = fmt.Sprint(score)
 	}
 	loc := x.o.sc.zones.LookupString(x.s.shop).Location()
 	reason := "timeout"
@@ -515,8 +518,8 @@ func (x *oracleCtx) sessionRow(header *schemas.Event, closeTS int64, byEnded boo
 		"close_reason": reason, "last_agent_id": lastAgent, "agent_ids": agents, "group_id": group,
 		"buyer_msgs": fmt.Sprint(x.buyerMsgs), "agent_msgs": fmt.Sprint(x.agentMsgs), "robot_msgs": fmt.Sprint(x.robotMsgs),
 		"queued": fmt.Sprint(b2i(x.queued)), "abandoned": fmt.Sprint(b2i(x.abandoned)),
-		"queue_wait_ms": fmt.Sprint(x.waitSum), "first_response_ms": fmt.Sprint(firstResponse),
-		"picked": fmt.Sprint(b2i(x.picked)), "received": fmt.Sprint(b2i(x.received)), "rating": fmt.Sprint(score),
+		"queue_wait_ms": fmt.Sprint(x.waitSum), "first_response_ms": firstResponse,
+		"picked": fmt.Sprint(b2i(x.picked)), "received": fmt.Sprint(b2i(x.received)), "rating": rating,
 		"filtered_by": strings.Join(filteredBy, ","),
 	} {
 		row[k] = v

@@ -82,7 +82,11 @@ func fullSnapshot(e *Engine) changelog {
 type stepRecorder struct{ lines []string }
 
 func (r *stepRecorder) Add(t sinks.Table, row []any) {
-	r.lines = append(r.lines, fmt.Sprintf("row %s %v", t.Name, row))
+	shown := make([]any, len(row))
+	for i, v := range row {
+		shown[i] = normalize(t.Columns[i], v) // Nullable columns' pointers by value
+	}
+	r.lines = append(r.lines, fmt.Sprintf("row %s %v", t.Name, shown))
 }
 
 func (r *stepRecorder) SessionClosed(v *SessionView, sign int) {
