@@ -68,19 +68,23 @@ func (e *Engine) applyEvaluation(ev *schemas.Event) (schemas.Reason, bool) {
 }
 
 // dueEvals steps the session's evaluations up to upTo: from now on they
-// are part of its rating. A stub's evaluations wait for its activity.
+// are part of its rating. They are stepped one instant at a time, as they
+// would be by a watermark that stopped at each, so that a rating replaced
+// by a re-rating was credited in between whatever the watermark's steps.
+// A stub's evaluations wait for its activity.
 func (e *Engine) dueEvals(s *session, upTo int64) {
 	if upTo <= s.evalTo || s.stub() {
 		return
 	}
-	from := s.evalTo
-	s.evalTo = upTo
-	for i := len(s.evals) - 1; i >= 0 && s.evals[i].ts > from; i-- {
-		if s.evals[i].ts <= upTo {
-			e.refreshRating(s)
-			return
+	for {
+		next := s.nextEval()
+		if next > upTo || next == math.MaxInt64 {
+			break
 		}
+		s.evalTo = next
+		e.refreshRating(s)
 	}
+	s.evalTo = upTo
 }
 
 // nextEval returns the ts of the first held evaluation, or MaxInt64.

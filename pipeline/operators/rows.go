@@ -11,7 +11,9 @@ import (
 // come in the order they were first changed, agent rows first.
 func (e *Engine) Flush(version uint64, out RowSink) {
 	for _, c := range e.dirtyAgents {
-		out.Add(AgentHourlyTable, e.agentRow(c, version))
+		if c.isLive() {
+			out.Add(AgentHourlyTable, e.agentRow(c, version))
+		}
 		c.dirty = false
 		e.trackAgentCell(c) // every changed cell passes here before SaveChanged
 		if e.isFinal(c.key.hour) {
@@ -21,7 +23,9 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	clear(e.dirtyAgents)
 	e.dirtyAgents = e.dirtyAgents[:0]
 	for _, c := range e.dirtyShops {
-		out.Add(ShopHourlyTable, e.shopRow(c, version))
+		if c.isLive() {
+			out.Add(ShopHourlyTable, e.shopRow(c, version))
+		}
 		c.dirty = false
 		e.trackShopCell(c)
 		if e.isFinal(c.key.hour) {

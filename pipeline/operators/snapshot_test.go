@@ -712,6 +712,7 @@ func TestSnapshotCoversState(t *testing.T) {
 		reflect.TypeFor[evaluation](): all("id", "ts", "agent", "score"),
 		reflect.TypeFor[rating]():     all("ts", "agent", "group", "score", "counted"),
 		reflect.TypeFor[cellStatus](): {
+			"live":    rebuilt,   // from the values at Load: see loadCell
 			"dirty":   transient, // false after Flush
 			"dropped": transient, // a dropped cell's key is deleted
 			"changed": transient, "saved": transient,
