@@ -76,6 +76,14 @@ type attribution struct {
 
 	buyerWakes wakeHeap[*buyer]
 	orderWakes wakeHeap[*order]
+	// held: orders with an event ahead of the watermark, by its ts. Like
+	// the sessions' log entries, an order event counts only once the
+	// watermark has passed it (Engine.Advance steps the watermark to each
+	// held event's ts first), so the sessions closed before it are heard
+	// first and the sale lands where it would whatever the watermark's
+	// steps: never, even for a while, on an agent that an earlier close
+	// would change.
+	held wakeHeap[*orderHold]
 
 	settled  int64 // S, see above
 	heldHour int64 // the hour of watermark − lateness when S was last computed
@@ -221,6 +229,7 @@ type order struct {
 	sale             sale
 	part             part
 	slot             int32 // in the wake-up heap: index + 1; 0 none
+	heldSlot         int32 // in the heap of held events (attribution.held)
 
 	deleted, changed, saved bool
 }
@@ -358,7 +367,45 @@ func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
 	}
 	a.keyBuf = appendEntityKey(a.keyBuf[:0], ev.ShopID, ev.BuyerID)
 	a.setEvent(o, slot, next, a.buyerFor(shop, zone))
+	a.hold(o)
 	return "", true
+}
+
+// orderHold is an order in the heap of held events.
+type orderHold order
+
+func (h *orderHold) wakeKey() string  { return h.key }
+func (h *orderHold) wakeSlot() *int32 { return &h.heldSlot }
+
+// due reports whether an order event is present and behind the watermark.
+func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts <= a.e.wm }
+
+// hold puts o in the held heap at its first event ahead of the watermark,
+// or takes it out when there is none.
+func (a *attribution) hold(o *order) {
+	at := int64(math.MaxInt64)
+	for _, ev := range [...]*orderEvent{&o.created, &o.paid} {
+		if ev.buyer != nil && ev.ts > a.e.wm {
+			at = min(at, ev.ts)
+		}
+	}
+	if at == math.MaxInt64 {
+		a.held.remove((*orderHold)(o))
+		return
+	}
+	a.held.set((*orderHold)(o), at)
+}
+
+// nextHeld is the ts of the first held order event.
+func (a *attribution) nextHeld() int64 { return a.held.nextAt() }
+
+// release reprices the orders whose held events the watermark passed.
+func (a *attribution) release() {
+	for len(a.held.items) > 0 && a.held.nextAt() <= a.e.wm {
+		o := (*order)(a.held.pop())
+		a.reprice(o)
+		a.hold(o)
+	}
 }
 
 // setEvent makes next the order's created or paid event and reprices.
@@ -389,16 +436,23 @@ func (a *attribution) setEvent(o *order, slot *orderEvent, next orderEvent, b *b
 // inquiry reference for an instant before the settled horizon is final
 // and kept.
 func (a *attribution) reprice(o *order) {
-	refs := [...]inqRef{o.orderRef, o.payRef}
-	if o.created.buyer != nil && (!o.orderSet || o.created.ts >= a.settled) {
+	refs, sets := [...]inqRef{o.orderRef, o.payRef}, [...]bool{o.orderSet, o.paySet}
+	switch {
+	case !a.due(&o.created):
+		o.orderRef, o.orderSet = inqRef{}, false // held: not yet part of the order
+	case !o.orderSet || o.created.ts >= a.settled:
 		o.orderRef, o.orderSet = a.latestValid(o.created.buyer, o.created.ts), true
 	}
-	if o.paid.buyer != nil && (!o.paySet || o.paid.ts >= a.settled) {
+	switch {
+	case !a.due(&o.paid):
+		o.payRef, o.paySet = inqRef{}, false
+	case !o.paySet || o.paid.ts >= a.settled:
 		o.payRef, o.paySet = a.latestValid(o.paid.buyer, o.paid.ts), true
 	}
 	ref, by := a.credit(o)
-	s, p := o.saleOf(&ref), o.partOf(&ref, by)
-	if refs == [...]inqRef{o.orderRef, o.payRef} && s == o.sale && p == o.part {
+	paid := a.due(&o.paid)
+	s, p := o.saleOf(&ref, paid), o.partOf(&ref, by, paid)
+	if refs == [...]inqRef{o.orderRef, o.payRef} && sets == [...]bool{o.orderSet, o.paySet} && s == o.sale && p == o.part {
 		return // the usual case when another inquiry of the buyer changed
 	}
 	a.setSale(o, s)
@@ -410,8 +464,8 @@ func (a *attribution) reprice(o *order) {
 // buyer; nil when none does. An order without `created` has no order
 // inquiry; one without `paid` no pay inquiry.
 func (a *attribution) credit(o *order) (inqRef, *buyer) {
-	hasOrder := o.created.buyer != nil && o.orderRef.ok
-	hasPay := o.paid.buyer != nil && o.payRef.ok
+	hasOrder := a.due(&o.created) && o.orderRef.ok
+	hasPay := a.due(&o.paid) && o.payRef.ok
 	rule := a.rule(o.shop)
 	switch {
 	case hasOrder && rule != RulePay:
@@ -423,9 +477,10 @@ func (a *attribution) credit(o *order) (inqRef, *buyer) {
 }
 
 // saleOf is the sale o makes with crediting inquiry ref: paid orders
-// only, to the hour of payment; no inquiry makes it silent.
-func (o *order) saleOf(ref *inqRef) sale {
-	if o.paid.buyer == nil {
+// only (paid: the payment is behind the watermark), to the hour of
+// payment; no inquiry makes it silent.
+func (o *order) saleOf(ref *inqRef, paid bool) sale {
+	if !paid {
 		return sale{}
 	}
 	s := sale{ts: o.paid.ts, amount: o.paid.amount, on: true}
@@ -438,12 +493,12 @@ func (o *order) saleOf(ref *inqRef) sale {
 // partOf is o's part of the crediting inquiry's row: it placed an order
 // there, and paid there when the payment came within the inquiry's
 // validity (the row is final when the validity ends).
-func (o *order) partOf(ref *inqRef, by *buyer) part {
+func (o *order) partOf(ref *inqRef, by *buyer, paid bool) part {
 	if by == nil {
 		return part{}
 	}
 	p := part{buyer: by, agent: ref.agent, day: ref.day}
-	if o.paid.buyer != nil && o.paid.ts < ref.until {
+	if paid && o.paid.ts < ref.until {
 		p.paid, p.amount = true, o.paid.amount
 	}
 	return p

@@ -485,6 +485,7 @@ func (a *attribution) LoadDone() error {
 	}
 	for _, o := range a.orders {
 		a.armOrder(o)
+		a.hold(o)
 	}
 	ck.loading, ck.restored, ck.tracking = false, true, true
 	return nil

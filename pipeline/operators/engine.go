@@ -105,7 +105,24 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 // Advance moves event time to watermark: sessions time out, closed
 // sessions give up their logs and later their summaries, and hours become
 // final. Watermarks that do not move forward are ignored.
+//
+// Held order events are stepped in event-time order with the sessions: the
+// watermark stops at each one's ts, the sessions catch up to it, then the
+// order is priced (attribution.release). The rows are therefore the same
+// whatever the steps of the watermark.
 func (e *Engine) Advance(watermark int64) {
+	for {
+		at := e.attr.nextHeld()
+		if at > watermark || at == math.MaxInt64 {
+			break
+		}
+		e.advance(at)
+		e.attr.release()
+	}
+	e.advance(watermark)
+}
+
+func (e *Engine) advance(watermark int64) {
 	if watermark <= e.wm {
 		return
 	}
