@@ -215,4 +215,3 @@ func generatedScenario(t *testing.T, shops, sessionsPerDay int) *scenario {
 	}
 	return sc
 }
-
