@@ -378,14 +378,14 @@ func (h *orderHold) wakeKey() string  { return h.key }
 func (h *orderHold) wakeSlot() *int32 { return &h.heldSlot }
 
 // due reports whether an order event is present and behind the watermark.
-func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts <= a.e.wm }
+func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts < a.e.wm }
 
 // hold puts o in the held heap at its first event ahead of the watermark,
 // or takes it out when there is none.
 func (a *attribution) hold(o *order) {
 	at := int64(math.MaxInt64)
 	for _, ev := range [...]*orderEvent{&o.created, &o.paid} {
-		if ev.buyer != nil && ev.ts > a.e.wm {
+		if ev.buyer != nil && ev.ts >= a.e.wm {
 			at = min(at, ev.ts)
 		}
 	}
@@ -401,7 +401,7 @@ func (a *attribution) nextHeld() int64 { return a.held.nextAt() }
 
 // release reprices the orders whose held events the watermark passed.
 func (a *attribution) release() {
-	for len(a.held.items) > 0 && a.held.nextAt() <= a.e.wm {
+	for len(a.held.items) > 0 && a.held.nextAt() < a.e.wm {
 		o := (*order)(a.held.pop())
 		a.reprice(o)
 		a.hold(o)

@@ -113,10 +113,10 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 func (e *Engine) Advance(watermark int64) {
 	for {
 		at := e.attr.nextHeld()
-		if at > watermark || at == math.MaxInt64 {
+		if at >= watermark || at == math.MaxInt64 {
 			break
 		}
-		e.advance(at)
+		e.advance(at + 1) // the first watermark past it
 		e.attr.release()
 	}
 	e.advance(watermark)
@@ -285,7 +285,7 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 	newHeader := kind == kindStarted && !s.hasStartedBefore(pos)
 	inOrder := pos >= int(d.applied) && !d.closed && (!newHeader || d.applied == 0)
 	switch {
-	case inOrder && en.ts > e.wm:
+	case inOrder && en.ts >= e.wm: // on time: ts ≥ watermark can still come before it
 		if newHeader {
 			e.setHeader(s, ev)
 		}
@@ -342,7 +342,7 @@ func (e *Engine) insertEntry(s *session, pos int, en entry, a *assignment) {
 
 // catchUp steps the held entries the watermark has passed.
 func (e *Engine) catchUp(s *session) {
-	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts <= e.wm; i++ {
+	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts < e.wm; i++ {
 		if len(s.evals) > 0 {
 			e.dueEvals(s, s.log[i].ts-1)
 		}
@@ -383,7 +383,7 @@ func (e *Engine) settle(s *session) {
 	if d.closed && !s.closeApplied {
 		e.applyClose(s, 1)
 	}
-	e.dueEvals(s, e.wm)
+	e.dueEvals(s, satSub(e.wm, 1))
 	e.refreshRating(s)
 	e.schedule(s)
 }

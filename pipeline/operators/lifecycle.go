@@ -39,7 +39,7 @@ func (e *Engine) wake(s *session) {
 		e.catchUp(s)
 		e.settle(s)
 	} else if len(s.evals) > 0 {
-		e.dueEvals(s, w)
+		e.dueEvals(s, satSub(w, 1))
 	}
 	if s.d.closed && !s.compacted && w > satAdd(s.d.closeTS, e.lim.lateness) {
 		e.compact(s)
@@ -63,13 +63,13 @@ func (e *Engine) nextWake(s *session) int64 {
 			at = satAdd(d.lastAct, e.lim.timeout+1)
 		}
 		if i := int(d.applied); i < len(s.log) {
-			at = min(at, s.log[i].ts) // the first held entry
+			at = min(at, satAdd(s.log[i].ts, 1)) // the first held entry, stepped once the watermark is past it
 		}
-		return min(at, s.nextEval())
+		return min(at, satAdd(s.nextEval(), 1))
 	case !s.compacted:
-		return min(satAdd(d.closeTS, e.lim.lateness+1), s.nextEval())
+		return min(satAdd(d.closeTS, e.lim.lateness+1), satAdd(s.nextEval(), 1))
 	}
-	return min(satAdd(satAdd(d.closeTS, e.lim.ratingWindow), e.lim.lateness+1), s.nextEval())
+	return min(satAdd(satAdd(d.closeTS, e.lim.ratingWindow), e.lim.lateness+1), satAdd(s.nextEval(), 1))
 }
 
 // schedule arms s's timer for nextWake unless an earlier one is pending.

@@ -55,7 +55,7 @@ func (e *Engine) replay(s *session, sign int64) {
 	s.pairs = s.pairs[:0]
 	for i := range upTo {
 		if sign > 0 {
-			if s.log[i].ts > e.wm {
+			if s.log[i].ts >= e.wm {
 				return
 			}
 			if len(s.evals) > 0 {

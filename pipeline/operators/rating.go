@@ -57,10 +57,10 @@ func (e *Engine) applyEvaluation(ev *schemas.Event) (schemas.Reason, bool) {
 	}
 	e.touchSession(s)
 	e.setPin(&s.pinEval, s.evals[0].ts, true)
-	if ev.TS <= max(s.evalTo, e.wm) {
+	if ev.TS < e.wm || ev.TS <= s.evalTo {
 		// Behind the watermark: every activity event before it that can
 		// still come on time is applied.
-		e.dueEvals(s, e.wm)
+		e.dueEvals(s, satSub(e.wm, 1))
 		e.refreshRating(s)
 	}
 	e.schedule(s)

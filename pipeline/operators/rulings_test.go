@@ -71,3 +71,42 @@ func TestLateRatingIsDeadLettered(t *testing.T) {
 		t.Errorf("LateRatings = %d, want 1 (r4-ev1)", st.LateRatings)
 	}
 }
+
+// TestEqualToWatermarkIsOnTime: the watermark promises that every event
+// still to come on time has ts ≥ watermark (windowing's Reorder releases
+// ts < watermark only). An `assigned` with ts equal to the watermark may
+// therefore still come after a buyer message of the same instant; the
+// engine must not have stepped that message yet, or the message lands for
+// a while on the previous agent (a row in an hour that agent never had
+// anything in) on one path and not on another.
+func TestEqualToWatermarkIsOnTime(t *testing.T) {
+	sc := &scenario{name: "equal-wm", lag: 10_000}
+	sc.zones = loadScenario(t, filepath.Join("testdata", "scenarios", "ratings")).zones
+	ev := func(topic schemas.Topic, id string, ts int64, f func(*schemas.Event)) step {
+		e := schemas.Event{Topic: topic, EventID: []byte(id), ShopID: []byte("shop1"), SessionID: []byte("s1"), TS: ts}
+		f(&e)
+		return step{event: e}
+	}
+	const t10 = int64(1772416800000) // 2026-03-02 10:00 +08:00
+	started := ev(schemas.TopicSessions, "1", t10-60_000, func(e *schemas.Event) {
+		e.Type, e.BuyerID, e.Origin = schemas.TypeStarted, []byte("b1"), schemas.OriginBuyer
+	})
+	a1 := ev(schemas.TopicTransfers, "2", t10-10_000, func(e *schemas.Event) {
+		e.Type, e.AgentID, e.GroupID = schemas.TypeAssigned, []byte("a1"), []byte("g1")
+	})
+	buyer := ev(schemas.TopicMessages, "3", t10, func(e *schemas.Event) { e.Sender = schemas.SenderBuyer })
+	a2 := ev(schemas.TopicTransfers, "4", t10, func(e *schemas.Event) {
+		e.Type, e.AgentID, e.GroupID = schemas.TypeAssigned, []byte("a2"), []byte("g1")
+	})
+	// Moves the watermark to exactly t10 (ts − max_out_of_order).
+	later := ev(schemas.TopicMessages, "5", t10+10_000, func(e *schemas.Event) { e.Sender = schemas.SenderSystem })
+	reply := ev(schemas.TopicMessages, "6", t10+20_000, func(e *schemas.Event) { e.Sender, e.AgentID = schemas.SenderAgent, []byte("a2") })
+	run := func(steps ...step) allRows {
+		return stepDriver{advanceEvery: 1, flushEvery: 1}.run(t, sc, steps)
+	}
+	want := run(started, a1, buyer, a2, later, reply)
+	got := run(started, a1, buyer, later, a2, reply) // a2 arrives at ts = watermark
+	if !equalTables(want, got) {
+		t.Errorf("an event at ts = watermark changed the rows:\n%s", tableDiff(want, got))
+	}
+}

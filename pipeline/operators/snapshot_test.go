@@ -541,7 +541,7 @@ func TestSaveChangedNeedsFlush(t *testing.T) {
 	sc := loadScenario(t, filepath.Join("testdata", "scenarios", "reply_3min_boundary"))
 	e := freshEngine(t, sc)
 	e.Apply(&sc.steps[0].event)
-	e.Advance(sc.steps[0].event.TS) // steps it: its cells wait for Flush
+	e.Advance(sc.steps[0].event.TS + 1) // steps it: its cells wait for Flush
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Flush") {
 			t.Errorf("SaveChanged before Flush: recovered %v", r)
