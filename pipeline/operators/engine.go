@@ -110,19 +110,30 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 // watermark stops at each one's ts, the sessions catch up to it, then the
 // order is priced (attribution.release). The rows are therefore the same
 // whatever the steps of the watermark.
+//
+// The settled horizon, finality and the sweeps are computed once, at the
+// end: they only bound what can still change, and an older bound in
+// between is merely conservative.
 func (e *Engine) Advance(watermark int64) {
+	if watermark <= e.wm {
+		return
+	}
 	for {
 		at := e.attr.nextHeld()
 		if at >= watermark || at == math.MaxInt64 {
 			break
 		}
-		e.advance(at + 1) // the first watermark past it
+		e.stepTo(at + 1) // the first watermark past it
 		e.attr.release()
 	}
-	e.advance(watermark)
+	e.stepTo(watermark)
+	e.attr.advance() // after the closes, before finality: see attribution
+	e.advanceFinality()
+	e.robots.sweep()
 }
 
-func (e *Engine) advance(watermark int64) {
+// stepTo moves the watermark and wakes the sessions due.
+func (e *Engine) stepTo(watermark int64) {
 	if watermark <= e.wm {
 		return
 	}
@@ -134,9 +145,6 @@ func (e *Engine) advance(watermark int64) {
 		}
 		e.wake(s)
 	}
-	e.attr.advance() // after the closes, before finality: see attribution
-	e.advanceFinality()
-	e.robots.sweep()
 }
 
 func (e *Engine) late() (schemas.Reason, bool) {
