@@ -89,6 +89,9 @@ func (e *Engine) dueEvals(s *session, upTo int64) {
 
 // nextEval returns the ts of the first held evaluation, or MaxInt64.
 func (s *session) nextEval() int64 {
+	if len(s.evals) == 0 {
+		return math.MaxInt64
+	}
 	at := int64(math.MaxInt64)
 	for i := len(s.evals) - 1; i >= 0 && s.evals[i].ts > s.evalTo; i-- {
 		at = s.evals[i].ts
