@@ -84,6 +84,16 @@ type attribution struct {
 	// steps: never, even for a while, on an agent that an earlier close
 	// would change.
 	held wakeHeap[*orderHold]
+	// now: order events before it are stepped (due). It is the engine's
+	// watermark except inside Advance, where catchUp moves it through the
+	// instants of the deferred inquiries and the held order events.
+	now int64
+	// deferring: inside Advance's wake-ups, inquiries are queued in
+	// deferred, each with heardAt, the instant of the wake-up that revealed
+	// it, for catchUp.
+	deferring bool
+	heardAt   int64
+	deferred  []deferredInquiry
 
 	settled  int64 // S, see above
 	heldHour int64 // the hour of watermark − lateness when S was last computed
@@ -105,6 +115,7 @@ func newAttribution(e *Engine, s *Attribution) *attribution {
 		orders:    make(map[string]*order),
 		cells:     make(map[inqKey]*inqCell),
 		settled:   math.MinInt64,
+		now:       math.MinInt64,
 		heldHour:  math.MinInt64,
 		sweptTo:   math.MinInt64,
 	}
@@ -266,12 +277,61 @@ func (a *attribution) SessionClosed(v *SessionView, sign int) {
 	if !v.Inquiry {
 		return // proactive, robot, unreplied or filtered: no 询单
 	}
+	if a.deferring {
+		a.deferred = append(a.deferred, deferredInquiry{at: a.heardAt, sign: sign,
+			shop: v.ShopID, buyer: v.BuyerID, inquiryAt: v.InquiryAt, agent: v.InquiryAgentID, group: v.InquiryGroupID})
+		return
+	}
+	a.inquiryClosed(v.ShopID, v.BuyerID, v.InquiryAt, v.InquiryAgentID, v.InquiryGroupID, sign)
+}
+
+// deferredInquiry is an inquiry heard during Advance's wake-ups.
+type deferredInquiry struct {
+	at                        int64 // the wake-up's instant
+	sign                      int
+	shop, buyer, agent, group string
+	inquiryAt                 int64
+}
+
+// catchUp applies the deferred inquiries and the held order events up to
+// the watermark, merged in event time: an inquiry heard at the wake-up
+// instant h is applied before an order event at ts when h ≤ ts + 1 (a
+// watermark of ts + 1 steps the event, after waking what is due then).
+func (a *attribution) catchUp() {
+	wm := a.e.wm
+	i := 0
+	for {
+		orderAt := int64(math.MaxInt64)
+		if len(a.held.items) > 0 && a.held.nextAt() < wm {
+			orderAt = a.held.nextAt() + 1
+		}
+		if i < len(a.deferred) && a.deferred[i].at <= orderAt {
+			d := &a.deferred[i]
+			a.now = max(a.now, d.at)
+			a.inquiryClosed(d.shop, d.buyer, d.inquiryAt, d.agent, d.group, d.sign)
+			i++
+			continue
+		}
+		if orderAt == math.MaxInt64 {
+			break
+		}
+		a.now = orderAt
+		a.release()
+	}
+	clear(a.deferred)
+	a.deferred = a.deferred[:0]
+	a.now = wm
+}
+
+// inquiryClosed adds (sign +1) or takes back (−1) an inquiry of a closed
+// session and reprices its buyer's orders.
+func (a *attribution) inquiryClosed(shopID, buyerID string, at int64, agentID, groupID string, sign int) {
 	a.stats.inquiryViews++
 	e := a.e
-	shop, zone := e.shopByName(v.ShopID)
-	a.keyBuf = appendEntityKey(a.keyBuf[:0], v.ShopID, v.BuyerID)
+	shop, zone := e.shopByName(shopID)
+	a.keyBuf = appendEntityKey(a.keyBuf[:0], shopID, buyerID)
 	b := a.buyerFor(shop, zone)
-	q := inquiry{at: v.InquiryAt, agent: e.names.idString(v.InquiryAgentID), group: e.names.idString(v.InquiryGroupID)}
+	q := inquiry{at: at, agent: e.names.idString(agentID), group: e.names.idString(groupID)}
 	a.addInquiry(b, q, int32(sign))
 	for _, o := range b.orders {
 		a.reprice(o)
@@ -378,14 +438,14 @@ func (h *orderHold) wakeKey() string  { return h.key }
 func (h *orderHold) wakeSlot() *int32 { return &h.heldSlot }
 
 // due reports whether an order event is present and behind the watermark.
-func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts < a.e.wm }
+func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts < a.now }
 
 // hold puts o in the held heap at its first event ahead of the watermark,
 // or takes it out when there is none.
 func (a *attribution) hold(o *order) {
 	at := int64(math.MaxInt64)
 	for _, ev := range [...]*orderEvent{&o.created, &o.paid} {
-		if ev.buyer != nil && ev.ts >= a.e.wm {
+		if ev.buyer != nil && ev.ts >= a.now {
 			at = min(at, ev.ts)
 		}
 	}
@@ -396,12 +456,9 @@ func (a *attribution) hold(o *order) {
 	a.held.set((*orderHold)(o), at)
 }
 
-// nextHeld is the ts of the first held order event.
-func (a *attribution) nextHeld() int64 { return a.held.nextAt() }
-
-// release reprices the orders whose held events the watermark passed.
+// release reprices the orders whose held events are before now.
 func (a *attribution) release() {
-	for len(a.held.items) > 0 && a.held.nextAt() < a.e.wm {
+	for len(a.held.items) > 0 && a.held.nextAt() < a.now {
 		o := (*order)(a.held.pop())
 		a.reprice(o)
 		a.hold(o)

@@ -91,7 +91,8 @@ func TestAttributionStateCovered(t *testing.T) {
 			"e": rebuilt, "defRule": rebuilt, "shopRules": rebuilt, "rules": rebuilt, "validDays": rebuilt, "payWindow": rebuilt, // Settings
 			"buyers": saved, "orders": saved, "cells": saved,
 			"settled": saved, "heldHour": saved, "sweptTo": saved,
-			"buyerWakes": rebuilt, "orderWakes": rebuilt, "held": rebuilt,
+			"buyerWakes": rebuilt, "orderWakes": rebuilt, "held": rebuilt, "now": rebuilt,
+			"deferring": transient, "heardAt": transient, "deferred": transient, // inside Advance only
 			"dirty": transient, "keyBuf": transient, "ck": transient, "stats": transient,
 		},
 		reflect.TypeFor[buyer](): with(ck, map[string]string{

@@ -483,6 +483,7 @@ func (a *attribution) LoadDone() error {
 	for _, b := range a.buyers {
 		a.armBuyer(b)
 	}
+	a.now = a.e.wm
 	for _, o := range a.orders {
 		a.armOrder(o)
 		a.hold(o)

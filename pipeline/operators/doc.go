@@ -55,8 +55,9 @@
 // Evaluations and order events are held behind the watermark too, and
 // stepped in event time with the sessions: an evaluation after every
 // log entry before it (session.evalTo, one instant at a time), an order
-// event after the sessions have caught up to its ts (Engine.Advance stops
-// the watermark at each held order event). Nothing is credited outside
+// event merged in event time with the inquiries that the sessions' closes
+// reveal (Engine.Advance queues those with the instant of their wake-up,
+// then attribution.catchUp applies both in order). Nothing is credited outside
 // that order, so with input disordered within max_out_of_order the rows
 // — which keys are written and their final contents — do not depend on
 // where the watermark steps or the flushes fall

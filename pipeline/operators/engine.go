@@ -106,45 +106,31 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 // sessions give up their logs and later their summaries, and hours become
 // final. Watermarks that do not move forward are ignored.
 //
-// Held order events are stepped in event-time order with the sessions: the
-// watermark stops at each one's ts, the sessions catch up to it, then the
-// order is priced (attribution.release). The rows are therefore the same
-// whatever the steps of the watermark.
-//
-// The settled horizon, finality and the sweeps are computed once, at the
-// end: they only bound what can still change, and an older bound in
-// between is merely conservative.
+// Held order events are stepped in event time with the sessions' closes:
+// while the sessions wake, the inquiries they reveal are queued with the
+// instant of their wake-up (attribution.deferring), and then inquiries and
+// held order events are applied merged in that order, as a watermark that
+// stopped at each would have (attribution.catchUp). The rows are therefore
+// the same whatever the steps of the watermark.
 func (e *Engine) Advance(watermark int64) {
 	if watermark <= e.wm {
 		return
 	}
-	for {
-		at := e.attr.nextHeld()
-		if at >= watermark || at == math.MaxInt64 {
-			break
-		}
-		e.stepTo(at + 1) // the first watermark past it
-		e.attr.release()
-	}
-	e.stepTo(watermark)
-	e.attr.advance() // after the closes, before finality: see attribution
-	e.advanceFinality()
-	e.robots.sweep()
-}
-
-// stepTo moves the watermark and wakes the sessions due.
-func (e *Engine) stepTo(watermark int64) {
-	if watermark <= e.wm {
-		return
-	}
 	e.wm = watermark
+	e.attr.deferring = true
 	for {
-		s, ok := e.timers.popDue(watermark)
+		s, at, ok := e.timers.popDueAt(watermark)
 		if !ok {
 			break
 		}
+		e.attr.heardAt = at
 		e.wake(s)
 	}
+	e.attr.deferring = false
+	e.attr.catchUp()
+	e.attr.advance() // after the closes, before finality: see attribution
+	e.advanceFinality()
+	e.robots.sweep()
 }
 
 func (e *Engine) late() (schemas.Reason, bool) {

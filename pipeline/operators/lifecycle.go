@@ -293,6 +293,12 @@ func (q *timerQueue) advance(watermark int64) {
 // watermark, disarmed; sessions due at the same time come out in key
 // order, as from one heap.
 func (q *timerQueue) popDue(watermark int64) (*session, bool) {
+	s, _, ok := q.popDueAt(watermark)
+	return s, ok
+}
+
+// popDueAt is popDue that also returns the instant the timer was set for.
+func (q *timerQueue) popDueAt(watermark int64) (*session, int64, bool) {
 	q.advance(watermark)
 	for {
 		h := &q.near
@@ -300,11 +306,11 @@ func (q *timerQueue) popDue(watermark int64) (*session, bool) {
 			h = &q.far
 		}
 		if len(*h) == 0 || (*h)[0].at > watermark {
-			return nil, false
+			return nil, 0, false
 		}
 		if it := h.pop(); it.live() {
 			it.s.timerAt = math.MaxInt64
-			return it.s, true
+			return it.s, it.at, true
 		}
 	}
 }
