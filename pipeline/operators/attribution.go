@@ -320,8 +320,16 @@ func (a *attribution) catchUp() {
 	}
 	clear(a.deferred)
 	a.deferred = a.deferred[:0]
+	if cap(a.deferred) > maxDeferred {
+		a.deferred = nil // a jump of the watermark (end of input): do not keep its size
+	}
 	a.now = wm
 }
+
+// maxDeferred is the capacity of the deferred inquiries that catchUp keeps
+// for the next Advance: enough for the closes of a steady one.
+const maxDeferred = 4096
+
 
 // inquiryClosed adds (sign +1) or takes back (−1) an inquiry of a closed
 // session and reprices its buyer's orders.

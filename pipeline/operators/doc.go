@@ -238,10 +238,11 @@
 // # Memory and speed
 //
 // Measured (bench_test.go, 2026-11, AMD EPYC, shared 2-core VM):
-//   - 935 bytes per open typical session (started, queued, assigned, 20
-//     messages): a 416-byte struct, a 24-entry log (384 bytes), its ids and
-//     its map slot. 539 bytes per compacted summary held for the rating
-//     window. Ids of bounded cardinality (shops, agents, groups, channels,
+//   - 966 bytes per open typical session (started, queued, assigned, 20
+//     messages): a 424-byte struct (in the allocator's 448-byte class; it
+//     was 416 before the evaluations' cursor evalTo, 2026-12), a 24-entry
+//     log (384 bytes), its ids and its map slot. 621 bytes per compacted
+//     summary held for the rating window (TestOpenSessionBytes). Ids of bounded cardinality (shops, agents, groups, channels,
 //     tasks, robots, intents) are interned per engine; session, buyer and
 //     event ids are not. Log arrays are recycled through a size-class pool
 //     holding at most 4 MiB per engine.
