@@ -330,7 +330,6 @@ func (a *attribution) catchUp() {
 // for the next Advance: enough for the closes of a steady one.
 const maxDeferred = 4096
 
-
 // inquiryClosed adds (sign +1) or takes back (−1) an inquiry of a closed
 // session and reprices its buyer's orders.
 func (a *attribution) inquiryClosed(shopID, buyerID string, at int64, agentID, groupID string, sign int) {
