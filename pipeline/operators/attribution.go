@@ -267,6 +267,14 @@ type inqCell struct {
 	cellStatus
 }
 
+// isLive is cell.isLive for an inquiry-day cell (see cellStatus.live).
+func (c *inqCell) isLive() bool {
+	if !c.live && c.v != [numIqCols]int64{} {
+		c.live = true
+	}
+	return c.live
+}
+
 // attrCounters count what the operator did, since it was created.
 type attrCounters struct {
 	inquiryViews, orderEvents, duplicates, superseded, recredits, finalCellWrites uint64
@@ -635,6 +643,7 @@ func (a *attribution) changeCell(b *buyer, agent uint32, day windowing.Date, unt
 	if before == after && d.amount == 0 {
 		return true
 	}
+	c.isLive() // before the change: a figure taken back still made it live
 	c.v[iqInquiryBuyers] += flagDelta(before.inquiry, after.inquiry)
 	c.v[iqOrderedBuyers] += flagDelta(before.ordered, after.ordered)
 	c.v[iqPaidBuyers] += flagDelta(before.paid, after.paid)
@@ -868,11 +877,13 @@ func (a *attribution) flush(version uint64, out RowSink) {
 	e := a.e
 	for _, c := range a.dirty {
 		k := c.key
-		out.Add(InquiryDailyTable, []any{
-			e.shopIDs.name(k.shop), e.names.name(k.agent), dateTime(k.day),
-			e.unsigned(c.v[iqInquiryBuyers]), e.unsigned(c.v[iqOrderedBuyers]), e.unsigned(c.v[iqPaidBuyers]),
-			c.v[iqPaidAmount], version,
-		})
+		if c.isLive() {
+			out.Add(InquiryDailyTable, []any{
+				e.shopIDs.name(k.shop), e.names.name(k.agent), dateTime(k.day),
+				e.unsigned(c.v[iqInquiryBuyers]), e.unsigned(c.v[iqOrderedBuyers]), e.unsigned(c.v[iqPaidBuyers]),
+				c.v[iqPaidAmount], version,
+			})
+		}
 		c.dirty = false
 		if c.until <= a.settled {
 			a.dropCell(c)

@@ -439,6 +439,7 @@ func (a *attribution) loadCell(key, value []byte) error {
 	if err := decodeValues(value, c.v[:]); err != nil {
 		return err
 	}
+	c.isLive()
 	a.cells[k] = c
 	return nil
 }
@@ -583,7 +584,9 @@ func (r *robots) loadCell(key, value []byte) error {
 	if err := decodeValues(value, v[:]); err != nil {
 		return err
 	}
-	r.cells[k] = &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
+	c := &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
+	c.isLive()
+	r.cells[k] = c
 	return nil
 }
 
