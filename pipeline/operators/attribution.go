@@ -78,11 +78,10 @@ type attribution struct {
 	orderWakes wakeHeap[*order]
 	// held: orders with an event ahead of the watermark, by its ts. Like
 	// the sessions' log entries, an order event counts only once the
-	// watermark has passed it (Engine.Advance steps the watermark to each
-	// held event's ts first), so the sessions closed before it are heard
-	// first and the sale lands where it would whatever the watermark's
-	// steps: never, even for a while, on an agent that an earlier close
-	// would change.
+	// watermark is past it, and it is stepped merged in event time with
+	// the inquiries the sessions' closes reveal (catchUp), so a sale never
+	// lands, even for a while, on an agent or as silent when an earlier
+	// close would change it.
 	held wakeHeap[*orderHold]
 	// now: order events before it are stepped (due). It is the engine's
 	// watermark except inside Advance, where catchUp moves it through the
