@@ -470,6 +470,7 @@ var (
 	clusterCreateRE = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
 	clusterAlterRE  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
 	shopIDColumnRE  = regexp.MustCompile(`(?m)^\s*shop_id\s+String\b`)
+	mutationRE      = regexp.MustCompile(`(?is)^\s*(UPDATE|DELETE)\b`)
 )
 
 // LocalTableSuffix names a cluster's per-shard tables: cs_sessions is the
@@ -485,7 +486,8 @@ const LocalTableSuffix = "_local"
 //     cluster's t_local tables sharded by cityHash64(shop_id): a shop's
 //     rows, every version of them, live on one shard, so FINAL and argMax
 //     collapse versions there and every sum adds up across shards;
-//   - ALTER TABLE ${database}.t ... runs on t_local, then on t;
+//   - ALTER TABLE ${database}.t ... runs on t_local, then on t; a mutation
+//     (ALTER TABLE … UPDATE / DELETE) on t_local only;
 //   - schema_migrations stays a table of this node.
 //
 // Other statements are refused: a file must say how it shards.
@@ -510,10 +512,11 @@ func clusterStatements(stmt, cluster string) ([]string, error) {
 		if table == migrationsTable {
 			return []string{stmt}, nil
 		}
-		return []string{
-			"ALTER TABLE " + DatabasePlaceholder + "." + table + LocalTableSuffix + rest,
-			"ALTER TABLE " + DatabasePlaceholder + "." + table + rest,
-		}, nil
+		local := "ALTER TABLE " + DatabasePlaceholder + "." + table + LocalTableSuffix + rest
+		if mutationRE.MatchString(rest) {
+			return []string{local}, nil // rows live in the local tables; a Distributed table has none to mutate
+		}
+		return []string{local, "ALTER TABLE " + DatabasePlaceholder + "." + table + rest}, nil
 	}
 	return nil, errors.New("only CREATE TABLE IF NOT EXISTS and ALTER TABLE can be applied to a cluster (clickhouse.cluster)")
 }
