@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -35,7 +36,7 @@ func (f *inflight) wait(ctx context.Context) error {
 		f.done = nil
 		return err
 	case <-timer.C:
-		return fmt.Errorf("%w: its calls did not return by their deadline", errCheckpointTimeout)
+		return timedOut{errors.New("its calls did not return by their deadline")}
 	case <-ctx.Done():
 		return fmt.Errorf("checkpoint still being written: %w", ctx.Err())
 	}

@@ -507,7 +507,7 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 		defer cancel()
 		err := r.persist(jobCtx, snap)
 		if errors.Is(err, context.DeadlineExceeded) && jobCtx.Err() != nil {
-			err = fmt.Errorf("%w: %w", errCheckpointTimeout, err)
+			err = timedOut{err}
 		}
 		return err
 	})
@@ -525,6 +525,12 @@ const checkpointGrace = 10 * time.Second
 // run.checkpoint_timeout.
 var errCheckpointTimeout = errors.New("checkpoint not done within run.checkpoint_timeout")
 
+// timedOut is a checkpoint's error after its deadline passed.
+type timedOut struct{ error }
+
+func (e timedOut) Unwrap() error        { return e.error }
+func (e timedOut) Is(target error) bool { return target == errCheckpointTimeout }
+
 // stuckError names a checkpoint that did not finish in time, with the
 // step it was at, and remembers it: the run must end, and a revoke must
 // not wait for that checkpoint again.
@@ -539,7 +545,8 @@ func (r *Runner) stuckError(err error) error {
 			stage = *st
 		}
 	}
-	return fmt.Errorf("%w (%v, stuck at: %s): %w", errCheckpointTimeout, r.cfg.Run.CheckpointTimeout, stage, err)
+	return fmt.Errorf("%w (%v), stuck at: %s; a restart resumes from the last checkpoint: %w",
+		errCheckpointTimeout, r.cfg.Run.CheckpointTimeout, stage, err)
 }
 
 // checkpointSnapshot is what one checkpoint makes durable: each task's
