@@ -59,6 +59,7 @@ type Runner struct {
 	stuck      atomic.Bool           // a checkpoint outlived run.checkpoint_timeout: the run is ending
 
 	kafkaMetrics *kprom.Metrics // the consumer's client metrics, when registered
+	startMillis  int64          // when the run connected: where kafka.start_offset latest starts
 }
 
 // NewRunner prepares a runner; Run connects and consumes.
@@ -145,8 +146,13 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	opts = append(opts, kgo.WithLogger(KafkaLogger(r.log)))
 	r.conn = opts
 	reset := kgo.NewOffset().AtStart()
-	if r.cfg.Kafka.StartOffset == "latest" {
-		reset = kgo.NewOffset().AtEnd()
+	r.startMillis = time.Now().UnixMilli()
+	if r.latest() {
+		// "latest" is the end of each partition when this process
+		// started, not when the group first reaches it: records appended
+		// meanwhile are input, and a bounded run knows where its input
+		// starts (inputState).
+		reset = kgo.NewOffset().AfterMilli(r.startMillis)
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(r.cfg.Kafka.Group),
@@ -193,6 +199,9 @@ func (r *Runner) connectState(ctx context.Context, partitions int32) error {
 	}
 	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
 }
+
+// latest: partitions the group has not committed start at the end.
+func (r *Runner) latest() bool { return r.cfg.Kafka.StartOffset == "latest" }
 
 // transactional: checkpoints go out in Kafka transactions.
 func (r *Runner) transactional() bool { return r.cfg.Run.StateCheckpoints && r.cfg.Kafka.Transactions }
@@ -319,6 +328,16 @@ func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
 		r.log.Warn("fetch committed offsets", zap.Error(err))
 		return false, false
 	}
+	// With kafka.start_offset latest, a partition the group never
+	// committed starts where the log ended when this run started: the
+	// records before are not its input.
+	var starts kadm.ListedOffsets
+	if r.latest() {
+		if starts, err = adm.ListOffsetsAfterMilli(ctx, r.startMillis, r.cfg.Topics.Inputs()...); err != nil {
+			r.log.Warn("list start offsets", zap.Error(err))
+			return false, false
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	consumed, finished = true, true
@@ -328,7 +347,16 @@ func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
 		}
 		c, ok := committed.Lookup(o.Topic, o.Partition)
 		pos := c.At
-		if key := (lagKey{o.Topic, o.Partition}); r.assigned[key] {
+		key := lagKey{o.Topic, o.Partition}
+		if s, found := starts.Lookup(o.Topic, o.Partition); !ok && found && s.Err == nil {
+			pos = s.Offset
+			if _, polled := r.position[key]; r.assigned[key] && !polled {
+				// Nothing polled: the finishing checkpoint commits
+				// (and marks finished) the start.
+				r.position[key] = s.Offset
+			}
+		}
+		if r.assigned[key] {
 			pos = max(pos, r.position[key])
 		}
 		if pos < o.Offset {
