@@ -906,6 +906,13 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 		if rest.ok {
 			t.resume(rest)
 			for i, topic := range r.cfg.Topics.Inputs() {
+				if rest.state.next[i] == 0 {
+					// The task never processed a record of this input:
+					// the group's committed offset (a bounded run with
+					// kafka.start_offset latest commits where it
+					// started) or the reset policy decides, not offset 0.
+					continue
+				}
 				if seek[topic] == nil {
 					seek[topic] = map[int32]kgo.EpochOffset{}
 				}

@@ -94,4 +94,15 @@ func TestUntilIdleWithLatestOnANewGroup(t *testing.T) {
 	if !strings.Contains(out.String(), "input idle: closing all state") {
 		t.Errorf("the run did not close its state at the end of input")
 	}
+
+	// The quiet group finished where it started; run again, it reads
+	// what came since (not from offset 0 of its state's untouched inputs).
+	again, aout := start(t, "run", "--brokers", addr, "--clickhouse", chAddr, "--database", db, "--run.http_listen=",
+		"--kafka.group", "latest-quiet", "--kafka.start_offset", "latest", "--until-idle", "2s")
+	if err := waitExit(t, again, 60*time.Second); err != nil {
+		t.Fatalf("quiet group again: %v", err)
+	}
+	if got := finishedRecords(t, aout.String()); got != want {
+		t.Errorf("the quiet group's second run read %d records, want the %d appended since its first", got, want)
+	}
 }
