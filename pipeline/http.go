@@ -60,6 +60,6 @@ func (r *Runner) Register(reg prometheus.Registerer) error {
 	if w, ok := r.writer.(interface{ InsertCounts() (int64, int64) }); ok {
 		r.stats.insertCounts = w.InsertCounts
 	}
-	r.kafkaMetrics = kprom.NewMetrics("cspulse", kprom.Registerer(reg))
+	r.kafkaMetrics = kprom.NewMetrics("cspulse", kprom.Subsystem("kafka"), kprom.Registerer(reg))
 	return r.stats.register(reg, r.cfg.Topics.Inputs())
 }
