@@ -177,6 +177,10 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	if r.client, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
+	// PrepareKafka has waited for the brokers already; these calls only
+	// check again, bounded like the start.
+	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Run.StartupTimeout, 30*time.Second))
+	defer cancel()
 	partitions, err := EnsureTopics(ctx, r.client, r.cfg.Topics, r.cfg.Kafka.Partitions)
 	if err != nil {
 		r.client.Close()
