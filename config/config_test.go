@@ -122,6 +122,8 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"cluster", "", nil, []string{"--clickhouse.cluster=two-shards"}, "clickhouse.cluster"},
 		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
 		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
+		{"checkpoint timeout below retries", "", nil, []string{"--run.checkpoint_timeout=1m", "--clickhouse.retry_max_elapsed=2m"}, "run.checkpoint_timeout"},
+		{"ready age below flush", "", nil, []string{"--run.ready_max_checkpoint_age=2s", "--run.flush_interval=5s"}, "run.ready_max_checkpoint_age"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

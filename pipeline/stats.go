@@ -132,12 +132,6 @@ func (s *taskStats) totalDeadLetters() int64 {
 	return n
 }
 
-func (s *taskStats) setLag(topic string, partition int32, lag int64) {
-	s.lagMu.Lock()
-	s.lag[lagKey{topic, partition}] = lag
-	s.lagMu.Unlock()
-}
-
 // assign records that this member holds (or no longer holds) an input
 // partition.
 func (s *taskStats) assign(key lagKey, on bool) {
