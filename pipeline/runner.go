@@ -57,6 +57,7 @@ type Runner struct {
 	assignedAt atomic.Int64          // unix nanos of the last assignment; 0 = none yet
 	fatal      atomic.Pointer[error] // set by a rebalance callback that cannot go on
 	stuck      atomic.Bool           // a checkpoint outlived run.checkpoint_timeout: the run is ending
+	failed     atomic.Bool           // the run is ending with an error
 
 	kafkaMetrics *kprom.Metrics // the consumer's client metrics, when registered
 	startMillis  int64          // when the run connected: where kafka.start_offset latest starts
@@ -122,6 +123,12 @@ func (r *Runner) Run(ctx context.Context, brokers []string) (Summary, error) {
 	go r.monitor(mon)
 	err := r.loop(ctx)
 	stopMonitor()
+	if err != nil {
+		// The run is failing: closing the client revokes the partitions,
+		// and a checkpoint then would only delay the exit (ClickHouse may
+		// be what failed); the next owner replays from the last one.
+		r.failed.Store(true)
+	}
 	if r.stuck.Load() {
 		// A call that ignored its deadline may hold a client: close in
 		// the background and exit anyway, rather than hang.
@@ -989,8 +996,8 @@ func pendingLen(r restored) int {
 func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stuck.Load() {
-		r.log.Error("partitions revoked after a checkpoint got stuck: not checkpointing again; the next owner replays from the last checkpoint")
+	if r.stuck.Load() || r.failed.Load() {
+		r.log.Warn("partitions revoked while the run fails: no checkpoint; the next owner replays from the last one")
 	} else if err := r.checkpointLocked(ctx, false, true); err != nil {
 		r.log.Error("checkpoint on revoke failed; the next owner replays from the last commit", zap.Error(err))
 	}
