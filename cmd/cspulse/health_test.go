@@ -105,6 +105,12 @@ func TestClickHouseOutageShowsInLagAndReadiness(t *testing.T) {
 	if _, _, ts := scrape(t, httpAddr, "cspulse_last_checkpoint_timestamp_seconds"); time.Since(time.Unix(int64(ts), 0)) > 10*time.Second {
 		t.Errorf("cspulse_last_checkpoint_timestamp_seconds = %v, long ago", ts)
 	}
+	if _, _, d := scrape(t, httpAddr, "cspulse_watermark_delay_seconds"); d <= 0 {
+		t.Errorf("cspulse_watermark_delay_seconds = %v, want the partitions' delay behind the wall clock", d)
+	}
+	if _, _, c := scrape(t, httpAddr, "cspulse_kafka_connects_total"); c <= 0 {
+		t.Errorf("cspulse_kafka_connects_total = %v: no Kafka client metrics", c)
+	}
 	if !strings.Contains(out.String(), "checkpoint not done yet") {
 		t.Errorf("the stalled checkpoint was not logged")
 	}
