@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cspulse/cspulse/report"
 )
 
 // Config is the whole configuration of a cspulse process.
@@ -23,7 +25,24 @@ type Config struct {
 	Filters    Filters    `koanf:"filters"`
 	Run        Run        `koanf:"run"`
 	Retention  Retention  `koanf:"retention"`
+	Report     Report     `koanf:"report"`
+	Export     Export     `koanf:"export"`
 	Log        Log        `koanf:"log"`
+}
+
+// Report is the metric schemes of `cspulse report`: each an ordered list
+// of metric names (report.Metrics).
+type Report struct {
+	// Overview is the scheme `cspulse report` shows without --scheme.
+	Overview []string `koanf:"overview"`
+	// Schemes are the named list schemes (--scheme NAME).
+	Schemes map[string][]string `koanf:"schemes"`
+}
+
+// Export bounds `cspulse export sessions`.
+type Export struct {
+	// DefaultDays is the range exported without --from: the last N days.
+	DefaultDays int `koanf:"default_days"`
 }
 
 // Retention is the whole months of data `cspulse retention` keeps per
@@ -216,7 +235,7 @@ type Log struct {
 // Validate checks every value and returns the first problem, naming its key.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateKafka, c.validateTopics, c.validateClickHouse,
-		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateLog}
+		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateReport, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -525,6 +544,24 @@ func (c *Config) validateRetention() error {
 		if m := months[table]; m < 0 || m > 1200 {
 			return bad("retention."+table, "%d: must be 0 (keep forever) or 1..1200 months", m)
 		}
+	}
+	return nil
+}
+
+func (c *Config) validateReport() error {
+	if err := report.CheckNames(c.Report.Overview); err != nil {
+		return bad("report.overview", "%v", err)
+	}
+	for _, name := range sortedKeys(c.Report.Schemes) {
+		if name == "" || name == "overview" || strings.ContainsAny(name, " ,=") {
+			return bad("report.schemes."+name, "%q: a scheme name must be a word other than overview", name)
+		}
+		if err := report.CheckNames(c.Report.Schemes[name]); err != nil {
+			return bad("report.schemes."+name, "%v", err)
+		}
+	}
+	if d := c.Export.DefaultDays; d < 1 || d > report.MaxExportDays {
+		return bad("export.default_days", "%d: must be 1..%d (an export covers at most %d days)", d, report.MaxExportDays, report.MaxExportDays)
 	}
 	return nil
 }

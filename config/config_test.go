@@ -92,6 +92,18 @@ func TestMapsFromEnvAndFlags(t *testing.T) {
 	}
 }
 
+// TestReportSchemes: a scheme of the config file joins the default ones.
+func TestReportSchemes(t *testing.T) {
+	l, err := loadWith(t, "report:\n  schemes:\n    mine: [qa_ratio, robot_calls]\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.Config.Report.Schemes
+	if strings.Join(s["mine"], ",") != "qa_ratio,robot_calls" || len(s["agents"]) == 0 || len(l.Config.Report.Overview) == 0 {
+		t.Errorf("schemes %v, overview %v", s, l.Config.Report.Overview)
+	}
+}
+
 func TestInvalidValuesNameTheKey(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -121,6 +133,11 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"retention", "", []string{"CSPULSE_RETENTION_CS_SESSIONS=-1"}, nil, "retention.cs_sessions"},
 		{"cluster", "", nil, []string{"--clickhouse.cluster=two-shards"}, "clickhouse.cluster"},
 		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
+		{"report overview metric", "", nil, []string{"--report.overview=consult_sessions,speed"}, "report.overview"},
+		{"report scheme metric", "report:\n  schemes:\n    mine: [qa_ratio, qa_ratio]\n", nil, nil, "report.schemes.mine"},
+		{"report scheme env", "", []string{"CSPULSE_REPORT_SCHEMES_AGENTS=nope"}, nil, "report.schemes.agents"},
+		{"report empty scheme", "report:\n  schemes:\n    mine: []\n", nil, nil, "report.schemes.mine"},
+		{"export days", "", []string{"CSPULSE_EXPORT_DEFAULT_DAYS=32"}, nil, "export.default_days"},
 		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
 		{"checkpoint timeout below retries", "", nil, []string{"--run.checkpoint_timeout=1m", "--clickhouse.retry_max_elapsed=2m"}, "run.checkpoint_timeout"},
 		{"ready age below flush", "", nil, []string{"--run.ready_max_checkpoint_age=2s", "--run.flush_interval=5s"}, "run.ready_max_checkpoint_age"},

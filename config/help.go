@@ -45,6 +45,9 @@ func walkDocs(prefix string, m *yaml.Node, types map[string]reflect.Type, out ma
 			continue
 		}
 		d := KeyDoc{Doc: commentText(k.HeadComment), Type: typeName(types[key]), Default: defaultText(v)}
+		if types[key] == nil && v.Kind == yaml.SequenceNode {
+			d.Type = "list" // an entry of a map of lists (report.schemes.NAME)
+		}
 		if d.Doc == "" {
 			d.Doc = commentText(v.LineComment)
 		}

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/generator"
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 )
 
@@ -605,6 +605,25 @@ var wantScenario = map[string][]string{
 		"shop-0002 | 1 | shop-0002-a01 | 1 | 1 | 1",
 		"shop-0003 | 1 | shop-0003-a01 | 0 | 1 | 0",
 	},
+	// The shop_day_dashboard figures of 2026-11-02 (consult, received,
+	// 3-min rate, response, pickup, wait, satisfaction); no order in this
+	// scenario: sales 0, no silent share.
+	"monitor_shop_day": {
+		"shop-0001 | 3 | 3 | 0.7143 | 193.3 | 1 | 50 | 1 | 0 | NULL",
+		"shop-0002 | 2 | 1 | 1 | 90 | 0.5 | 120 | 1 | 0 | NULL",
+		"shop-0003 | 2 | 0 | 0 | NULL | 0 | 30 | 0 | 0 | NULL",
+	},
+	// shop-0001 (UTC+8) on 2026-11-02: local 10 (02 UTC) s1's m1–m4, 3
+	// within; 11 (03 UTC) only the re-rating; 14 (06 UTC) s2's m1 (a02, not
+	// within) and m2 (a01, within); 22 (14 UTC) s3's m1; 23 (15 UTC) m2 and
+	// m3, outside the window.
+	"reply_volume_shop_hour": {
+		"2026-11-02 02:00:00 | 4 | 4 | 3 | 0.75",
+		"2026-11-02 03:00:00 | 0 | 0 | 0 | NULL",
+		"2026-11-02 06:00:00 | 2 | 2 | 1 | 0.5",
+		"2026-11-02 14:00:00 | 1 | 1 | 1 | 1",
+		"2026-11-02 15:00:00 | 2 | 0 | 0 | NULL",
+	},
 	"session_timeline": {
 		"shop-0001-s2 | shop-0001-b2 | buyer | web | 2026-11-02 14:00:00 | 60 | shop-0001-a02 → shop-0001-a01 | 320 | " +
 			"2026-11-02 14:10:00 | ended | 600 | 2 | 2 | 0 | 1 | 1 | NULL | ''",
@@ -613,6 +632,18 @@ var wantScenario = map[string][]string{
 	"agent_sessions_day": {
 		"2026-11-02 09:58:00 | shop-0001-s1 | shop-0001-a01 | 1920 | 90 | 1 | 5",
 		"2026-11-02 14:00:00 | shop-0001-s2 | shop-0001-a02 → shop-0001-a01 | 600 | 320 | 1 | NULL",
+	},
+	// First response from the first assignment, NULL when no agent spoke
+	// after it; rating NULL when none. shop-0001 D1: s1 90 000, s2 320 000,
+	// s3 565 000 → 325 s; ratings 5 (s1), 4 (s3). D2: s4 50 000, s5 5 000,
+	// s6 none → 27.5 s; rating 3 (s4). shop-0002 D1 (local): s1 100 000,
+	// s2 none; rating 5. shop-0003 D1: s1 unassigned, s2 never answered;
+	// rating 1.
+	"sessions_averages_day": {
+		"shop-0001 | 2026-11-02 | 3 | 3 | 325 | 2 | 4.5",
+		"shop-0001 | 2026-11-03 | 3 | 2 | 27.5 | 1 | 3",
+		"shop-0002 | 2026-11-02 | 2 | 1 | 100 | 1 | 5",
+		"shop-0003 | 2026-11-02 | 2 | 0 | NULL | 1 | 1",
 	},
 	"sessions_filtered_count": {"agent_single_sentence | 1", "monologue | 1"},
 	"sessions_filtered_list": {
@@ -1021,11 +1052,12 @@ var metricQueries = map[string][]string{
 	"average wait":                  {"avg_wait_agent_day", "avg_wait_shop_day"},
 	"abandoned":                     {"abandoned_sessions_shop_day"},
 	"satisfaction rate":             {"satisfaction_rate_agent_week", "satisfaction_rate_shop_day"},
-	"rollups":                       {"agent_week_dashboard", "agent_day_office_hours", "group_month_dashboard", "shop_day_dashboard", "leaderboard_shop_day"},
-	"agent sales":                   {"agent_sales_day", "agent_sales_month", "group_sales_week"},
-	"silent sales":                  {"shop_sales_day", "shop_sales_month", "shop_sales_hour_of_day", "sales_split_check"},
-	"inquiry conversion":            {"inquiry_conversion_agent_day", "inquiry_conversion_agent_week", "inquiry_conversion_shop_month"},
-	"robot outbound":                {"robot_calls_day", "robot_task_week", "robot_task_intent_month", "robot_robot_task_day", "robot_hours_10_12_month", "robot_hour_of_day"},
+	"rollups": {"agent_week_dashboard", "agent_day_office_hours", "group_month_dashboard", "shop_day_dashboard", "leaderboard_shop_day",
+		"monitor_shop_day", "reply_volume_shop_hour"},
+	"agent sales":        {"agent_sales_day", "agent_sales_month", "group_sales_week"},
+	"silent sales":       {"shop_sales_day", "shop_sales_month", "shop_sales_hour_of_day", "sales_split_check"},
+	"inquiry conversion": {"inquiry_conversion_agent_day", "inquiry_conversion_agent_week", "inquiry_conversion_shop_month"},
+	"robot outbound":     {"robot_calls_day", "robot_task_week", "robot_task_intent_month", "robot_robot_task_day", "robot_hours_10_12_month", "robot_hour_of_day"},
 }
 
 // docScenario is a hand-made scenario with the expected rows of the
@@ -1120,30 +1152,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 	gen.DuplicateRate = 0.01
 	h.cfg.Time.ShopZones = gen.ShopZones()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var produceErr error
-	stats, err := generator.Generate(ctx, gen, func(r *generator.Record) error {
-		// The generator reuses its buffers: copy.
-		rec := &kgo.Record{Topic: r.Topic, Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...)}
-		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
-			if err != nil && produceErr == nil {
-				produceErr = err
-			}
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Flush(ctx); err != nil || produceErr != nil {
-		t.Fatalf("produce: %v %v", err, produceErr)
-	}
-	cl.Close()
+	stats := pipetest.ProduceGenerated(t, h.broker.Addr(), gen)
 	sum := h.run()
 	// Duplicates are applied (and change nothing), so at least every event.
 	if sum.DeadLetters != 0 || sum.Events < stats.Events {

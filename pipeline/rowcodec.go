@@ -68,7 +68,8 @@ func encodeRows(buf *sinks.Buffer) ([][]byte, error) {
 			return
 		}
 		if cur == nil {
-			cur = []byte{rowsCodecVersion}
+			cur = make([]byte, 1, min(rowChunkBytes+4<<10, 1+buf.Len()*160))
+			cur[0] = rowsCodecVersion
 			curTable, countAt = "", 0
 		}
 		if curTable != t.Name {

@@ -42,8 +42,12 @@ step "running the pipeline until the input is idle for 5s"
 step "summary from ClickHouse ($DB)"
 "$BIN" report --clickhouse.database "$DB"
 
+step "per group, 09:00-18:00 (cspulse report --by group; --explain defines each metric)"
+"$BIN" report --clickhouse.database "$DB" --by group --hours 09:00-18:00 \
+	--metrics reply_3min_rate,avg_response_s,agent_pickup_rate,avg_wait_s,satisfaction_rate
+
 step "dead letters in cs.deadletter, by reason (read with kcat)"
-kcat -C -b "$BROKER" -t cs.deadletter -o beginning -e -q -f '%h\n' |
+kcat -C -b "$BROKER" -t cs.deadletter -X isolation.level=read_committed -o beginning -e -q -f '%h\n' |
 	tr ',' '\n' | sed -n 's/^cspulse.reason=//p' | sort | uniq -c
 
 cat <<MSG

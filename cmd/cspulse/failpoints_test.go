@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -24,21 +23,7 @@ import (
 // startWithFailpoint starts cspulse with the failpoint spec armed.
 func startWithFailpoint(t *testing.T, spec string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), failpoint.Env+"="+spec)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-		if t.Failed() {
-			t.Logf("%s %s=%s %s:\n%s", filepath.Base(binPath), failpoint.Env, spec, strings.Join(args, " "), out.String())
-		}
-	})
-	return cmd, &out
+	return startEnv(t, []string{failpoint.Env + "=" + spec}, args...)
 }
 
 // expectFailpointKill waits for cmd to die at its failpoint.
@@ -58,6 +43,16 @@ func expectFailpointKill(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, point s
 // run consumes it (over about five seconds), so that the run passes many
 // checkpoints with rows, state and dead letters before the input ends.
 var failpointInput = []string{"--poison", "0.002"}
+
+// failpointRate is how fast the faulty run's input is produced: over about
+// five seconds, or all at once at the bench's size (the first checkpoints
+// are then the largest, several produce batches each).
+func failpointRate() string {
+	if os.Getenv("CSPULSE_FAULT_SIZE") == "bench" {
+		return "0"
+	}
+	return "20000"
+}
 
 func TestFailpointsAreExact(t *testing.T) {
 	if testing.Short() {
@@ -91,7 +86,7 @@ func TestFailpointsAreExact(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			db := testenv.Database(t, chAddr)
-			addr, gen := startBrokerWithInput(t, kcat, "20000", failpointInput...)
+			addr, gen := startBrokerWithInput(t, kcat, failpointRate(), failpointInput...)
 			args := runArgs(addr, chAddr, "faulty", db, "--run.flush_interval", "100ms")
 			for _, spec := range tc.points {
 				cmd, out := startWithFailpoint(t, spec, args...)

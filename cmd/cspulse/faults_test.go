@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -37,13 +38,25 @@ func dumpTable(t *testing.T, chAddr, db, table string) []string {
 // dumpRows is dumpTable, with the all-zero rows too when withZero.
 func dumpRows(t *testing.T, chAddr, db, table string, withZero bool) []string {
 	t.Helper()
+	cols, figures := tableColumns(t, chAddr, db, table)
+	where := "1"
+	if table != "cs_sessions" && !withZero {
+		where = strings.Join(figures, " OR ")
+	}
+	return queryLines(t, chAddr, db, fmt.Sprintf("SELECT concat(%s) FROM %s FINAL WHERE %s ORDER BY %s",
+		strings.Join(joinWithSep(cols), ", "), table, where, tableKeys[table]))
+}
+
+// tableColumns returns every column of table but version as a string
+// expression (NULL as "NULL"), and a "!= 0" test for each figure.
+func tableColumns(t *testing.T, chAddr, db, table string) (cols, figures []string) {
+	t.Helper()
 	conn := testenv.Conn(t, chAddr, db)
-	ctx := context.Background()
-	var cols, figures []string
-	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY name", db, table)
+	rows, err := conn.Query(context.Background(), "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY name", db, table)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var c, typ string
 		if err := rows.Scan(&c, &typ); err != nil {
@@ -52,19 +65,18 @@ func dumpRows(t *testing.T, chAddr, db, table string, withZero bool) []string {
 		if c == "version" {
 			continue
 		}
-		cols = append(cols, fmt.Sprintf("toString(%s)", c))
+		cols = append(cols, fmt.Sprintf("ifNull(toString(%s), 'NULL')", c))
 		if strings.Contains(typ, "Int") && c != "hour_of_day" {
-			figures = append(figures, c+" != 0")
+			figures = append(figures, fmt.Sprintf("ifNull(%s, 0) != 0", c))
 		}
 	}
-	rows.Close()
-	where := "1"
-	if table != "cs_sessions" && !withZero {
-		where = strings.Join(figures, " OR ")
-	}
-	q := fmt.Sprintf("SELECT concat(%s) FROM %s FINAL WHERE %s ORDER BY %s",
-		strings.Join(joinWithSep(cols), ", "), table, where, tableKeys[table])
-	rows, err = conn.Query(ctx, q)
+	return cols, figures
+}
+
+// queryLines runs q, whose rows are one string each.
+func queryLines(t *testing.T, chAddr, db, q string) []string {
+	t.Helper()
+	rows, err := testenv.Conn(t, chAddr, db).Query(context.Background(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -174,9 +186,20 @@ func startBrokerWithInput(t *testing.T, kcat string, rate string, extra ...strin
 	addr := freeAddr(t)
 	start(t, "broker", "--listen", addr)
 	waitBroker(t, kcat, addr)
-	args := append([]string{"gen", "--brokers", addr, "--seed", "11", "--shops", "4", "--sessions-per-shop-day", "1500", "--rate", rate}, extra...)
+	args := append(append([]string{"gen", "--brokers", addr, "--seed", "11", "--rate", rate}, faultInputSize()...), extra...)
 	gen, _ := start(t, args...)
 	return addr, gen
+}
+
+// faultInputSize is the size of the fault tests' input: 4 shops of 1500
+// sessions a day, or, with CSPULSE_FAULT_SIZE=bench, make bench's input
+// (40 shops, 2 days: 2.3 M events, several produce batches per
+// checkpoint), for running a fault test at that size by hand.
+func faultInputSize() []string {
+	if os.Getenv("CSPULSE_FAULT_SIZE") == "bench" {
+		return []string{"--shops", "40", "--days", "2"}
+	}
+	return []string{"--shops", "4", "--sessions-per-shop-day", "1500"}
 }
 
 func runArgs(addr, chAddr, group, db string, extra ...string) []string {

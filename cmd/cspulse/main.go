@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 		Args:          cobra.NoArgs,
 	}
 	root.SetVersionTemplate("cspulse {{.Version}} (" + runtime.Version() + ")\n")
-	root.AddCommand(newRunCmd(), newBrokerCmd(), newGenCmd(), newReportCmd(), newConfigCmd(), newBenchConsumeCmd(),
+	root.AddCommand(newRunCmd(), newBrokerCmd(), newGenCmd(), newReportCmd(), newExportCmd(), newConfigCmd(), newBenchConsumeCmd(),
 		newRetentionCmd())
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs // a stray word is a mistake, not something to ignore

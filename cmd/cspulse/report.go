@@ -4,28 +4,93 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"text/tabwriter"
+	"sort"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/report"
 	"github.com/cspulse/cspulse/sinks"
 )
 
+// reportFlags are the flags of `cspulse report`.
+type reportFlags struct {
+	by, scheme, metrics, from, to, hours, format, sort string
+	shops, groups, agents                              []string
+	explain                                            bool
+	top                                                int
+}
+
 func newReportCmd() *cobra.Command {
-	var top int
+	var f reportFlags
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Print a summary of the metrics in ClickHouse: per shop, and the top agents",
+		Short: "Print metrics from ClickHouse by day, week, month, agent, group, shop, task or robot",
+		Long: `Print metrics from ClickHouse as a table, CSV or JSON.
+
+Without --by: the overview scheme per shop, then the top agents (the agents
+scheme). With --by: one table of the chosen scheme (report.overview, or
+report.schemes.NAME with --scheme NAME) or of --metrics. Every figure is the
+documented SQL of docs/queries.md; --explain prints each metric's definition
+and SQL.
+
+  cspulse report --by day --from 2026-11-01 --to 2026-11-30 --shop shop-0001
+  cspulse report --by agent --scheme agents --hours 09:00-18:00 --format csv
+  cspulse report --by robot --scheme robots --format json
+  cspulse report --explain --scheme agents`,
 	}
-	cmd.Flags().IntVar(&top, "top", 10, "how many agents to list")
+	fl := cmd.Flags()
+	fl.StringVar(&f.by, "by", "", "dimension: "+strings.Join(report.DimensionNames(), ", ")+" (empty: the per-shop summary and top agents)")
+	fl.StringVar(&f.scheme, "scheme", "overview", "metric scheme: overview or a name under report.schemes")
+	fl.StringVar(&f.metrics, "metrics", "", "comma-separated metric names instead of a scheme")
+	fl.StringVar(&f.from, "from", "", "first local day, YYYY-MM-DD (empty: from the first)")
+	fl.StringVar(&f.to, "to", "", "last local day, YYYY-MM-DD, included (empty: to the last)")
+	fl.StringVar(&f.hours, "hours", "", "local hours of the day, half-open, e.g. 09:00-18:00 (hour_of_day 9..17)")
+	fl.StringSliceVar(&f.shops, "shop", nil, "only these shops (comma-separated or repeated)")
+	fl.StringSliceVar(&f.groups, "group", nil, "only these groups (agent figures only)")
+	fl.StringSliceVar(&f.agents, "agent", nil, "only these agents (agent and inquiry figures only)")
+	fl.StringVar(&f.format, "format", "table", "table, csv or json")
+	fl.StringVar(&f.sort, "sort", "", "order rows by this metric, largest first (default: by the dimension)")
+	fl.IntVar(&f.top, "top", 0, "at most this many rows (without --by: agents listed, default 10)")
+	fl.BoolVar(&f.explain, "explain", false, "print the definition and SQL of each metric of the scheme, and exit")
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		l, err := load()
 		if err != nil {
 			return err
+		}
+		names, err := schemeMetrics(l.Config, f.scheme, f.metrics, cmd.Flags().Changed("scheme"))
+		if err != nil {
+			return err
+		}
+		if f.explain {
+			_, err := io.WriteString(cmd.OutOrStdout(), report.Explain(names))
+			return err
+		}
+		hours, err := report.ParseHours(f.hours)
+		if err != nil {
+			return fmt.Errorf("--hours %w", err)
+		}
+		for flag, v := range map[string]string{"--from": f.from, "--to": f.to} {
+			if err := report.ParseDay(v); err != nil {
+				return fmt.Errorf("%s %w", flag, err)
+			}
+		}
+		if f.format != "table" && f.format != "csv" && f.format != "json" {
+			return fmt.Errorf("--format %q: want table, csv or json", f.format)
+		}
+		req := report.Request{By: f.by, Metrics: names, Lenient: f.metrics == "", From: f.from, To: f.to, Hours: hours,
+			Shops: f.shops, Groups: f.groups, Agents: f.agents, Sort: f.sort, Top: f.top}
+		if f.by == "" && f.format != "table" {
+			return fmt.Errorf("--format %s needs --by (without it: the summary, an aligned table)", f.format)
+		}
+		if f.by != "" {
+			if err := req.Check(); err != nil {
+				return err // before connecting
+			}
 		}
 		cfg := l.Config.ClickHouse
 		chc, err := clickHouseConfig(cfg)
@@ -37,112 +102,82 @@ func newReportCmd() *cobra.Command {
 			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
-		return report(cmd.Context(), ch.Conn(), cfg.Database, top, os.Stdout)
+		out := cmd.OutOrStdout()
+		if f.by == "" {
+			return summary(cmd.Context(), ch.Conn(), cfg.Database, l.Config, req, f.format, out, cmd.ErrOrStderr())
+		}
+		return runReport(cmd.Context(), ch.Conn(), cfg.Database, req, f.format, out, cmd.ErrOrStderr())
 	}
 	return cmd
 }
 
-// The report's queries are the ones docs/queries.md explains: FINAL reads the
-// latest version of each row, and every rate is a sum divided by a sum.
-const shopReportSQL = `
-SELECT s.shop_id, consult, transferred, received, abandoned, buyer_msgs,
-       reply3, avg_resp_s, pickup, avg_wait_s, satisfaction, sales_yuan, silent
-FROM (
-  SELECT shop_id,
-         sum(consult_sessions) AS consult,
-         sum(transferred_sessions) AS transferred,
-         sum(received_sessions) AS received,
-         sum(abandoned_sessions) AS abandoned,
-         sum(transferred_picked_sessions) / sum(transferred_sessions) AS pickup,
-         sum(paid_amount_total) / 100 AS sales_yuan,
-         sum(paid_amount_silent) / sum(paid_amount_total) AS silent
-  FROM %[1]s.cs_shop_hourly FINAL GROUP BY shop_id
-) AS s
-ANY LEFT JOIN (
-  SELECT shop_id,
-         sum(buyer_msgs) AS buyer_msgs,
-         sum(replied_3min_window) / sum(buyer_msgs_window) AS reply3,
-         sum(response_ms_sum) / sum(replied_msgs) / 1000 AS avg_resp_s,
-         sum(wait_ms_sum) / sum(wait_count) / 1000 AS avg_wait_s,
-         sum(satisfied_window) / sum(ratings_window) AS satisfaction
-  FROM %[1]s.cs_agent_hourly FINAL GROUP BY shop_id
-) AS a USING shop_id
-ORDER BY s.shop_id`
-
-const agentReportSQL = `
-SELECT shop_id, agent_id,
-       sum(buyer_msgs) AS buyer_msgs,
-       sum(replied_3min_window) / sum(buyer_msgs_window) AS reply3,
-       sum(session_pairs_3min_ok) / sum(session_pairs_window) AS reply3_sessions,
-       sum(response_ms_sum) / sum(replied_msgs) / 1000 AS avg_resp_s,
-       sum(picked_assignments) / sum(assignments) AS pickup,
-       sum(satisfied_window) / sum(ratings_window) AS satisfaction
-FROM %[1]s.cs_agent_hourly FINAL
-WHERE agent_id != ''
-GROUP BY shop_id, agent_id
-ORDER BY buyer_msgs DESC, shop_id, agent_id
-LIMIT %[2]d`
-
-func report(ctx context.Context, conn driver.Conn, db string, top int, out io.Writer) error {
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "shop\tconsult\ttransferred\treceived\tabandoned\tbuyer msgs\t3-min reply\tavg response\tpickup\tavg wait\tsatisfied\tsales ¥\tsilent\t")
-	err := queryRows(ctx, conn, fmt.Sprintf(shopReportSQL, db), func(scan func(...any) error) error {
-		var shop string
-		var consult, transferred, received, abandoned, msgs uint64
-		var reply3, resp, pickup, wait, sat, sales, silent float64
-		if err := scan(&shop, &consult, &transferred, &received, &abandoned, &msgs, &reply3, &resp, &pickup, &wait, &sat, &sales, &silent); err != nil {
-			return err
+// schemeMetrics is the metric list of --metrics, else of the scheme.
+func schemeMetrics(c config.Config, scheme, metrics string, schemeSet bool) ([]string, error) {
+	if metrics != "" {
+		if schemeSet {
+			return nil, fmt.Errorf("--metrics and --scheme: give one")
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n", shop, consult, transferred, received, abandoned, msgs,
-			pct(reply3), secs(resp), pct(pickup), secs(wait), pct(sat), sales, pct(silent))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("shop report: %w", err)
-	}
-	fmt.Fprintf(w, "\n")
-	fmt.Fprintln(w, "top agents\t\tbuyer msgs\t3-min reply\t3-min (sessions)\tavg response\tpickup\tsatisfied\t")
-	err = queryRows(ctx, conn, fmt.Sprintf(agentReportSQL, db, top), func(scan func(...any) error) error {
-		var shop, agent string
-		var msgs uint64
-		var reply3, reply3s, resp, pickup, sat float64
-		if err := scan(&shop, &agent, &msgs, &reply3, &reply3s, &resp, &pickup, &sat); err != nil {
-			return err
+		var names []string
+		for _, n := range strings.Split(metrics, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", shop, agent, msgs, pct(reply3), pct(reply3s), secs(resp), pct(pickup), pct(sat))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("agent report: %w", err)
+		if err := report.CheckNames(names); err != nil {
+			return nil, fmt.Errorf("--metrics: %w", err)
+		}
+		return names, nil
 	}
-	return w.Flush()
+	if scheme == "overview" {
+		return c.Report.Overview, nil
+	}
+	if names, ok := c.Report.Schemes[scheme]; ok {
+		return names, nil
+	}
+	known := []string{"overview"}
+	for n := range c.Report.Schemes {
+		known = append(known, n)
+	}
+	sort.Strings(known[1:])
+	return nil, fmt.Errorf("--scheme %q: no such scheme (report.schemes); schemes: %s", scheme, strings.Join(known, ", "))
 }
 
-func queryRows(ctx context.Context, conn driver.Conn, sql string, each func(scan func(...any) error) error) error {
-	rows, err := conn.Query(ctx, sql)
+func runReport(ctx context.Context, conn driver.Conn, db string, req report.Request, format string, out, errOut io.Writer) error {
+	res, err := report.Run(ctx, conn, db, req)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows.Scan); err != nil {
-			return err
+	for _, s := range res.Skipped {
+		fmt.Fprintf(errOut, "not shown: %s\n", s)
+	}
+	return report.Write(out, res, format)
+}
+
+// summary is `cspulse report` without --by: the scheme per shop, then the
+// top agents by buyer messages (the agents scheme).
+func summary(ctx context.Context, conn driver.Conn, db string, c config.Config, req report.Request, format string, out, errOut io.Writer) error {
+	top := req.Top
+	req.By, req.Top = "shop", 0
+	if err := runReport(ctx, conn, db, req, format, out, errOut); err != nil {
+		return fmt.Errorf("shop report: %w", err)
+	}
+	agents, ok := c.Report.Schemes["agents"]
+	if !ok {
+		return nil
+	}
+	if top == 0 {
+		top = 10
+	}
+	req.By, req.Metrics, req.Lenient, req.Top = "agent", agents, true, top
+	req.Sort = ""
+	for _, n := range agents {
+		if n == "buyer_msgs" {
+			req.Sort = n
 		}
 	}
-	return rows.Err()
-}
-
-// pct and secs print a ratio; 0/0 (no sample) is NaN in ClickHouse and "–" here.
-func pct(f float64) string {
-	if f != f {
-		return "–"
+	fmt.Fprintf(out, "\ntop agents\n")
+	if err := runReport(ctx, conn, db, req, format, out, errOut); err != nil {
+		return fmt.Errorf("agent report: %w", err)
 	}
-	return fmt.Sprintf("%.1f%%", 100*f)
-}
-
-func secs(f float64) string {
-	if f != f {
-		return "–"
-	}
-	return fmt.Sprintf("%.1fs", f)
+	return nil
 }

@@ -1,0 +1,63 @@
+package pipetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/generator"
+)
+
+// GeneratedDay loads a generated day of traffic (gen; generator.
+// DefaultConfig's Monday 2026-11-02, with its orders paid over the
+// following days and robot calls) through the whole pipeline into a fresh
+// database, and returns the ClickHouse address and database.
+func GeneratedDay(t *testing.T, gen generator.Config) (addr, db string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs ClickHouse and the embedded broker")
+	}
+	cfg := config.Defaults()
+	cfg.Time.ShopZones = gen.ShopZones()
+	b := Start(t, &cfg)
+	stats := ProduceGenerated(t, b.Addr(), gen)
+	sum := Run(t, &cfg)
+	if sum.DeadLetters != 0 || sum.Events < stats.Events {
+		t.Fatalf("applied %d events with %d dead letters; the generator made %d events", sum.Events, sum.DeadLetters, stats.Events)
+	}
+	return cfg.ClickHouse.Addr[0], cfg.ClickHouse.Database
+}
+
+// ProduceGenerated produces the traffic gen describes to the broker at
+// addr and returns what the generator made.
+func ProduceGenerated(t *testing.T, addr string, gen generator.Config) generator.Stats {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var produceErr error
+	stats, err := generator.Generate(ctx, gen, func(r *generator.Record) error {
+		// The generator reuses its buffers: copy.
+		rec := &kgo.Record{Topic: r.Topic, Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...)}
+		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+			if err != nil && produceErr == nil {
+				produceErr = err
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Flush(ctx); err != nil || produceErr != nil {
+		t.Fatalf("produce: %v %v", err, produceErr)
+	}
+	return stats
+}
