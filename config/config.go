@@ -219,6 +219,12 @@ type Run struct {
 	StartupTimeout time.Duration `koanf:"startup_timeout"`
 	// Pprof serves Go's /debug/pprof on run.http_listen.
 	Pprof bool `koanf:"pprof"`
+	// ReadyMaxCheckpointAge: /readyz fails when no checkpoint succeeded
+	// for this long.
+	ReadyMaxCheckpointAge time.Duration `koanf:"ready_max_checkpoint_age"`
+	// CheckpointTimeout: a checkpoint not durable after this long ends the
+	// run with an error (exit 1) rather than hang.
+	CheckpointTimeout time.Duration `koanf:"checkpoint_timeout"`
 }
 
 type Log struct {
@@ -518,6 +524,16 @@ func (c *Config) validateRun() error {
 	}
 	if r.GCPercent < 25 {
 		return bad("run.gc_percent", "%d: must be ≥ 25", r.GCPercent)
+	}
+	if r.ReadyMaxCheckpointAge < time.Second {
+		return bad("run.ready_max_checkpoint_age", "%v: must be ≥ 1s", r.ReadyMaxCheckpointAge)
+	}
+	if r.ReadyMaxCheckpointAge <= r.FlushInterval {
+		return bad("run.ready_max_checkpoint_age", "%v: must be longer than run.flush_interval (%v)", r.ReadyMaxCheckpointAge, r.FlushInterval)
+	}
+	if r.CheckpointTimeout <= c.ClickHouse.RetryMaxElapsed {
+		return bad("run.checkpoint_timeout", "%v: must be longer than clickhouse.retry_max_elapsed (%v), "+
+			"so that an insert gives up (and logs why) before the checkpoint does", r.CheckpointTimeout, c.ClickHouse.RetryMaxElapsed)
 	}
 	return nil
 }

@@ -139,6 +139,8 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"report empty scheme", "report:\n  schemes:\n    mine: []\n", nil, nil, "report.schemes.mine"},
 		{"export days", "", []string{"CSPULSE_EXPORT_DEFAULT_DAYS=32"}, nil, "export.default_days"},
 		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
+		{"checkpoint timeout below retries", "", nil, []string{"--run.checkpoint_timeout=1m", "--clickhouse.retry_max_elapsed=2m"}, "run.checkpoint_timeout"},
+		{"ready age below flush", "", nil, []string{"--run.ready_max_checkpoint_age=2s", "--run.flush_interval=5s"}, "run.ready_max_checkpoint_age"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,14 +11,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/plugin/kprom"
 	"go.uber.org/zap"
 )
 
 // ServeHTTP serves /metrics, /healthz (the process is up), /readyz
-// (ready() is true: connected and consuming) and, with withPprof
+// (ready() is nil, else 503 with its text) and, with withPprof
 // (run.pprof), Go's /debug/pprof on addr until ctx ends. The default
 // address is loopback only.
-func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready func() bool, withPprof bool, log *zap.Logger) (string, error) {
+func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready func() error, withPprof bool, log *zap.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("config key run.http_listen: %w", err)
@@ -31,8 +32,8 @@ func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -52,10 +53,13 @@ func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready
 	return ln.Addr().String(), nil
 }
 
-// Register exposes the runner's counters on reg.
+// Register exposes the runner's counters on reg, the ClickHouse writer's
+// insert counts when it keeps them, and the Kafka consumer's client
+// metrics (franz-go's kprom, cspulse_kafka_*) once Run connects.
 func (r *Runner) Register(reg prometheus.Registerer) error {
+	if w, ok := r.writer.(interface{ InsertCounts() (int64, int64) }); ok {
+		r.stats.insertCounts = w.InsertCounts
+	}
+	r.kafkaMetrics = kprom.NewMetrics("cspulse", kprom.Subsystem("kafka"), kprom.Registerer(reg))
 	return r.stats.register(reg, r.cfg.Topics.Inputs())
 }
-
-// Ready is true once the runner has partitions assigned.
-func (r *Runner) Ready() bool { return r.assignedAt.Load() != 0 }

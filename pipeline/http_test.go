@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
@@ -31,7 +32,9 @@ func TestHTTPEndpoints(t *testing.T) {
 	r := NewRunner(&cfg, zaptest.NewLogger(t), nil, nil)
 	r.stats.events[2].Add(7)
 	r.stats.deadLetter(schemas.ReasonLate)
-	r.stats.setLag("cs.messages", 3, 42)
+	r.stats.assign(lagKey{"cs.messages", 3}, true)
+	r.stats.setCheckpointed(map[string]map[int32]int64{"cs.messages": {3: 58}})
+	r.stats.updateLag(map[lagKey]int64{{"cs.messages", 3}: 100}, nil)
 	r.stats.setEngine(2, operators.Stats{OpenSessions: 5})
 	reg := prometheus.NewRegistry()
 	if err := r.Register(reg); err != nil {
@@ -39,27 +42,38 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Ready, false, zaptest.NewLogger(t))
+	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Readiness, false, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := get(t, "http://"+addr+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
-	if code, _ := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz before assignment = %d, want 503", code)
+	if code, body := get(t, "http://"+addr+"/readyz"); code != 200 {
+		t.Errorf("/readyz with a partition and a recent checkpoint = %d %s", code, body)
 	}
-	r.assignedAt.Store(1)
-	if code, _ := get(t, "http://"+addr+"/readyz"); code != 200 {
-		t.Errorf("/readyz after assignment = %d", code)
+	r.stats.lastCheckpointAt.Store(time.Now().Add(-cfg.Run.ReadyMaxCheckpointAge - time.Second).UnixNano())
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "no checkpoint succeeded") {
+		t.Errorf("/readyz with an old checkpoint = %d %q, want 503 naming the checkpoint", code, body)
 	}
+	r.stats.lastCheckpointAt.Store(time.Now().UnixNano())
+	r.stats.assign(lagKey{"cs.messages", 3}, false)
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "no partitions") {
+		t.Errorf("/readyz without partitions = %d %q, want 503", code, body)
+	}
+	r.stats.assign(lagKey{"cs.messages", 3}, true)
+	r.stats.updateLag(map[lagKey]int64{{"cs.messages", 3}: 100}, map[lagKey]int64{{"cs.messages", 3}: 58})
 	_, body := get(t, "http://"+addr+"/metrics")
 	for _, want := range []string{
 		`cspulse_events_total{topic="cs.messages"} 7`,
 		`cspulse_dead_letters_total{reason="late"} 1`,
-		`cspulse_consumer_lag{partition="3",topic="cs.messages"} 42`,
+		`cspulse_consumer_lag_records{partition="3",topic="cs.messages"} 42`,
 		`cspulse_state_entries{kind="open_sessions",partition="2"} 5`,
-		`cspulse_invariant_breaches{kind="final_cell_writes",partition="2"} 0`,
+		`cspulse_invariant_breaches_total{kind="final_cell_writes",partition="2"} 0`,
+		`cspulse_last_checkpoint_timestamp_seconds `,
+		`cspulse_clickhouse_insert_errors_total 0`,
+		`cspulse_clickhouse_insert_retries_total 0`,
+		`cspulse_checkpoint_duration_seconds `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -71,7 +85,7 @@ func TestHTTPEndpoints(t *testing.T) {
 func TestPprofIsOptIn(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(context.Background())
-		addr, err := ServeHTTP(ctx, "127.0.0.1:0", prometheus.NewRegistry(), func() bool { return true }, on, zaptest.NewLogger(t))
+		addr, err := ServeHTTP(ctx, "127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, on, zaptest.NewLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

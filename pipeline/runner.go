@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/plugin/kprom"
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
@@ -55,6 +56,11 @@ type Runner struct {
 
 	assignedAt atomic.Int64          // unix nanos of the last assignment; 0 = none yet
 	fatal      atomic.Pointer[error] // set by a rebalance callback that cannot go on
+	stuck      atomic.Bool           // a checkpoint outlived run.checkpoint_timeout: the run is ending
+	failed     atomic.Bool           // the run is ending with an error
+
+	kafkaMetrics *kprom.Metrics // the consumer's client metrics, when registered
+	startMillis  int64          // when the run connected: where kafka.start_offset latest starts
 }
 
 // NewRunner prepares a runner; Run connects and consumes.
@@ -109,11 +115,33 @@ func (r *Runner) summary(start time.Time) Summary {
 // been idle that long (then it closes all state first).
 func (r *Runner) Run(ctx context.Context, brokers []string) (Summary, error) {
 	start := time.Now()
+	r.stats.lastCheckpointAt.Store(start.UnixNano())
 	if err := r.connect(ctx, brokers); err != nil {
 		return Summary{}, err
 	}
-	defer r.close()
+	mon, stopMonitor := context.WithCancel(ctx)
+	go r.monitor(mon)
 	err := r.loop(ctx)
+	stopMonitor()
+	if err != nil {
+		// The run is failing: closing the client revokes the partitions,
+		// and a checkpoint then would only delay the exit (ClickHouse may
+		// be what failed); the next owner replays from the last one.
+		r.failed.Store(true)
+	}
+	if r.stuck.Load() {
+		// A call that ignored its deadline may hold a client: close in
+		// the background and exit anyway, rather than hang.
+		closed := make(chan struct{})
+		go func() { r.close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(checkpointGrace):
+			r.log.Error("clients did not close after a stuck checkpoint; exiting anyway")
+		}
+	} else {
+		r.close()
+	}
 	return r.summary(start), err
 }
 
@@ -125,8 +153,13 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 	opts = append(opts, kgo.WithLogger(KafkaLogger(r.log)))
 	r.conn = opts
 	reset := kgo.NewOffset().AtStart()
-	if r.cfg.Kafka.StartOffset == "latest" {
-		reset = kgo.NewOffset().AtEnd()
+	r.startMillis = time.Now().UnixMilli()
+	if r.latest() {
+		// "latest" is the end of each partition when this process
+		// started, not when the group first reaches it: records appended
+		// meanwhile are input, and a bounded run knows where its input
+		// starts (inputState).
+		reset = kgo.NewOffset().AfterMilli(r.startMillis)
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(r.cfg.Kafka.Group),
@@ -145,9 +178,16 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 		kgo.FetchMaxPartitionBytes(int32(r.cfg.Kafka.FetchMaxPartitionBytes)),
 	)
 	opts = append(opts, MembershipOptions(r.cfg.Kafka)...)
+	if r.kafkaMetrics != nil {
+		opts = append(opts, kgo.WithHooks(r.kafkaMetrics))
+	}
 	if r.client, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
+	// PrepareKafka has waited for the brokers already; these calls only
+	// check again, bounded like the start.
+	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Run.StartupTimeout, 30*time.Second))
+	defer cancel()
 	partitions, err := EnsureTopics(ctx, r.client, r.cfg.Topics, r.cfg.Kafka.Partitions)
 	if err != nil {
 		r.client.Close()
@@ -170,6 +210,9 @@ func (r *Runner) connectState(ctx context.Context, partitions int32) error {
 	}
 	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
 }
+
+// latest: partitions the group has not committed start at the end.
+func (r *Runner) latest() bool { return r.cfg.Kafka.StartOffset == "latest" }
 
 // transactional: checkpoints go out in Kafka transactions.
 func (r *Runner) transactional() bool { return r.cfg.Run.StateCheckpoints && r.cfg.Kafka.Transactions }
@@ -283,6 +326,8 @@ func (r *Runner) finishIdle(ctx context.Context) (done bool, err error) {
 // partition counts as both. A failing admin request is logged and counts
 // as not yet.
 func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
+	ctx, cancel := context.WithTimeout(ctx, kafkaCallTimeout)
+	defer cancel()
 	adm := kadm.NewClient(r.client)
 	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Inputs()...)
 	if err != nil {
@@ -294,6 +339,16 @@ func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
 		r.log.Warn("fetch committed offsets", zap.Error(err))
 		return false, false
 	}
+	// With kafka.start_offset latest, a partition the group never
+	// committed starts where the log ended when this run started: the
+	// records before are not its input.
+	var starts kadm.ListedOffsets
+	if r.latest() {
+		if starts, err = adm.ListOffsetsAfterMilli(ctx, r.startMillis, r.cfg.Topics.Inputs()...); err != nil {
+			r.log.Warn("list start offsets", zap.Error(err))
+			return false, false
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	consumed, finished = true, true
@@ -303,7 +358,16 @@ func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
 		}
 		c, ok := committed.Lookup(o.Topic, o.Partition)
 		pos := c.At
-		if key := (lagKey{o.Topic, o.Partition}); r.assigned[key] {
+		key := lagKey{o.Topic, o.Partition}
+		if s, found := starts.Lookup(o.Topic, o.Partition); !ok && found && s.Err == nil {
+			pos = s.Offset
+			if _, polled := r.position[key]; r.assigned[key] && !polled {
+				// Nothing polled: the finishing checkpoint commits
+				// (and marks finished) the start.
+				r.position[key] = s.Offset
+			}
+		}
+		if r.assigned[key] {
 			pos = max(pos, r.position[key])
 		}
 		if pos < o.Offset {
@@ -363,7 +427,7 @@ func (r *Runner) dispatch(p kgo.FetchTopicPartition) {
 	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: recs}
 	last := recs[len(recs)-1].Offset
 	r.position[key] = last + 1
-	r.stats.setLag(p.Topic, p.Partition, p.HighWatermark-last-1)
+	r.stats.setConsumed(key, last+1)
 }
 
 // skipApplied drops the records before the partition's position: they are
@@ -460,19 +524,68 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 	err := r.commits.wait(ctx)
 	r.clock.Resume()
 	if err != nil {
-		return err
+		return r.stuckError(err)
 	}
 	snap := r.snapshot(finish)
+	jobCtx := ctx
 	if !wait {
 		// A background write outlives the poll that started it: a stop
 		// signal must not cancel it halfway; shutdown waits for it.
-		ctx = context.WithoutCancel(ctx)
+		jobCtx = context.WithoutCancel(ctx)
 	}
-	r.commits.start(func() error { return r.persist(ctx, snap) })
+	// Every step of a checkpoint has a deadline: a broker or ClickHouse
+	// that stops answering ends the run (run.checkpoint_timeout) instead
+	// of hanging it, and the rebalance callbacks waiting for r.mu with it.
+	limit := r.cfg.Run.CheckpointTimeout
+	jobCtx, cancel := context.WithTimeout(jobCtx, limit)
+	r.stats.inflightSince.Store(snap.taken.UnixNano())
+	r.stats.setStage("snapshot")
+	// The wait gives up a little after the job's deadline, in case some
+	// call does not honour it.
+	r.commits.start(time.Now().Add(limit+checkpointGrace), func() error {
+		defer cancel()
+		err := r.persist(jobCtx, snap)
+		if errors.Is(err, context.DeadlineExceeded) && jobCtx.Err() != nil {
+			err = timedOut{err}
+		}
+		return err
+	})
 	if wait {
-		return r.commits.wait(ctx)
+		return r.stuckError(r.commits.wait(ctx))
 	}
 	return nil
+}
+
+// checkpointGrace is how much longer than run.checkpoint_timeout the
+// runner waits for a checkpoint whose calls do not honour their deadline.
+const checkpointGrace = 10 * time.Second
+
+// errCheckpointTimeout: a checkpoint was not durable within
+// run.checkpoint_timeout.
+var errCheckpointTimeout = errors.New("checkpoint not done within run.checkpoint_timeout")
+
+// timedOut is a checkpoint's error after its deadline passed.
+type timedOut struct{ error }
+
+func (e timedOut) Unwrap() error        { return e.error }
+func (e timedOut) Is(target error) bool { return target == errCheckpointTimeout }
+
+// stuckError names a checkpoint that did not finish in time, with the
+// step it was at, and remembers it: the run must end, and a revoke must
+// not wait for that checkpoint again.
+func (r *Runner) stuckError(err error) error {
+	if err == nil || !errors.Is(err, errCheckpointTimeout) {
+		return err
+	}
+	r.stuck.Store(true)
+	_, stage, _ := r.stats.inflight()
+	if stage == "" {
+		if st := r.stats.stage.Load(); st != nil {
+			stage = *st
+		}
+	}
+	return fmt.Errorf("%w (%v), stuck at: %s; a restart resumes from the last checkpoint: %w",
+		errCheckpointTimeout, r.cfg.Run.CheckpointTimeout, stage, err)
 }
 
 // checkpointSnapshot is what one checkpoint makes durable: each task's
@@ -603,6 +716,7 @@ func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.
 // its rows are not inserted and its offsets not committed.
 func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	failpoint.Hit(failpoint.CheckpointBeforeState)
+	r.stats.setStage("kafka transaction (state, rows, dead letters)")
 	abandoned, err := r.writeState(ctx, snap)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -615,6 +729,7 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 		}
 	}
 	n := rows.Len()
+	r.stats.setStage("clickhouse insert")
 	if err := rows.Flush(ctx); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -624,6 +739,7 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	if len(snap.finished) > 0 {
 		ctx = kgo.PreCommitFnContext(ctx, markFinished(snap.finished))
 	}
+	r.stats.setStage("group offset commit")
 	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
 		if !r.cfg.Run.StateCheckpoints {
 			return fmt.Errorf("checkpoint: commit offsets: %w", err)
@@ -637,6 +753,10 @@ func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	r.stats.flushes.Add(1)
 	r.stats.pendingRows.Store(0)
 	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
+	r.stats.setCheckpointed(plainOffsets(snap.offsets))
+	r.stats.inflightSince.Store(0)
+	r.stats.setStage("")
+	r.stats.lastCheckpointAt.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -680,6 +800,18 @@ func (r *Runner) writeState(ctx context.Context, snap *checkpointSnapshot) (aban
 		}
 	}
 	return abandoned, err
+}
+
+// plainOffsets drops the epochs.
+func plainOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]int64 {
+	out := make(map[string]map[int32]int64, len(offsets))
+	for topic, ps := range offsets {
+		out[topic] = make(map[int32]int64, len(ps))
+		for p, at := range ps {
+			out[topic][p] = at.Offset
+		}
+	}
+	return out
 }
 
 // dropPartitions removes the given partitions' offsets.
@@ -752,7 +884,12 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 	r.mu.Lock()
 	r.setAssigned(assigned, true)
 	if r.cfg.Run.StateCheckpoints {
-		if err := r.restoreTasks(ctx, cl, partitionSet(assigned)); err != nil {
+		// Bounded like a checkpoint: a broker that stops answering must
+		// not hold r.mu (and the poll loop) forever.
+		rctx, cancel := context.WithTimeout(ctx, r.cfg.Run.CheckpointTimeout)
+		err := r.restoreTasks(rctx, cl, partitionSet(assigned))
+		cancel()
+		if err != nil {
 			// Consuming on without the state would count twice or miss:
 			// stop, and let the operator or the orchestrator restart.
 			r.fatal.Store(&err)
@@ -780,6 +917,13 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 		if rest.ok {
 			t.resume(rest)
 			for i, topic := range r.cfg.Topics.Inputs() {
+				if rest.state.next[i] == 0 {
+					// The task never processed a record of this input:
+					// the group's committed offset (a bounded run with
+					// kafka.start_offset latest commits where it
+					// started) or the reset policy decides, not offset 0.
+					continue
+				}
 				if seek[topic] == nil {
 					seek[topic] = map[int32]kgo.EpochOffset{}
 				}
@@ -790,6 +934,7 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 				// poll it would stay behind. The next checkpoint commits it.
 				r.position[lagKey{topic, p}] = at.Offset
 				r.restoredAt[lagKey{topic, p}] = at
+				r.stats.setCheckpointed(map[string]map[int32]int64{topic: {p: at.Offset}})
 			}
 		}
 		r.tasks[p] = t
@@ -851,7 +996,9 @@ func pendingLen(r restored) int {
 func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.checkpointLocked(ctx, false, true); err != nil {
+	if r.stuck.Load() || r.failed.Load() {
+		r.log.Warn("partitions revoked while the run fails: no checkpoint; the next owner replays from the last one")
+	} else if err := r.checkpointLocked(ctx, false, true); err != nil {
 		r.log.Error("checkpoint on revoke failed; the next owner replays from the last commit", zap.Error(err))
 	}
 	r.stopTasks(partitionSet(revoked))
@@ -878,8 +1025,8 @@ func (r *Runner) setAssigned(m map[string][]int32, on bool) {
 			} else {
 				delete(r.assigned, key)
 				delete(r.position, key)
-				r.stats.forgetLag(topic, p)
 			}
+			r.stats.assign(key, on)
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,10 +36,27 @@ type taskStats struct {
 	pendingRows       atomic.Int64
 	pendingStateBytes atomic.Int64
 
-	lagMu     sync.Mutex
-	lag       map[lagKey]int64
-	engine    map[int32]operators.Stats // per task, as of its last checkpoint
-	peakState StateSize                 // the largest sum over the tasks seen at a checkpoint
+	// Checkpoint health (unix nanos): the end of the last successful
+	// checkpoint (the run's start until there is one), and the start of
+	// the one in flight (0: none) with the step it is at.
+	lastCheckpointAt atomic.Int64
+	inflightSince    atomic.Int64
+	stage            atomic.Pointer[string]
+
+	// insertCounts reads the ClickHouse writer's failed and retried INSERT
+	// attempts, when it counts them.
+	insertCounts func() (errors, retries int64)
+
+	lagMu sync.Mutex
+	// lag is computed off the hot path (lagMonitor): the brokers' end
+	// offsets less the checkpointed position, per assigned input partition.
+	lag          map[lagKey]int64
+	assigned     map[lagKey]bool
+	consumed     map[lagKey]int64          // next offset to process, as polled
+	checkpointed map[lagKey]int64          // next offset to process, as of the last durable checkpoint
+	watermarks   map[int32]int64           // per task, unix ms, as of its last checkpoint
+	engine       map[int32]operators.Stats // per task, as of its last checkpoint
+	peakState    StateSize                 // the largest sum over the tasks seen at a checkpoint
 }
 
 // StateSize is the operator state of a process: its approximate bytes
@@ -72,6 +91,7 @@ func (s *taskStats) peak() StateSize {
 func (s *taskStats) forgetEngine(p int32) {
 	s.lagMu.Lock()
 	delete(s.engine, p)
+	delete(s.watermarks, p)
 	s.lagMu.Unlock()
 }
 
@@ -81,7 +101,9 @@ type lagKey struct {
 }
 
 func newTaskStats() *taskStats {
-	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}, engine: map[int32]operators.Stats{}}
+	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}, engine: map[int32]operators.Stats{},
+		assigned: map[lagKey]bool{}, consumed: map[lagKey]int64{}, checkpointed: map[lagKey]int64{}, watermarks: map[int32]int64{}}
+	s.lastCheckpointAt.Store(time.Now().UnixNano())
 	for _, r := range schemas.Reasons {
 		s.deadLetters[r] = new(atomic.Int64)
 	}
@@ -110,17 +132,99 @@ func (s *taskStats) totalDeadLetters() int64 {
 	return n
 }
 
-func (s *taskStats) setLag(topic string, partition int32, lag int64) {
+// assign records that this member holds (or no longer holds) an input
+// partition.
+func (s *taskStats) assign(key lagKey, on bool) {
 	s.lagMu.Lock()
-	s.lag[lagKey{topic, partition}] = lag
+	defer s.lagMu.Unlock()
+	if on {
+		s.assigned[key] = true
+		return
+	}
+	delete(s.assigned, key)
+	delete(s.lag, key)
+	delete(s.consumed, key)
+	delete(s.checkpointed, key)
+}
+
+// assignedCount is how many input partitions this member holds.
+func (s *taskStats) assignedCount() int {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	return len(s.assigned)
+}
+
+func (s *taskStats) setConsumed(key lagKey, next int64) {
+	s.lagMu.Lock()
+	s.consumed[key] = next
 	s.lagMu.Unlock()
 }
 
-func (s *taskStats) forgetLag(topic string, partition int32) {
+// setCheckpointed records the input offsets a durable checkpoint (or a
+// restored one) reflects.
+func (s *taskStats) setCheckpointed(offsets map[string]map[int32]int64) {
 	s.lagMu.Lock()
-	delete(s.lag, lagKey{topic, partition})
+	defer s.lagMu.Unlock()
+	for topic, ps := range offsets {
+		for p, at := range ps {
+			if key := (lagKey{topic, p}); s.assigned[key] {
+				s.checkpointed[key] = at
+			}
+		}
+	}
+}
+
+func (s *taskStats) setWatermark(p int32, ms int64) {
+	s.lagMu.Lock()
+	s.watermarks[p] = ms
 	s.lagMu.Unlock()
 }
+
+// updateLag sets the lag of every assigned partition whose end offset is
+// known: the end less the last checkpoint's position (the group's
+// committed offset, or the polled position, until this member has one).
+func (s *taskStats) updateLag(ends, committed map[lagKey]int64) {
+	s.lagMu.Lock()
+	defer s.lagMu.Unlock()
+	for key := range s.assigned {
+		end, ok := ends[key]
+		if !ok {
+			continue
+		}
+		pos, ok := s.checkpointed[key]
+		if !ok {
+			pos, ok = committed[key]
+		}
+		if !ok {
+			pos, ok = s.consumed[key]
+		}
+		if !ok {
+			continue
+		}
+		s.lag[key] = max(0, end-pos)
+	}
+}
+
+// checkpointAge is how long ago the last checkpoint succeeded (or the
+// run started).
+func (s *taskStats) checkpointAge(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, s.lastCheckpointAt.Load()))
+}
+
+// inflight reports the checkpoint being written: since when and at which
+// step; ok false when none is.
+func (s *taskStats) inflight() (since time.Time, stage string, ok bool) {
+	at := s.inflightSince.Load()
+	if at == 0 {
+		return time.Time{}, "", false
+	}
+	if st := s.stage.Load(); st != nil {
+		stage = *st
+	}
+	return time.Unix(0, at), stage, true
+}
+
+func (s *taskStats) setStage(stage string) { s.stage.Store(&stage) }
 
 func (s *taskStats) totalLag() int64 {
 	s.lagMu.Lock()
@@ -132,19 +236,36 @@ func (s *taskStats) totalLag() int64 {
 	return n
 }
 
-var lagDesc = prometheus.NewDesc("cspulse_consumer_lag",
-	"Records behind the high watermark, per assigned input partition.", []string{"topic", "partition"}, nil)
+var (
+	lagDesc = prometheus.NewDesc("cspulse_consumer_lag_records",
+		"Records in the input partition not yet covered by a durable checkpoint: the broker's end offset less "+
+			"the last checkpoint's position, per assigned input partition (refreshed every few seconds; grows "+
+			"while checkpoints stop, e.g. in a ClickHouse outage).", []string{"topic", "partition"}, nil)
+	watermarkDesc = prometheus.NewDesc("cspulse_watermark_delay_seconds",
+		"Wall clock less the task's event-time watermark, per partition (as of its last checkpoint): how far the "+
+			"results trail real time.", []string{"partition"}, nil)
+)
 
 // lagCollector reports the lag of the partitions assigned right now.
 type lagCollector struct{ s *taskStats }
 
-func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- lagDesc
+	ch <- watermarkDesc
+}
 
 func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
 	c.s.lagMu.Lock()
 	defer c.s.lagMu.Unlock()
 	for k, lag := range c.s.lag {
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), k.topic, strconv.Itoa(int(k.partition)))
+	}
+	now := time.Now().UnixMilli()
+	for p, wm := range c.s.watermarks {
+		if wm == math.MinInt64 || wm == math.MaxInt64 {
+			continue // no event yet, or finished
+		}
+		ch <- prometheus.MustNewConstMetric(watermarkDesc, prometheus.GaugeValue, float64(now-wm)/1000, strconv.Itoa(int(p)))
 	}
 }
 
@@ -153,8 +274,8 @@ var (
 		"Operator state held, by kind, per task (as of its last checkpoint).", []string{"partition", "kind"}, nil)
 	stateBytesDesc = prometheus.NewDesc("cspulse_state_bytes",
 		"Approximate bytes of operator state per task (as of its last checkpoint).", []string{"partition"}, nil)
-	invariantDesc = prometheus.NewDesc("cspulse_invariant_breaches",
-		"Writes to final hours and negative counts; must stay 0.", []string{"partition", "kind"}, nil)
+	invariantDesc = prometheus.NewDesc("cspulse_invariant_breaches_total",
+		"Writes to final hours and negative counts, per task since it started or was restored; must stay 0.", []string{"partition", "kind"}, nil)
 )
 
 // engineCollector reports each task's engine state.
@@ -178,9 +299,16 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(stateEntriesDesc, prometheus.GaugeValue, float64(n), part, kind)
 		}
 		ch <- prometheus.MustNewConstMetric(stateBytesDesc, prometheus.GaugeValue, float64(st.ApproxBytes), part)
-		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.GaugeValue, float64(st.FinalCellWrites), part, "final_cell_writes")
-		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.GaugeValue, float64(st.NegativeValues), part, "negative_values")
+		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.CounterValue, float64(st.FinalCellWrites), part, "final_cell_writes")
+		ch <- prometheus.MustNewConstMetric(invariantDesc, prometheus.CounterValue, float64(st.NegativeValues), part, "negative_values")
 	}
+}
+
+func (s *taskStats) inserts() (errors, retries int64) {
+	if s.insertCounts == nil {
+		return 0, 0
+	}
+	return s.insertCounts()
 }
 
 // register exposes the counters on reg under the cspulse_ prefix.
@@ -207,9 +335,27 @@ func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) err
 			Help: "State entries written to the changelog."}, func() float64 { return float64(s.stateRecords.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_checkpoints_total",
 			Help: "Checkpoints made durable (rows, dead letters, state, offsets)."}, func() float64 { return float64(s.flushes.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_last_seconds",
-			Help: "Duration of the last checkpoint, from snapshot to committed offsets."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_duration_seconds",
+			Help: "Duration of the last successful checkpoint, from snapshot to committed offsets."},
 			func() float64 { return float64(s.lastCheckpointNanos.Load()) / 1e9 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_last_checkpoint_timestamp_seconds",
+			Help: "Unix time of the end of the last successful checkpoint (the process's start until the first); " +
+				"alert when time() minus it exceeds a few flush intervals."},
+			func() float64 { return float64(s.lastCheckpointAt.Load()) / 1e9 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_in_progress_seconds",
+			Help: "How long the checkpoint being written has taken so far; 0 when none is in flight."},
+			func() float64 {
+				if since, _, ok := s.inflight(); ok {
+					return time.Since(since).Seconds()
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_clickhouse_insert_errors_total",
+			Help: "ClickHouse INSERT attempts that failed (each retry that fails counts)."},
+			func() float64 { e, _ := s.inserts(); return float64(e) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_clickhouse_insert_retries_total",
+			Help: "ClickHouse INSERT attempts made again after a failure."},
+			func() float64 { _, r := s.inserts(); return float64(r) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cspulse_checkpoint_pending_rows",
 			Help: "Rows of the checkpoint being written (the output buffer's fill)."},
 			func() float64 { return float64(s.pendingRows.Load()) }),

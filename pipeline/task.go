@@ -304,6 +304,7 @@ func (t *task) serve(req taskRequest) {
 	if st, ok := t.engine.(interface{ Stats() operators.Stats }); ok {
 		t.stats.setEngine(t.partition, st.Stats())
 	}
+	t.stats.setWatermark(t.partition, t.watermark)
 	out.finished = t.watermark == math.MaxInt64
 	close(req.done)
 }

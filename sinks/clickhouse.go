@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -115,6 +116,15 @@ type ClickHouse struct {
 	conn driver.Conn
 	cfg  ClickHouseConfig
 	log  *zap.Logger
+
+	// Failed INSERT attempts, and attempts retried after one (for /metrics).
+	insertErrors, insertRetries atomic.Int64
+}
+
+// InsertCounts returns how many INSERT attempts failed and how many were
+// retried after a failure, since the writer opened.
+func (c *ClickHouse) InsertCounts() (errors, retries int64) {
+	return c.insertErrors.Load(), c.insertRetries.Load()
 }
 
 var _ RowWriter = (*ClickHouse)(nil)
@@ -238,9 +248,13 @@ func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, r
 	op := func() error {
 		attempt++
 		lastErr = classifyInsertError(c.insertOnce(ctx, query, rows, base))
+		if lastErr != nil {
+			c.insertErrors.Add(1)
+		}
 		return lastErr
 	}
 	notify := func(err error, wait time.Duration) {
+		c.insertRetries.Add(1)
 		c.log.Warn("clickhouse insert failed, retrying",
 			zap.String("table", table), zap.Int("rows", len(rows)),
 			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))

@@ -179,7 +179,7 @@ func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, l
 	if err := runner.Register(reg); err != nil {
 		return err
 	}
-	bound, err := pipeline.ServeHTTP(ctx, rc.HTTPListen, reg, runner.Ready, rc.Pprof, log)
+	bound, err := pipeline.ServeHTTP(ctx, rc.HTTPListen, reg, runner.Readiness, rc.Pprof, log)
 	if err != nil {
 		return err
 	}

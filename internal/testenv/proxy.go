@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -15,6 +14,8 @@ type Proxy struct {
 	mu     sync.Mutex
 	up     bool
 	conns  map[net.Conn]struct{}
+	// stalled is closed while traffic flows; while stalled, it is open.
+	stalled chan struct{}
 }
 
 func StartProxy(t *testing.T, target string) *Proxy {
@@ -23,13 +24,62 @@ func StartProxy(t *testing.T, target string) *Proxy {
 	if err != nil {
 		t.Fatalf("proxy listen: %v", err)
 	}
-	p := &Proxy{ln: ln, target: target, up: true, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, up: true, conns: map[net.Conn]struct{}{}, stalled: closedChan()}
 	go p.accept()
 	t.Cleanup(func() {
 		_ = ln.Close()
 		p.SetUp(false)
+		p.Stall(false)
 	})
 	return p
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// Stall(true) plays a server that stops answering without closing
+// anything: connections stay open (new ones are accepted) but no byte is
+// forwarded either way until Stall(false).
+func (p *Proxy) Stall(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stalled: // flowing
+		if on {
+			p.stalled = make(chan struct{})
+		}
+	default:
+		if !on {
+			close(p.stalled)
+		}
+	}
+}
+
+// flowing returns a channel that is closed once traffic may flow.
+func (p *Proxy) flowing() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stalled
+}
+
+// copy forwards src to dst, holding each chunk while the proxy is stalled.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			<-p.flowing()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
@@ -61,13 +111,14 @@ func (p *Proxy) serve(c net.Conn) {
 	if !p.track(c) {
 		return
 	}
+	<-p.flowing()
 	s, err := net.Dial("tcp", p.target)
 	if err != nil || !p.track(s) {
 		_ = c.Close()
 		return
 	}
-	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-	_, _ = io.Copy(c, s)
+	go func() { p.copy(s, c); _ = s.Close() }()
+	p.copy(c, s)
 	_ = c.Close()
 }
 
