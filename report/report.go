@@ -378,6 +378,13 @@ func Run(ctx context.Context, conn driver.Conn, db string, r Request) (*Result, 
 	return res, nil
 }
 
+// ScanQuery runs q and hands each row to each as Values (what report rows
+// hold), with the column names: for tests that compare a figure with a
+// documented query.
+func ScanQuery(ctx context.Context, conn driver.Conn, q string, each func([]Value, []string)) error {
+	return scanQuery(ctx, conn, q, each)
+}
+
 // scanQuery runs q and hands each row to each as Values, with the column
 // names.
 func scanQuery(ctx context.Context, conn driver.Conn, q string, each func([]Value, []string)) error {

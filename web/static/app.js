@@ -73,7 +73,7 @@ function headRow(thead, keys, metrics) {
 function metricCells(tr, metrics, values) {
   for (const m of metrics) {
     const v = values[m.name];
-    const td = el("td", { "data-metric": m.name, "data-value": v === null || v === undefined ? "null" : String(v) }, fmt(m.kind, v));
+    const td = el("td", { "data-metric": m.name, "data-value": v === null || v === undefined ? "NULL" : String(v) }, fmt(m.kind, v));
     if (v === null || v === undefined) td.className = "null";
     tr.appendChild(td);
   }
