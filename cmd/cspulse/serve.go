@@ -24,7 +24,7 @@ import (
 // run.http_listen is an operators' port for /metrics and probes), and one
 // page serves every shop whichever `run` process owns its partitions.
 func newServeCmd() *cobra.Command {
-	var listen, database string
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the supervisors' web page: today's monitor per shop, hourly chart, robot intents",
@@ -37,17 +37,13 @@ local day (time.default_zone, time.shop_zones).
   cspulse serve --listen 127.0.0.1:8080 --database cspulse_demo`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the page (host:port)")
-	cmd.Flags().StringVar(&database, "database", "", "ClickHouse database (default: clickhouse.database)")
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		l, err := load()
 		if err != nil {
 			return err
 		}
-		cfg := l.Config.ClickHouse
-		if database != "" {
-			cfg.Database = database
-		}
+		cfg := l.Config.ClickHouse // --clickhouse and --database: clickhouse.addr, clickhouse.database
 		log, err := newLogger(l.Config.Log)
 		if err != nil {
 			return err
