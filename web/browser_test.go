@@ -234,6 +234,17 @@ func testBrowser(t *testing.T, pc *pageCase) {
 			if n == 0 || len(got) > 0 {
 				t.Errorf("robots: %d rows compared; rows the query has not: %v", n, got)
 			}
+			if c.by == "robot" {
+				vals := map[string]map[string]string{}
+				for _, r := range rows {
+					key := r.attrs["data-robot"] + "|" + r.attrs["data-task"]
+					vals[key] = map[string]string{}
+					for m, cell := range r.vals {
+						vals[key][m] = cell[0]
+					}
+				}
+				checkIntentSums(t, pc.conn, c.shop, "", vals)
+			}
 			for _, s := range []string{"issue 11", "Rankings", "Recent alerts"} {
 				if !strings.Contains(dom, s) {
 					t.Errorf("the page lacks %q", s)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,15 +199,26 @@ func TestPageEqualsDocQueries(t *testing.T) {
 	})
 
 	t.Run("robots", func(t *testing.T) {
-		for _, c := range []struct{ by, hours string }{{"task", ""}, {"robot", ""}, {"robot", "10:00-12:00"}} {
+		for _, c := range []struct{ by, hours string }{{"task", ""}, {"task", "10:00-12:00"}, {"robot", ""}, {"robot", "10:00-12:00"}} {
 			var rb web.Robots
 			url := "/api/robots?shop=" + shopSH + "&day=" + day + "&by=" + c.by + "&hours=" + c.hours
 			if code := get(t, h, url, &rb); code != 200 {
 				t.Fatalf("%s: status %d", url, code)
 			}
 			got := map[string]web.Values{}
+			strs := map[string]map[string]string{}
 			for _, r := range rb.Rows {
 				got[r.Robot+"|"+r.Task] = r.Values
+				strs[r.Robot+"|"+r.Task] = map[string]string{}
+				for m, v := range r.Values {
+					strs[r.Robot+"|"+r.Task][m] = str(v)
+				}
+			}
+			if len(rb.Metrics) != len(web.RobotMetrics) {
+				t.Errorf("%d robot metrics, want %d", len(rb.Metrics), len(web.RobotMetrics))
+			}
+			if c.by == "robot" {
+				checkIntentSums(t, pc.conn, shopSH, c.hours, strs)
 			}
 			n := 0
 			checkRobots(t, pc.conn, shopSH, c.by, c.hours, func(key string, want map[string]string, cols map[string]string) {
@@ -285,24 +297,80 @@ func checkHourly(t *testing.T, conn driver.Conn, shop, zone string, each func(ho
 	}
 }
 
-// checkRobots runs the documented robot query for by and hours on shop
-// and day; key is "robot|task" ("|task" by task).
+// intentCols are the intent levels' metrics, by robot_task_week's columns.
+var intentCols = map[string]string{"intent_a": "intent_a", "intent_b": "intent_b", "intent_c": "intent_c",
+	"intent_d": "intent_d", "intent_e": "intent_e", "intent_f": "intent_f", "intent_none": "intent_none",
+	"intent_other": "intent_other"}
+
+// hoursSQL is the documented hour_of_day condition of --hours 10:00-12:00.
+const hoursSQL = " AND hour_of_day >= 10 AND hour_of_day < 12"
+
+// checkRobots runs the documented robot query for by and hours ("" or
+// "10:00-12:00") on shop and day; key is "robot|task" ("|task" by task).
+// By task, robot_task_week gives every figure and the intent levels; by
+// robot and task, robot_robot_task_day (robot_hours_10_12_month with
+// hours) the calls and rates, and taskIntents the levels.
 func checkRobots(t *testing.T, conn driver.Conn, shop, by, hours string, each func(key string, want, cols map[string]string)) {
 	t.Helper()
 	month := "day BETWEEN '2026-11-01' AND '2026-11-30'"
+	where := "day = '" + day + "'"
+	if hours != "" {
+		if hours != "10:00-12:00" {
+			t.Fatalf("hours %s: only 10:00-12:00 has a documented query", hours)
+		}
+		where += hoursSQL
+	}
+	shopLit := []string{"'shop-0001'", "'" + shop + "'"}
 	var q string
 	cols := map[string]string{"robot_calls": "calls_n", "robot_connected": "connected_n", "connect_rate": "connect_rate"}
 	switch {
 	case by == "task":
-		q = docQuery(t, "robot_task_week", month, "day = '"+day+"'", "'shop-0001'", "'"+shop+"'")
-	case hours == "10:00-12:00":
-		q = docQuery(t, "robot_hours_10_12_month", month, "day = '"+day+"'", "'shop-0001'", "'"+shop+"'")
+		q = docQuery(t, "robot_task_week", append([]string{month, where}, shopLit...)...)
+		for m, c := range intentCols {
+			cols[m] = c
+		}
+	case hours != "":
+		q = docQuery(t, "robot_hours_10_12_month", append([]string{month, "day = '" + day + "'"}, shopLit...)...)
 	default:
-		q = docQuery(t, "robot_robot_task_day", month, "day = '"+day+"'", "'shop-0001'", "'"+shop+"'")
+		q = docQuery(t, "robot_robot_task_day", append([]string{month, where}, shopLit...)...)
 		cols["intent_ab_share"] = "intent_ab_share"
 	}
 	for _, r := range docRows(t, conn, q) {
 		each(r["robot_id"]+"|"+r["task_id"], r, cols)
+	}
+}
+
+// checkIntentSums: by robot and task, each task's robots add up to the
+// task's intent levels of robot_task_week. got is "robot|task" → metric →
+// value.
+func checkIntentSums(t *testing.T, conn driver.Conn, shop, hours string, got map[string]map[string]string) {
+	t.Helper()
+	sums := map[string]map[string]float64{}
+	for key, vals := range got {
+		task := key[strings.Index(key, "|")+1:]
+		if sums[task] == nil {
+			sums[task] = map[string]float64{}
+		}
+		for m := range intentCols {
+			x, err := strconv.ParseFloat(vals[m], 64)
+			if err != nil {
+				t.Fatalf("%s %s = %q", key, m, vals[m])
+			}
+			sums[task][m] += x
+		}
+	}
+	n := 0
+	checkRobots(t, conn, shop, "task", hours, func(key string, want, _ map[string]string) {
+		task := key[1:]
+		for m, col := range intentCols {
+			if got := strconv.FormatFloat(sums[task][m], 'f', -1, 64); got != want[col] {
+				t.Errorf("task %s (hours %q): its robots' %s add up to %s, robot_task_week's %s = %s", task, hours, m, got, col, want[col])
+			}
+			n++
+		}
+	})
+	if n == 0 {
+		t.Error("no intent level compared")
 	}
 }
 
