@@ -409,3 +409,23 @@ func TestAPIErrors(t *testing.T) {
 }
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/page.png from the browser test")
+
+// TestTodayPerZone: "today" is the shop's local date (time.shop_zones, else
+// time.default_zone), which can differ between shops at one instant.
+func TestTodayPerZone(t *testing.T) {
+	s := &web.Server{DefaultZone: "Asia/Shanghai", ShopZones: map[string]string{
+		"ny": "America/New_York", "kiritimati": "Pacific/Kiritimati", "pago": "Pacific/Pago_Pago"}}
+	at := time.Date(2026, 11, 2, 11, 30, 0, 0, time.UTC)
+	for shop, want := range map[string]string{"any": "2026-11-02", "ny": "2026-11-02", "kiritimati": "2026-11-03", "pago": "2026-11-02"} {
+		if got := s.Today(shop, at); got != want {
+			t.Errorf("%s at %v: today %s, want %s", shop, at, got, want)
+		}
+	}
+	at = time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC) // 23:30 on 11-01 in Pago Pago (UTC−11)
+	if got := s.Today("pago", at); got != "2026-11-01" {
+		t.Errorf("pago at %v: %s", at, got)
+	}
+	if z := s.Zone("any"); z != "Asia/Shanghai" {
+		t.Errorf("zone of an unlisted shop: %s", z)
+	}
+}
