@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/report"
+	"github.com/cspulse/cspulse/sinks"
 	"github.com/cspulse/cspulse/web"
 )
 
@@ -427,5 +429,46 @@ func TestTodayPerZone(t *testing.T) {
 	}
 	if z := s.Zone("any"); z != "Asia/Shanghai" {
 		t.Errorf("zone of an unlisted shop: %s", z)
+	}
+}
+
+// TestClickHouseOutage: while ClickHouse is unreachable the endpoints
+// answer 500 with the error (the page shows it); once it is back they
+// answer again, without a restart.
+func TestClickHouseOutage(t *testing.T) {
+	addr := testenv.ClickHouseAddr(t)
+	db := testenv.Database(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	direct, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if _, err := sinks.Migrate(ctx, direct.Conn(), db, zap.NewNop()); err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.StartProxy(t, addr)
+	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{proxy.Addr()}, Database: db, DialTimeout: time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	h := (&web.Server{Conn: ch.Conn(), Database: db, QueryTimeout: 3 * time.Second}).Handler()
+	var m web.Monitor
+	if code := get(t, h, "/api/monitor", &m); code != 200 || len(m.Shops) != 0 {
+		t.Fatalf("before: %d %+v", code, m)
+	}
+	proxy.SetUp(false)
+	if code := get(t, h, "/api/monitor", nil); code != 500 {
+		t.Fatalf("during the outage: %d, want 500", code)
+	}
+	proxy.SetUp(true)
+	code := 0
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && code != 200; time.Sleep(200 * time.Millisecond) {
+		code = get(t, h, "/api/monitor", nil)
+	}
+	if code != 200 {
+		t.Fatalf("after the outage: %d, want 200", code)
 	}
 }
