@@ -436,6 +436,9 @@ func TestTodayPerZone(t *testing.T) {
 // answer 500 with the error (the page shows it); once it is back they
 // answer again, without a restart.
 func TestClickHouseOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs ClickHouse")
+	}
 	addr := testenv.ClickHouseAddr(t)
 	db := testenv.Database(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
