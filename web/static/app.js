@@ -147,6 +147,7 @@ function renderChart(data) {
   for (let hr = 0; hr < 24; hr += 3) {
     s.appendChild(svg("text", { x: L + hr * slot + slot / 2, y: H - 8, "text-anchor": "middle" }, String(hr).padStart(2, "0")));
   }
+  if (data.hours.length === 0) s.appendChild(svg("text", { x: L + w / 2, y: T + h / 2, "text-anchor": "middle" }, "no buyer messages this day"));
   const legend = el("div", { class: "legend" });
   const msgs = el("span", { title: byMetric.buyer_msgs.definition }); msgs.innerHTML = '<i style="background:#93c5fd"></i>'; msgs.append(byMetric.buyer_msgs.title + " (left)");
   const rate = el("span", { title: byMetric.reply_3min_rate.definition }); rate.innerHTML = '<i style="background:#d97706"></i>'; rate.append(byMetric.reply_3min_rate.title + " rate (right)");
@@ -199,6 +200,12 @@ async function refresh() {
       ]);
       renderChart(hourly);
       renderRobots(robots);
+    } else {
+      const none = "No shop to show: no figures for this day yet.";
+      $("chart").replaceChildren(el("p", { class: "empty" }, none));
+      $("robots").tHead.replaceChildren();
+      $("robots").tBodies[0].replaceChildren(el("tr"));
+      $("robots").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
     }
     setStatus("updated " + new Date().toLocaleTimeString([], { hour12: false }) + " · every " + REFRESH_MS / 1000 + " s");
     document.body.setAttribute("data-loaded", "true");
