@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/generator"
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 )
 
@@ -633,6 +633,18 @@ var wantScenario = map[string][]string{
 		"2026-11-02 09:58:00 | shop-0001-s1 | shop-0001-a01 | 1920 | 90 | 1 | 5",
 		"2026-11-02 14:00:00 | shop-0001-s2 | shop-0001-a02 → shop-0001-a01 | 600 | 320 | 1 | NULL",
 	},
+	// First response from the first assignment, NULL when no agent spoke
+	// after it; rating NULL when none. shop-0001 D1: s1 90 000, s2 320 000,
+	// s3 565 000 → 325 s; ratings 5 (s1), 4 (s3). D2: s4 50 000, s5 5 000,
+	// s6 none → 27.5 s; rating 3 (s4). shop-0002 D1 (local): s1 100 000,
+	// s2 none; rating 5. shop-0003 D1: s1 unassigned, s2 never answered;
+	// rating 1.
+	"sessions_averages_day": {
+		"shop-0001 | 2026-11-02 | 3 | 3 | 325 | 2 | 4.5",
+		"shop-0001 | 2026-11-03 | 3 | 2 | 27.5 | 1 | 3",
+		"shop-0002 | 2026-11-02 | 2 | 1 | 100 | 1 | 5",
+		"shop-0003 | 2026-11-02 | 2 | 0 | NULL | 1 | 1",
+	},
 	"sessions_filtered_count": {"agent_single_sentence | 1", "monologue | 1"},
 	"sessions_filtered_list": {
 		"shop-0001-s4 | buyer | 2026-11-03 07:30:00 | shop-0001-a02 | 1 | 1 | agent_single_sentence",
@@ -1140,30 +1152,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 	gen.DuplicateRate = 0.01
 	h.cfg.Time.ShopZones = gen.ShopZones()
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var produceErr error
-	stats, err := generator.Generate(ctx, gen, func(r *generator.Record) error {
-		// The generator reuses its buffers: copy.
-		rec := &kgo.Record{Topic: r.Topic, Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...)}
-		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
-			if err != nil && produceErr == nil {
-				produceErr = err
-			}
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Flush(ctx); err != nil || produceErr != nil {
-		t.Fatalf("produce: %v %v", err, produceErr)
-	}
-	cl.Close()
+	stats := pipetest.ProduceGenerated(t, h.broker.Addr(), gen)
 	sum := h.run()
 	// Duplicates are applied (and change nothing), so at least every event.
 	if sum.DeadLetters != 0 || sum.Events < stats.Events {

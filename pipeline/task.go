@@ -253,7 +253,7 @@ func (t *task) applyDecoded(rec *kgo.Record, k int) bool {
 		return false
 	}
 	if reason, ok := t.engine.Apply(&t.evs[k]); !ok {
-		t.dead.Send(rec, sinks.DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone"})
+		t.dead.Send(rec, sinks.DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone, or an evaluation more than rating_window after its session's close"})
 		t.stats.deadLetter(reason)
 		return false
 	}

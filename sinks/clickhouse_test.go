@@ -122,14 +122,52 @@ func TestWriteFinalKeepsHighestVersion(t *testing.T) {
 	}
 }
 
-// sessionRow is a cs_sessions row of shop s1 that started at start.
+// sessionRow is a cs_sessions row of shop s1 that started at start, with
+// no first response (NULL) and rating 5.
 func sessionRow(id string, start time.Time, closeReason string, version uint64) []any {
 	end := start.Add(90 * time.Second)
+	rating := uint8(5)
 	return []any{"s1", id, "b1", "buyer", "app",
 		start, start.UnixMilli(), end, end.UnixMilli(), int64(90_000), day0105,
 		closeReason, "a2", []string{"a1", "a2"}, "g1",
 		uint32(3), uint32(4), uint32(1), uint8(1), uint8(0), int64(5_000),
-		int64(-1), uint8(1), uint8(1), uint8(5), "", version}
+		(*int64)(nil), uint8(1), uint8(1), &rating, "", version}
+}
+
+// TestWriteNullableSessionColumns pins the native insert into the
+// Nullable columns of 0007 on the running server (18.16 in this project):
+// a typed nil pointer is NULL, a non-nil pointer its value, a plain value
+// works too, and avg() skips the NULLs without a WHERE.
+func TestWriteNullableSessionColumns(t *testing.T) {
+	ctx := context.Background()
+	ch := openMigrated(t, "nullable", nil)
+	start := time.Date(2026, 1, 5, 1, 2, 3, 0, time.UTC)
+	fr, rating := int64(4_000), uint8(2)
+	withValues := sessionRow("b", start, "ended", 1)
+	withValues[21], withValues[24] = &fr, &rating
+	plain := sessionRow("c", start, "ended", 1)
+	plain[21], plain[24] = int64(8_000), uint8(4)
+	none := sessionRow("a", start, "ended", 1)
+	none[24] = (*uint8)(nil)
+	if err := ch.Write(ctx, sessionsTable, [][]any{none, withValues, plain}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		frNone   *int64
+		rateNone *uint8
+	)
+	err := ch.Conn().QueryRow(ctx, "SELECT first_response_ms, rating FROM "+ch.Database()+
+		".cs_sessions FINAL WHERE session_id = 'a'").Scan(&frNone, &rateNone)
+	if err != nil || frNone != nil || rateNone != nil {
+		t.Errorf("session a: first_response_ms %v, rating %v, %v; want NULL, NULL", frNone, rateNone, err)
+	}
+	var avgFR, avgRating float64
+	var rated uint64
+	err = ch.Conn().QueryRow(ctx, "SELECT avg(first_response_ms), avg(rating), count(rating) FROM "+
+		ch.Database()+".cs_sessions FINAL").Scan(&avgFR, &avgRating, &rated)
+	if err != nil || avgFR != 6_000 || avgRating != 3 || rated != 2 {
+		t.Errorf("avg(first_response_ms) %v, avg(rating) %v, count(rating) %d, %v; want 6000, 3, 2", avgFR, avgRating, rated, err)
+	}
 }
 
 func TestWriteSessionRowTypes(t *testing.T) {
@@ -142,7 +180,7 @@ func TestWriteSessionRowTypes(t *testing.T) {
 	var (
 		agents    []string
 		startedAt time.Time
-		firstResp int64
+		firstResp *int64
 		startMs   int64
 	)
 	err := ch.Conn().QueryRow(ctx, "SELECT agent_ids, started_at, started_at_ms, first_response_ms FROM "+
@@ -151,7 +189,7 @@ func TestWriteSessionRowTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(agents, []string{"a1", "a2"}) || firstResp != -1 || startMs != start.UnixMilli() {
+	if !reflect.DeepEqual(agents, []string{"a1", "a2"}) || firstResp != nil || startMs != start.UnixMilli() {
 		t.Errorf("read back agents %v first_response_ms %d started_at_ms %d", agents, firstResp, startMs)
 	}
 	// DateTime keeps whole seconds; the *_ms column keeps the rest.

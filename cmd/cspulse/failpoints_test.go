@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -24,21 +23,7 @@ import (
 // startWithFailpoint starts cspulse with the failpoint spec armed.
 func startWithFailpoint(t *testing.T, spec string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), failpoint.Env+"="+spec)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-		if t.Failed() {
-			t.Logf("%s %s=%s %s:\n%s", filepath.Base(binPath), failpoint.Env, spec, strings.Join(args, " "), out.String())
-		}
-	})
-	return cmd, &out
+	return startEnv(t, []string{failpoint.Env + "=" + spec}, args...)
 }
 
 // expectFailpointKill waits for cmd to die at its failpoint.

@@ -23,10 +23,23 @@ func GeneratedDay(t *testing.T, gen generator.Config) (addr, db string) {
 	cfg := config.Defaults()
 	cfg.Time.ShopZones = gen.ShopZones()
 	b := Start(t, &cfg)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ProducerLinger(5*time.Millisecond))
+	stats := ProduceGenerated(t, b.Addr(), gen)
+	sum := Run(t, &cfg)
+	if sum.DeadLetters != 0 || sum.Events < stats.Events {
+		t.Fatalf("applied %d events with %d dead letters; the generator made %d events", sum.Events, sum.DeadLetters, stats.Events)
+	}
+	return cfg.ClickHouse.Addr[0], cfg.ClickHouse.Database
+}
+
+// ProduceGenerated produces the traffic gen describes to the broker at
+// addr and returns what the generator made.
+func ProduceGenerated(t *testing.T, addr string, gen generator.Config) generator.Stats {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var produceErr error
@@ -46,10 +59,5 @@ func GeneratedDay(t *testing.T, gen generator.Config) (addr, db string) {
 	if err := cl.Flush(ctx); err != nil || produceErr != nil {
 		t.Fatalf("produce: %v %v", err, produceErr)
 	}
-	cl.Close()
-	sum := Run(t, &cfg)
-	if sum.DeadLetters != 0 || sum.Events < stats.Events {
-		t.Fatalf("applied %d events with %d dead letters; the generator made %d events", sum.Events, sum.DeadLetters, stats.Events)
-	}
-	return cfg.ClickHouse.Addr[0], cfg.ClickHouse.Database
+	return stats
 }

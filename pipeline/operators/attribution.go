@@ -76,6 +76,23 @@ type attribution struct {
 
 	buyerWakes wakeHeap[*buyer]
 	orderWakes wakeHeap[*order]
+	// held: orders with an event ahead of the watermark, by its ts. Like
+	// the sessions' log entries, an order event counts only once the
+	// watermark is past it, and it is stepped merged in event time with
+	// the inquiries the sessions' closes reveal (catchUp), so a sale never
+	// lands, even for a while, on an agent or as silent when an earlier
+	// close would change it.
+	held wakeHeap[*orderHold]
+	// now: order events before it are stepped (due). It is the engine's
+	// watermark except inside Advance, where catchUp moves it through the
+	// instants of the deferred inquiries and the held order events.
+	now int64
+	// deferring: inside Advance's wake-ups, inquiries are queued in
+	// deferred, each with heardAt, the instant of the wake-up that revealed
+	// it, for catchUp.
+	deferring bool
+	heardAt   int64
+	deferred  []deferredInquiry
 
 	settled  int64 // S, see above
 	heldHour int64 // the hour of watermark − lateness when S was last computed
@@ -97,6 +114,7 @@ func newAttribution(e *Engine, s *Attribution) *attribution {
 		orders:    make(map[string]*order),
 		cells:     make(map[inqKey]*inqCell),
 		settled:   math.MinInt64,
+		now:       math.MinInt64,
 		heldHour:  math.MinInt64,
 		sweptTo:   math.MinInt64,
 	}
@@ -221,6 +239,7 @@ type order struct {
 	sale             sale
 	part             part
 	slot             int32 // in the wake-up heap: index + 1; 0 none
+	heldSlot         int32 // in the heap of held events (attribution.held)
 
 	deleted, changed, saved bool
 }
@@ -247,6 +266,14 @@ type inqCell struct {
 	cellStatus
 }
 
+// isLive is cell.isLive for an inquiry-day cell (see cellStatus.live).
+func (c *inqCell) isLive() bool {
+	if !c.live && c.v != [numIqCols]int64{} {
+		c.live = true
+	}
+	return c.live
+}
+
 // attrCounters count what the operator did, since it was created.
 type attrCounters struct {
 	inquiryViews, orderEvents, duplicates, superseded, recredits, finalCellWrites uint64
@@ -257,12 +284,68 @@ func (a *attribution) SessionClosed(v *SessionView, sign int) {
 	if !v.Inquiry {
 		return // proactive, robot, unreplied or filtered: no 询单
 	}
+	if a.deferring {
+		a.deferred = append(a.deferred, deferredInquiry{at: a.heardAt, sign: sign,
+			shop: v.ShopID, buyer: v.BuyerID, inquiryAt: v.InquiryAt, agent: v.InquiryAgentID, group: v.InquiryGroupID})
+		return
+	}
+	a.inquiryClosed(v.ShopID, v.BuyerID, v.InquiryAt, v.InquiryAgentID, v.InquiryGroupID, sign)
+}
+
+// deferredInquiry is an inquiry heard during Advance's wake-ups.
+type deferredInquiry struct {
+	at                        int64 // the wake-up's instant
+	sign                      int
+	shop, buyer, agent, group string
+	inquiryAt                 int64
+}
+
+// catchUp applies the deferred inquiries and the held order events up to
+// the watermark, merged in event time: an inquiry heard at the wake-up
+// instant h is applied before an order event at ts when h ≤ ts + 1 (a
+// watermark of ts + 1 steps the event, after waking what is due then).
+func (a *attribution) catchUp() {
+	wm := a.e.wm
+	i := 0
+	for {
+		orderAt := int64(math.MaxInt64)
+		if len(a.held.items) > 0 && a.held.nextAt() < wm {
+			orderAt = a.held.nextAt() + 1
+		}
+		if i < len(a.deferred) && a.deferred[i].at <= orderAt {
+			d := &a.deferred[i]
+			a.now = max(a.now, d.at)
+			a.inquiryClosed(d.shop, d.buyer, d.inquiryAt, d.agent, d.group, d.sign)
+			i++
+			continue
+		}
+		if orderAt == math.MaxInt64 {
+			break
+		}
+		a.now = orderAt
+		a.release()
+	}
+	clear(a.deferred)
+	a.deferred = a.deferred[:0]
+	if cap(a.deferred) > maxDeferred {
+		a.deferred = nil // a jump of the watermark (end of input): do not keep its size
+	}
+	a.now = wm
+}
+
+// maxDeferred is the capacity of the deferred inquiries that catchUp keeps
+// for the next Advance: enough for the closes of a steady one.
+const maxDeferred = 4096
+
+// inquiryClosed adds (sign +1) or takes back (−1) an inquiry of a closed
+// session and reprices its buyer's orders.
+func (a *attribution) inquiryClosed(shopID, buyerID string, at int64, agentID, groupID string, sign int) {
 	a.stats.inquiryViews++
 	e := a.e
-	shop, zone := e.shopByName(v.ShopID)
-	a.keyBuf = appendEntityKey(a.keyBuf[:0], v.ShopID, v.BuyerID)
+	shop, zone := e.shopByName(shopID)
+	a.keyBuf = appendEntityKey(a.keyBuf[:0], shopID, buyerID)
 	b := a.buyerFor(shop, zone)
-	q := inquiry{at: v.InquiryAt, agent: e.names.idString(v.InquiryAgentID), group: e.names.idString(v.InquiryGroupID)}
+	q := inquiry{at: at, agent: e.names.idString(agentID), group: e.names.idString(groupID)}
 	a.addInquiry(b, q, int32(sign))
 	for _, o := range b.orders {
 		a.reprice(o)
@@ -358,7 +441,42 @@ func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
 	}
 	a.keyBuf = appendEntityKey(a.keyBuf[:0], ev.ShopID, ev.BuyerID)
 	a.setEvent(o, slot, next, a.buyerFor(shop, zone))
+	a.hold(o)
 	return "", true
+}
+
+// orderHold is an order in the heap of held events.
+type orderHold order
+
+func (h *orderHold) wakeKey() string  { return h.key }
+func (h *orderHold) wakeSlot() *int32 { return &h.heldSlot }
+
+// due reports whether an order event is present and behind the watermark.
+func (a *attribution) due(ev *orderEvent) bool { return ev.buyer != nil && ev.ts < a.now }
+
+// hold puts o in the held heap at its first event ahead of the watermark,
+// or takes it out when there is none.
+func (a *attribution) hold(o *order) {
+	at := int64(math.MaxInt64)
+	for _, ev := range [...]*orderEvent{&o.created, &o.paid} {
+		if ev.buyer != nil && ev.ts >= a.now {
+			at = min(at, ev.ts)
+		}
+	}
+	if at == math.MaxInt64 {
+		a.held.remove((*orderHold)(o))
+		return
+	}
+	a.held.set((*orderHold)(o), at)
+}
+
+// release reprices the orders whose held events are before now.
+func (a *attribution) release() {
+	for len(a.held.items) > 0 && a.held.nextAt() < a.now {
+		o := (*order)(a.held.pop())
+		a.reprice(o)
+		a.hold(o)
+	}
 }
 
 // setEvent makes next the order's created or paid event and reprices.
@@ -389,16 +507,23 @@ func (a *attribution) setEvent(o *order, slot *orderEvent, next orderEvent, b *b
 // inquiry reference for an instant before the settled horizon is final
 // and kept.
 func (a *attribution) reprice(o *order) {
-	refs := [...]inqRef{o.orderRef, o.payRef}
-	if o.created.buyer != nil && (!o.orderSet || o.created.ts >= a.settled) {
+	refs, sets := [...]inqRef{o.orderRef, o.payRef}, [...]bool{o.orderSet, o.paySet}
+	switch {
+	case !a.due(&o.created):
+		o.orderRef, o.orderSet = inqRef{}, false // held: not yet part of the order
+	case !o.orderSet || o.created.ts >= a.settled:
 		o.orderRef, o.orderSet = a.latestValid(o.created.buyer, o.created.ts), true
 	}
-	if o.paid.buyer != nil && (!o.paySet || o.paid.ts >= a.settled) {
+	switch {
+	case !a.due(&o.paid):
+		o.payRef, o.paySet = inqRef{}, false
+	case !o.paySet || o.paid.ts >= a.settled:
 		o.payRef, o.paySet = a.latestValid(o.paid.buyer, o.paid.ts), true
 	}
 	ref, by := a.credit(o)
-	s, p := o.saleOf(&ref), o.partOf(&ref, by)
-	if refs == [...]inqRef{o.orderRef, o.payRef} && s == o.sale && p == o.part {
+	paid := a.due(&o.paid)
+	s, p := o.saleOf(&ref, paid), o.partOf(&ref, by, paid)
+	if refs == [...]inqRef{o.orderRef, o.payRef} && sets == [...]bool{o.orderSet, o.paySet} && s == o.sale && p == o.part {
 		return // the usual case when another inquiry of the buyer changed
 	}
 	a.setSale(o, s)
@@ -410,8 +535,8 @@ func (a *attribution) reprice(o *order) {
 // buyer; nil when none does. An order without `created` has no order
 // inquiry; one without `paid` no pay inquiry.
 func (a *attribution) credit(o *order) (inqRef, *buyer) {
-	hasOrder := o.created.buyer != nil && o.orderRef.ok
-	hasPay := o.paid.buyer != nil && o.payRef.ok
+	hasOrder := a.due(&o.created) && o.orderRef.ok
+	hasPay := a.due(&o.paid) && o.payRef.ok
 	rule := a.rule(o.shop)
 	switch {
 	case hasOrder && rule != RulePay:
@@ -423,9 +548,10 @@ func (a *attribution) credit(o *order) (inqRef, *buyer) {
 }
 
 // saleOf is the sale o makes with crediting inquiry ref: paid orders
-// only, to the hour of payment; no inquiry makes it silent.
-func (o *order) saleOf(ref *inqRef) sale {
-	if o.paid.buyer == nil {
+// only (paid: the payment is behind the watermark), to the hour of
+// payment; no inquiry makes it silent.
+func (o *order) saleOf(ref *inqRef, paid bool) sale {
+	if !paid {
 		return sale{}
 	}
 	s := sale{ts: o.paid.ts, amount: o.paid.amount, on: true}
@@ -438,12 +564,12 @@ func (o *order) saleOf(ref *inqRef) sale {
 // partOf is o's part of the crediting inquiry's row: it placed an order
 // there, and paid there when the payment came within the inquiry's
 // validity (the row is final when the validity ends).
-func (o *order) partOf(ref *inqRef, by *buyer) part {
+func (o *order) partOf(ref *inqRef, by *buyer, paid bool) part {
 	if by == nil {
 		return part{}
 	}
 	p := part{buyer: by, agent: ref.agent, day: ref.day}
-	if o.paid.buyer != nil && o.paid.ts < ref.until {
+	if paid && o.paid.ts < ref.until {
 		p.paid, p.amount = true, o.paid.amount
 	}
 	return p
@@ -516,6 +642,7 @@ func (a *attribution) changeCell(b *buyer, agent uint32, day windowing.Date, unt
 	if before == after && d.amount == 0 {
 		return true
 	}
+	c.isLive() // before the change: a figure taken back still made it live
 	c.v[iqInquiryBuyers] += flagDelta(before.inquiry, after.inquiry)
 	c.v[iqOrderedBuyers] += flagDelta(before.ordered, after.ordered)
 	c.v[iqPaidBuyers] += flagDelta(before.paid, after.paid)
@@ -749,11 +876,13 @@ func (a *attribution) flush(version uint64, out RowSink) {
 	e := a.e
 	for _, c := range a.dirty {
 		k := c.key
-		out.Add(InquiryDailyTable, []any{
-			e.shopIDs.name(k.shop), e.names.name(k.agent), dateTime(k.day),
-			e.unsigned(c.v[iqInquiryBuyers]), e.unsigned(c.v[iqOrderedBuyers]), e.unsigned(c.v[iqPaidBuyers]),
-			c.v[iqPaidAmount], version,
-		})
+		if c.isLive() {
+			out.Add(InquiryDailyTable, []any{
+				e.shopIDs.name(k.shop), e.names.name(k.agent), dateTime(k.day),
+				e.unsigned(c.v[iqInquiryBuyers]), e.unsigned(c.v[iqOrderedBuyers]), e.unsigned(c.v[iqPaidBuyers]),
+				c.v[iqPaidAmount], version,
+			})
+		}
 		c.dirty = false
 		if c.until <= a.settled {
 			a.dropCell(c)

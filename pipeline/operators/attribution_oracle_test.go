@@ -38,8 +38,11 @@ func (x *oracleCtx) inquiry(header *schemas.Event) {
 		if a, _ := x.assignedBefore(i); a == nil {
 			continue // before the human phase
 		}
-		for _, r := range acts[i+1:] {
+		for j, r := range acts[i+1:] {
 			if isMsg(r, schemas.SenderAgent) {
+				if _, at := x.assignedBefore(i + 1 + j); !x.receptions[at] {
+					return // the reply's assignment is no reception: no inquiry (§3.4)
+				}
 				agent := string(r.AgentID)
 				x.o.inquiries = append(x.o.inquiries, oracleInquiry{
 					shop: x.s.shop, buyer: string(header.BuyerID), agent: agent,

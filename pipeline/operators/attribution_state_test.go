@@ -91,7 +91,8 @@ func TestAttributionStateCovered(t *testing.T) {
 			"e": rebuilt, "defRule": rebuilt, "shopRules": rebuilt, "rules": rebuilt, "validDays": rebuilt, "payWindow": rebuilt, // Settings
 			"buyers": saved, "orders": saved, "cells": saved,
 			"settled": saved, "heldHour": saved, "sweptTo": saved,
-			"buyerWakes": rebuilt, "orderWakes": rebuilt,
+			"buyerWakes": rebuilt, "orderWakes": rebuilt, "held": rebuilt, "now": rebuilt,
+			"deferring": transient, "heardAt": transient, "deferred": transient, // inside Advance only
 			"dirty": transient, "keyBuf": transient, "ck": transient, "stats": transient,
 		},
 		reflect.TypeFor[buyer](): with(ck, map[string]string{
@@ -104,7 +105,7 @@ func TestAttributionStateCovered(t *testing.T) {
 		reflect.TypeFor[order](): with(ck, map[string]string{
 			"key": saved, "created": saved, "paid": saved, "orderRef": saved, "payRef": saved,
 			"orderSet": saved, "paySet": saved, "sale": saved, "part": saved,
-			"shop": rebuilt, "slot": rebuilt,
+			"shop": rebuilt, "slot": rebuilt, "heldSlot": rebuilt,
 		}),
 		reflect.TypeFor[orderEvent](): {"ts": saved, "amount": saved, "hash": saved, "buyer": saved},
 		reflect.TypeFor[inqRef]():     {"at": saved, "agent": saved, "group": saved, "ok": saved, "until": rebuilt, "day": rebuilt},

@@ -439,6 +439,7 @@ func (a *attribution) loadCell(key, value []byte) error {
 	if err := decodeValues(value, c.v[:]); err != nil {
 		return err
 	}
+	c.isLive()
 	a.cells[k] = c
 	return nil
 }
@@ -483,8 +484,10 @@ func (a *attribution) LoadDone() error {
 	for _, b := range a.buyers {
 		a.armBuyer(b)
 	}
+	a.now = a.e.wm
 	for _, o := range a.orders {
 		a.armOrder(o)
+		a.hold(o)
 	}
 	ck.loading, ck.restored, ck.tracking = false, true, true
 	return nil
@@ -581,7 +584,9 @@ func (r *robots) loadCell(key, value []byte) error {
 	if err := decodeValues(value, v[:]); err != nil {
 		return err
 	}
-	r.cells[k] = &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
+	c := &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
+	c.isLive()
+	r.cells[k] = c
 	return nil
 }
 

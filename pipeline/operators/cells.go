@@ -65,7 +65,7 @@ type agentKey struct {
 // cell is one row of an hourly table while it can still change: its key,
 // its column values and its bookkeeping. agentCell and shopCell are its two
 // tables' instances; the functions on cells below serve both.
-type cell[K comparable, V any] struct {
+type cell[K comparable, V comparable] struct {
 	key K
 	v   V
 	cellStatus
@@ -74,6 +74,14 @@ type cell[K comparable, V any] struct {
 // cellStatus is the bookkeeping every output cell carries, the engine's
 // and the operators' alike.
 type cellStatus struct {
+	// live: the cell has held a non-zero figure. A cell that never did is
+	// not written (its row would exist or not depending on where flushes
+	// fall); one that did is written whenever it changes, also back to
+	// zero, to replace the row written before. Contributions are never
+	// negative except to take back an earlier one of the same session, so
+	// "ever non-zero" is "ever given a contribution", whatever the order
+	// of sessions: see touchCell.
+	live    bool
 	dirty   bool // changed since the last Flush
 	dropped bool // final and forgotten: see session.lastAgentCell
 	changed bool // since the last SaveChanged (snapshot.go)
@@ -133,7 +141,7 @@ func (e *Engine) touchAgent(c *agentCell) *agentValues { return touchCell(c, &e.
 
 // cellFor returns k's cell in cells, created on first use; nil when k's
 // hour (hour) is final.
-func cellFor[K comparable, V any](e *Engine, cells map[K]*cell[K, V], k K, hour int64) *cell[K, V] {
+func cellFor[K comparable, V comparable](e *Engine, cells map[K]*cell[K, V], k K, hour int64) *cell[K, V] {
 	if e.isFinal(hour) {
 		e.stats.FinalCellWrites++
 		return nil
@@ -147,13 +155,28 @@ func cellFor[K comparable, V any](e *Engine, cells map[K]*cell[K, V], k K, hour 
 }
 
 // touchCell marks c dirty, listing it once for the next Flush, and returns
-// its values for a contribution.
-func touchCell[K comparable, V any](c *cell[K, V], dirty *[]*cell[K, V]) *V {
+// its values for a contribution. Every contribution passes here first, so
+// a cell that is non-zero after one is found live at the next touch (or
+// at Flush, see isLive): a figure taken back before a flush still made it
+// live, as it does on a path that flushed in between.
+func touchCell[K comparable, V comparable](c *cell[K, V], dirty *[]*cell[K, V]) *V {
 	if !c.dirty {
 		c.dirty = true
 		*dirty = append(*dirty, c)
 	}
+	if !c.live {
+		c.isLive()
+	}
 	return &c.v
+}
+
+// isLive reports whether c has held a non-zero figure, noting it.
+func (c *cell[K, V]) isLive() bool {
+	var zero V
+	if !c.live && c.v != zero {
+		c.live = true
+	}
+	return c.live
 }
 
 // shopCell is agentCell for the shop row.
@@ -301,7 +324,7 @@ func (e *Engine) dropShopCell(c *shopCell)   { dropCell(e.shops, c, e.trackShopC
 
 // dropCell forgets a final cell; track lists it so that its changelog
 // entry, if any, goes too.
-func dropCell[K comparable, V any](cells map[K]*cell[K, V], c *cell[K, V], track func(*cell[K, V])) {
+func dropCell[K comparable, V comparable](cells map[K]*cell[K, V], c *cell[K, V], track func(*cell[K, V])) {
 	c.dropped = true
 	delete(cells, c.key)
 	track(c)

@@ -52,6 +52,19 @@
 // applied yet counts nothing, not even an evaluation's rating: its header
 // may still change.
 //
+// Evaluations and order events are held behind the watermark too, and
+// stepped in event time with the sessions: an evaluation after every
+// log entry before it (session.evalTo, one instant at a time), an order
+// event merged in event time with the inquiries that the sessions' closes
+// reveal (Engine.Advance queues those with the instant of their wake-up,
+// then attribution.catchUp applies both in order). Nothing is credited outside
+// that order, so with input disordered within max_out_of_order the rows
+// — which keys are written and their final contents — do not depend on
+// where the watermark steps or the flushes fall
+// (TestRowsIndependentOfSteps). A cell is written only once it has held
+// a non-zero figure (cellStatus.live); after that, on every change, also
+// back to zero, to replace the row written before.
+//
 // Contributions that depend on the future are made when they become known
 // and are never guesses: a buyer message is counted on arrival and its
 // reply figures when the reply arrives (it replies every pending buyer
@@ -63,8 +76,9 @@
 // the close — receptions, hence received_sessions, and the reception
 // filters — is contributed at the close and taken back if a late event
 // reopens or rewrites the session. The rating is a function of the
-// session's evaluations and its last assignment: whenever either changes
-// the engine retracts the contribution it recorded and adds the new one.
+// session's stepped evaluations and its last applied assignment: whenever
+// either changes the engine retracts the contribution it recorded and
+// adds the new one.
 //
 // # Order of equal timestamps and duplicates
 //
@@ -152,17 +166,23 @@
 //     their contributions taken back when the `started` shows the buyer.
 //   - Agent single sentence is judged within the assignment: one message
 //     of the assignment's agent and no buyer message after it before the
-//     next `assigned` or the close. Monologue is judged for the session
+//     next `assigned` or the close (a buyer message in the next
+//     assignment does not save it). Monologue is judged for the session
 //     and removes all of its receptions. Both act at the close, on
-//     received_sessions, cs_sessions.received and filtered_by only.
+//     received_sessions, cs_sessions.received and filtered_by, and on
+//     the inquiry (SPEC §3.4: the reply's assignment must be a reception).
 //
 // Hours (the SPEC gives most; the rest):
 //   - abandoned_sessions: once per session, in the hour of the first
 //     `abandoned` that ends an open queue episode.
 //   - received_sessions: the hour of the first reception's `assigned`.
-//   - agent_msgs: the sender's row, in the group of the sender's latest
-//     assignment in the session so far, "" when the sender has none (a
-//     supervisor stepping in); the hour of the message.
+//   - agent_msgs (SPEC §3 intro): every agent message, also outside any
+//     assignment (before the first `assigned` of a proactive session, or
+//     a supervisor stepping in): the sender's row, in the group of the
+//     sender's latest assignment in the session at or before the message,
+//     "" when the sender has none; the hour of the message. Such a
+//     message replies to nothing and picks nothing up. The shop row's
+//     agent_msgs is the sum of the agents'.
 //   - The session pair's row: the agent and group of the assignment of
 //     the pair's first in-window message.
 //
@@ -173,17 +193,23 @@
 // transferred_picked_sessions needs a picked assignment anywhere in the
 // session.
 //
-// Evaluations (§3.3): not activity; never in a log. Valid when ts ≤ close +
-// rating_window (all, while the session is open); the latest valid one by
-// (ts, event_id) is the rating. Credited to its agent_id, else the
+// Evaluations (§3.3): not activity; never in a log, but held like log
+// entries until the watermark passes them and stepped after the session's
+// earlier activity. Valid when ts ≤ close + rating_window (all, while the
+// session is open); the latest valid one by (ts, event_id) is the rating.
+// One more than rating_window after the close of a session known to be
+// closed is late: Apply returns (ReasonLate, false) and Stats.LateRatings
+// counts it (the task dead-letters it). One whose session's close is not
+// known yet on arrival (a backlog running a day ahead on one topic) is
+// held and, once the close shows it outside the window, ignored. Credited to its agent_id, else the
 // session's last assigned agent, in the group of that agent's last
 // assignment in the session ("" if it had none). With no agent at all the
 // row shows the score and no agent row counts it. An evaluation for an
 // unknown session that is not late is held in a stub (counted nowhere)
 // until the session's activity arrives — cross-topic disorder — and is
 // dropped as an orphan (Stats.OrphanEvaluations) at watermark > its ts +
-// allowed_lateness. One beyond the rating window is ignored while the
-// summary is held and late (dead letter) once it is removed.
+// allowed_lateness. Once a summary is removed, any evaluation of it is
+// late (dead letter) as well.
 //
 // Sessions: the key is (shop_id, session_id). The header (buyer, origin,
 // channel, task, robot) comes from the first `started` in log order; a
@@ -200,19 +226,23 @@
 // of the session (all phases, after the filters); last_agent_id and
 // group_id are the last assignment's; agent_ids the assigned agents in
 // order of first assignment; queue_wait_ms the sum of the waits;
-// first_response_ms the first human-phase agent message − the first
-// `assigned` (how long the buyer waited for a human answer), −1 when none;
-// rating the effective score, 0 none; filtered_by, for a picked session
-// without reception, the filters that removed its receptions:
-// "agent_single_sentence", "monologue", or both, comma-separated.
+// first_response_ms, the buyer's view (SPEC §4.1), the first agent
+// message (any agent) at or after the first `assigned` − that `assigned`
+// (how long the buyer waited for a human answer), NULL when none; rating
+// the effective score, NULL when none (both Nullable since migration
+// 0007: the row holds *int64 and *uint8, nil for NULL); filtered_by every
+// enabled reception filter that removed at least one picked assignment
+// ("agent_single_sentence") or the session ("monologue"), comma-separated
+// in that fixed order, also when another assignment is a reception.
 //
 // # Memory and speed
 //
 // Measured (bench_test.go, 2026-11, AMD EPYC, shared 2-core VM):
-//   - 935 bytes per open typical session (started, queued, assigned, 20
-//     messages): a 416-byte struct, a 24-entry log (384 bytes), its ids and
-//     its map slot. 539 bytes per compacted summary held for the rating
-//     window. Ids of bounded cardinality (shops, agents, groups, channels,
+//   - 966 bytes per open typical session (started, queued, assigned, 20
+//     messages): a 424-byte struct (in the allocator's 448-byte class; it
+//     was 416 before the evaluations' cursor evalTo, 2026-12), a 24-entry
+//     log (384 bytes), its ids and its map slot. 621 bytes per compacted
+//     summary held for the rating window (TestOpenSessionBytes). Ids of bounded cardinality (shops, agents, groups, channels,
 //     tasks, robots, intents) are interned per engine; session, buyer and
 //     event ids are not. Log arrays are recycled through a size-class pool
 //     holding at most 4 MiB per engine.
@@ -266,10 +296,11 @@
 // silent is here.
 //
 // Inquiries. An inquiry is the engine's SessionView.Inquiry: origin
-// buyer, a reception (a filtered one is none, §3.6), and the buyer's
-// first human-phase message replied; at that message's ts, to the agent
-// who replied, in the group of that agent's last assignment in the
-// session. Sales land in that (group, agent) row of cs_agent_hourly. The
+// buyer, and the buyer's first human-phase message replied in an
+// assignment that is a reception (SPEC §3.4: if the reply's assignment is
+// removed by a filter of §3.6, the session is no inquiry, whatever its
+// other assignments); at that message's ts, to the agent who replied, in
+// the group of that agent's last assignment in the session. Sales land in that (group, agent) row of cs_agent_hourly. The
 // listener's +1/−1 are summed by sign into a multiset per (shop, buyer)
 // keyed by (instant, agent, group), so a close taken back and made again
 // with other fields leaves exactly the new inquiry. Two inquiries of one
@@ -295,8 +326,9 @@
 // the sale is recomputed. Timestamps are taken as they are: a payment
 // stamped before its creation is credited by the same rules.
 //
-// Changes. Every order is recomputed when one of its events arrives or
-// one of its buyers' inquiries changes; a sale that changes is taken back
+// Changes. Every order is recomputed when one of its events is stepped
+// (held until the watermark passes it, see "The model" above) or one of
+// its buyers' inquiries changes; a sale that changes is taken back
 // (addSale with −amount, −1 order) and made again, so agent + silent =
 // shop in every row at every flush. A paid order's payment hour is held
 // (HoldHour) until the order is final.

@@ -105,18 +105,29 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 // Advance moves event time to watermark: sessions time out, closed
 // sessions give up their logs and later their summaries, and hours become
 // final. Watermarks that do not move forward are ignored.
+//
+// Held order events are stepped in event time with the sessions' closes:
+// while the sessions wake, the inquiries they reveal are queued with the
+// instant of their wake-up (attribution.deferring), and then inquiries and
+// held order events are applied merged in that order, as a watermark that
+// stopped at each would have (attribution.catchUp). The rows are therefore
+// the same whatever the steps of the watermark.
 func (e *Engine) Advance(watermark int64) {
 	if watermark <= e.wm {
 		return
 	}
 	e.wm = watermark
+	e.attr.deferring = true
 	for {
-		s, ok := e.timers.popDue(watermark)
+		s, at, ok := e.timers.popDueAt(watermark)
 		if !ok {
 			break
 		}
+		e.attr.heardAt = at
 		e.wake(s)
 	}
+	e.attr.deferring = false
+	e.attr.catchUp()
 	e.attr.advance() // after the closes, before finality: see attribution
 	e.advanceFinality()
 	e.robots.sweep()
@@ -212,6 +223,7 @@ func (e *Engine) newSession(ev *schemas.Event) *session {
 		shop:    shop,
 		zone:    zone,
 		timerAt: math.MaxInt64,
+		evalTo:  math.MinInt64,
 		pinLog:  pinNone,
 		pinEval: pinNone,
 	}
@@ -267,7 +279,7 @@ func (e *Engine) addEntry(s *session, ev *schemas.Event, kind entryKind) {
 	newHeader := kind == kindStarted && !s.hasStartedBefore(pos)
 	inOrder := pos >= int(d.applied) && !d.closed && (!newHeader || d.applied == 0)
 	switch {
-	case inOrder && en.ts > e.wm:
+	case inOrder && en.ts >= e.wm: // on time: ts ≥ watermark can still come before it
 		if newHeader {
 			e.setHeader(s, ev)
 		}
@@ -301,6 +313,9 @@ func (e *Engine) holdEntry(s *session, pos int, en entry, a *assignment) {
 // applied one (and precedes the held ones).
 func (e *Engine) appendEntry(s *session, pos int, en entry, a *assignment) {
 	e.insertEntry(s, pos, en, a)
+	if len(s.evals) > 0 {
+		e.dueEvals(s, en.ts-1)
+	}
 	e.step(s, pos, 1)
 	switch {
 	case s.d.closed || len(s.evals) > 0:
@@ -321,7 +336,10 @@ func (e *Engine) insertEntry(s *session, pos int, en entry, a *assignment) {
 
 // catchUp steps the held entries the watermark has passed.
 func (e *Engine) catchUp(s *session) {
-	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts <= e.wm; i++ {
+	for i := int(s.d.applied); i < len(s.log) && s.log[i].ts < e.wm; i++ {
+		if len(s.evals) > 0 {
+			e.dueEvals(s, s.log[i].ts-1)
+		}
 		if !e.step(s, i, 1) {
 			return
 		}
@@ -334,6 +352,7 @@ func (e *Engine) retract(s *session) {
 	e.stats.Replays++
 	e.contributeRating(s, &s.rated, -1)
 	s.rated = rating{}
+	s.evalTo = math.MinInt64 // the replay steps them again
 	if s.closeApplied {
 		e.applyClose(s, -1)
 	}
@@ -358,6 +377,7 @@ func (e *Engine) settle(s *session) {
 	if d.closed && !s.closeApplied {
 		e.applyClose(s, 1)
 	}
+	e.dueEvals(s, satSub(e.wm, 1))
 	e.refreshRating(s)
 	e.schedule(s)
 }

@@ -2,7 +2,8 @@ package operators
 
 import (
 	"math"
-	"strings"
+
+	"github.com/cspulse/cspulse/schemas"
 )
 
 // A session lives through these phases, each ended by the watermark:
@@ -37,6 +38,8 @@ func (e *Engine) wake(s *session) {
 	if !s.d.closed {
 		e.catchUp(s)
 		e.settle(s)
+	} else if len(s.evals) > 0 {
+		e.dueEvals(s, satSub(w, 1))
 	}
 	if s.d.closed && !s.compacted && w > satAdd(s.d.closeTS, e.lim.lateness) {
 		e.compact(s)
@@ -60,13 +63,13 @@ func (e *Engine) nextWake(s *session) int64 {
 			at = satAdd(d.lastAct, e.lim.timeout+1)
 		}
 		if i := int(d.applied); i < len(s.log) {
-			at = min(at, s.log[i].ts) // the first held entry
+			at = min(at, satAdd(s.log[i].ts, 1)) // the first held entry, stepped once the watermark is past it
 		}
-		return at
+		return min(at, satAdd(s.nextEval(), 1))
 	case !s.compacted:
-		return satAdd(d.closeTS, e.lim.lateness+1)
+		return min(satAdd(d.closeTS, e.lim.lateness+1), satAdd(s.nextEval(), 1))
 	}
-	return satAdd(satAdd(d.closeTS, e.lim.ratingWindow), e.lim.lateness+1)
+	return min(satAdd(satAdd(d.closeTS, e.lim.ratingWindow), e.lim.lateness+1), satAdd(s.nextEval(), 1))
 }
 
 // schedule arms s's timer for nextWake unless an earlier one is pending.
@@ -186,39 +189,72 @@ func singleSentence(a *assignment) bool { return a.agentMsgs == 1 && !a.buyerAft
 // picked assignment that no enabled filter removes): the hour of its
 // `assigned` is the hour of the received session.
 func (e *Engine) firstReception(s *session) (int64, bool) {
-	if !s.d.pickedAny || e.lim.monologue && e.monologue(s) {
-		return 0, false
-	}
 	for i := range s.d.cur + 1 {
-		a := &s.assigns[i]
-		if a.agentMsgs == 0 || e.lim.singleSentence && singleSentence(a) {
-			continue
+		if e.reception(s, i) {
+			return s.assigns[i].ts, true
 		}
-		return a.ts, true
 	}
 	return 0, false
 }
 
-// filteredBy names the enabled filters that removed a picked session's
-// receptions, comma-separated; "" when the session was received or never
-// picked.
+// reception reports whether applied assignment i is a reception (SPEC
+// §3.2, §3.6): picked, and removed by no enabled filter.
+func (e *Engine) reception(s *session, i int32) bool {
+	a := &s.assigns[i]
+	switch {
+	case a.agentMsgs == 0:
+		return false
+	case e.lim.singleSentence && singleSentence(a):
+		return false
+	case e.lim.monologue && e.monologue(s):
+		return false
+	}
+	return true
+}
+
+// inquiry reports whether s is SPEC §3.4's inquiry (询单): origin buyer,
+// the buyer's first human-phase message replied, and the assignment that
+// reply belongs to a reception. A filtered reception makes no inquiry,
+// even when another assignment of the session is a reception.
+func (e *Engine) inquiry(s *session) bool {
+	d := &s.d
+	return s.hdr.origin == schemas.OriginBuyer && d.inquiryReplied && d.inquiryAssign >= 0 &&
+		e.reception(s, d.inquiryAssign)
+}
+
+// Filter names in cs_sessions.filtered_by, in this fixed order.
+const (
+	filterSingleSentence = "agent_single_sentence"
+	filterMonologue      = "monologue"
+)
+
+// filteredBy names the enabled filters that removed at least one of the
+// session's picked assignments (agent single sentence) or the session
+// (monologue), comma-separated in a fixed order, also when another
+// assignment is still a reception; "" when none did.
 func (e *Engine) filteredBy(s *session) string {
-	if _, received := e.firstReception(s); received || !s.d.pickedAny {
+	if !s.d.pickedAny {
 		return ""
 	}
-	var names []string
+	single := false
 	if e.lim.singleSentence {
 		for i := range s.d.cur + 1 {
 			if a := &s.assigns[i]; a.agentMsgs > 0 && singleSentence(a) {
-				names = append(names, "agent_single_sentence")
+				single = true
 				break
 			}
 		}
 	}
-	if e.lim.monologue && e.monologue(s) {
-		names = append(names, "monologue")
+	mono := e.lim.monologue && e.monologue(s)
+	switch {
+	case single && mono:
+		return filterSingleSentence + "," + filterMonologue
+	case single:
+		return filterSingleSentence
+	case mono:
+		return filterMonologue
 	}
-	return strings.Join(names, ",")
+	return ""
 }
 
 // timerQueue holds the session wake-ups in two heaps split at the
@@ -257,6 +293,12 @@ func (q *timerQueue) advance(watermark int64) {
 // watermark, disarmed; sessions due at the same time come out in key
 // order, as from one heap.
 func (q *timerQueue) popDue(watermark int64) (*session, bool) {
+	s, _, ok := q.popDueAt(watermark)
+	return s, ok
+}
+
+// popDueAt is popDue that also returns the instant the timer was set for.
+func (q *timerQueue) popDueAt(watermark int64) (*session, int64, bool) {
 	q.advance(watermark)
 	for {
 		h := &q.near
@@ -264,11 +306,11 @@ func (q *timerQueue) popDue(watermark int64) (*session, bool) {
 			h = &q.far
 		}
 		if len(*h) == 0 || (*h)[0].at > watermark {
-			return nil, false
+			return nil, 0, false
 		}
 		if it := h.pop(); it.live() {
 			it.s.timerAt = math.MaxInt64
-			return it.s, true
+			return it.s, it.at, true
 		}
 	}
 }

@@ -25,6 +25,7 @@ type derived struct {
 	humanBuyer      uint32
 	humanAgent      uint32
 	inquiryAgent    uint32 // the sender of the reply to the first human-phase buyer message
+	inquiryAssign   int32  // the assignment that reply belongs to (SPEC §3.4)
 	intent          uint32
 	closed          bool
 	closedByEnded   bool
@@ -38,7 +39,7 @@ type derived struct {
 }
 
 func (d *derived) reset() {
-	*d = derived{pendingFrom: -1, cur: -1}
+	*d = derived{pendingFrom: -1, cur: -1, inquiryAssign: -1}
 }
 
 // replay steps through the log with sign: −1 takes back every
@@ -53,7 +54,15 @@ func (e *Engine) replay(s *session, sign int64) {
 	s.d.reset()
 	s.pairs = s.pairs[:0]
 	for i := range upTo {
-		if sign > 0 && s.log[i].ts > e.wm || !e.step(s, i, sign) {
+		if sign > 0 {
+			if s.log[i].ts >= e.wm {
+				return
+			}
+			if len(s.evals) > 0 {
+				e.dueEvals(s, s.log[i].ts-1)
+			}
+		}
+		if !e.step(s, i, sign) {
 			return
 		}
 	}
@@ -94,6 +103,9 @@ func (e *Engine) step(s *session, i int, sign int64) bool {
 		e.stepAbandoned(s, en, sign)
 	case kindEnded:
 		d.closed, d.closedByEnded, d.closeTS, d.intent = true, true, en.ts, en.ref
+	}
+	if sign > 0 && len(s.evals) > 0 && (en.kind() == kindAssigned || d.applied == 1) {
+		e.refreshRating(s) // the rated agent, or that anything is applied, changed
 	}
 	return true
 }
@@ -199,16 +211,19 @@ func (e *Engine) stepBuyer(s *session, en *entry, i int, sign int64) {
 func (e *Engine) stepAgent(s *session, en *entry, i int, sign int64) {
 	d := &s.d
 	d.agentMsgs++
+	// Every agent message counts for its sender (SPEC §3), also outside
+	// any assignment: in the group of the sender's latest assignment so
+	// far, else "".
+	agent := en.ref
+	e.agentCell(s, s.groupOf(agent, int(d.cur)), agent, en.ts)[agentAgentMsgs] += sign
+	e.shopCell(s, en.ts)[shopAgentMsgs] += sign
 	if d.cur < 0 {
-		return // before the human phase
+		return // before the human phase: no reply, no pickup
 	}
 	d.humanAgent++
 	if !d.firstAgentKnown {
 		d.firstAgentKnown, d.firstAgentTS = true, en.ts
 	}
-	agent := en.ref
-	e.agentCell(s, s.groupOf(agent, int(d.cur)), agent, en.ts)[agentAgentMsgs] += sign
-	e.shopCell(s, en.ts)[shopAgentMsgs] += sign
 	e.replyPending(s, en, i, sign)
 	if a := &s.assigns[d.cur]; a.agent == agent {
 		e.assignmentMessage(s, a, en.ts, sign)
@@ -224,7 +239,7 @@ func (e *Engine) replyPending(s *session, reply *entry, i int, sign int64) {
 	}
 	if !d.inquiryReplied {
 		// The first batch of pending messages starts with the first one.
-		d.inquiryReplied, d.inquiryAgent = true, reply.ref
+		d.inquiryReplied, d.inquiryAgent, d.inquiryAssign = true, reply.ref, d.cur
 	}
 	for j := int(d.pendingFrom); j < i; j++ {
 		m := &s.log[j]

@@ -226,7 +226,8 @@ type oracleCtx struct {
 	waitSum                                                 int64
 	queued, abandoned, picked                               bool
 	receptionTS                                             int64
-	received, singleSeen                                    bool
+	received, singleSeen, monologueSeen                     bool
+	receptions                                              map[int]bool // by index of the `assigned`
 }
 
 // assignedBefore returns the latest `assigned` before index i: the current
@@ -271,14 +272,15 @@ func (x *oracleCtx) messages() {
 			x.robotMsgs++
 		case isMsg(m, schemas.SenderAgent):
 			x.agentMsgs++
+			// Every agent message counts for its sender (SPEC §3 intro).
+			agent := string(m.AgentID)
+			x.o.agent(x.s.shop, x.groupOf(agent, i), agent, m.TS)["agent_msgs"]++
+			x.o.shop(x.s.shop, m.TS)["agent_msgs"]++
 			if a, _ := x.assignedBefore(i); a != nil {
 				x.humanAgent++
 				if !x.hasFirstAgent {
 					x.hasFirstAgent, x.firstAgentTS = true, m.TS
 				}
-				agent := string(m.AgentID)
-				x.o.agent(x.s.shop, x.groupOf(agent, i), agent, m.TS)["agent_msgs"]++
-				x.o.shop(x.s.shop, m.TS)["agent_msgs"]++
 			}
 		case isMsg(m, schemas.SenderBuyer):
 			x.buyerMsgs++
@@ -357,9 +359,14 @@ func (x *oracleCtx) assignments() {
 		c["first_response_count"]++
 		single := len(own) == 1 && !x.buyerBetween(own[0]+1, end)
 		x.singleSeen = x.singleSeen || single
+		x.monologueSeen = x.monologueSeen || monologue
 		if (x.set.Filters.AgentSingleSentence && single) || (x.set.Filters.Monologue && monologue) {
 			continue
 		}
+		if x.receptions == nil {
+			x.receptions = map[int]bool{}
+		}
+		x.receptions[i] = true
 		if !x.received {
 			x.received, x.receptionTS = true, a.TS
 		}
@@ -479,23 +486,26 @@ func (x *oracleCtx) sessionRow(header *schemas.Event, closeTS int64, byEnded boo
 			}
 		}
 	}
-	firstResponse := int64(-1)
+	firstResponse, rating := "null", "null" // Nullable columns
 	if x.hasFirstAgent {
-		firstResponse = x.firstAgentTS - firstAssign
+		firstResponse = fmt.Sprint(x.firstAgentTS - firstAssign)
+	}
+	if score > 0 {
+		rating = fmt.Sprint(score)
 	}
 	loc := x.o.sc.zones.LookupString(x.s.shop).Location()
 	reason := "timeout"
 	if byEnded {
 		reason = "ended"
 	}
+	// Every filter that removed one of its assignments or the session,
+	// also when another assignment is a reception.
 	var filteredBy []string
-	if x.picked && !x.received {
-		if x.set.Filters.AgentSingleSentence && x.singleSeen {
-			filteredBy = append(filteredBy, "agent_single_sentence")
-		}
-		if x.set.Filters.Monologue && x.humanAgent > 0 && x.humanBuyer == 0 {
-			filteredBy = append(filteredBy, "monologue")
-		}
+	if x.set.Filters.AgentSingleSentence && x.singleSeen {
+		filteredBy = append(filteredBy, "agent_single_sentence")
+	}
+	if x.set.Filters.Monologue && x.monologueSeen {
+		filteredBy = append(filteredBy, "monologue")
 	}
 	if agents == nil {
 		agents = []string{}
@@ -508,8 +518,8 @@ func (x *oracleCtx) sessionRow(header *schemas.Event, closeTS int64, byEnded boo
 		"close_reason": reason, "last_agent_id": lastAgent, "agent_ids": agents, "group_id": group,
 		"buyer_msgs": fmt.Sprint(x.buyerMsgs), "agent_msgs": fmt.Sprint(x.agentMsgs), "robot_msgs": fmt.Sprint(x.robotMsgs),
 		"queued": fmt.Sprint(b2i(x.queued)), "abandoned": fmt.Sprint(b2i(x.abandoned)),
-		"queue_wait_ms": fmt.Sprint(x.waitSum), "first_response_ms": fmt.Sprint(firstResponse),
-		"picked": fmt.Sprint(b2i(x.picked)), "received": fmt.Sprint(b2i(x.received)), "rating": fmt.Sprint(score),
+		"queue_wait_ms": fmt.Sprint(x.waitSum), "first_response_ms": firstResponse,
+		"picked": fmt.Sprint(b2i(x.picked)), "received": fmt.Sprint(b2i(x.received)), "rating": rating,
 		"filtered_by": strings.Join(filteredBy, ","),
 	} {
 		row[k] = v

@@ -341,11 +341,19 @@ func (g *streamGen) evaluations(agents []string) {
 		default:
 			at += 25 * hourMs
 		}
+		beyond := at > g.t+24*hourMs // the session closed at g.t or later
 		ev := schemas.Event{Topic: schemas.TopicEvaluations, Score: int8(1 + g.rng.IntN(5)), TS: at}
 		if len(agents) > 0 && g.chance(0.3) {
 			ev.AgentID = []byte(agents[g.rng.IntN(len(agents))])
 		}
+		n := len(g.steps)
 		g.emit(ev)
+		for i := n; i < len(g.steps); i++ {
+			// Beyond the rating window: late (a dead letter) when the
+			// session's close is known on arrival, else held and ignored;
+			// the rows are the same either way.
+			g.steps[i].mayLate = beyond
+		}
 	}
 }
 

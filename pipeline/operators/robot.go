@@ -38,6 +38,14 @@ type robotCell struct {
 	cellStatus
 }
 
+// isLive is cell.isLive for a robot cell (see cellStatus.live).
+func (c *robotCell) isLive() bool {
+	if !c.live && (c.calls != 0 || c.connected != 0) {
+		c.live = true
+	}
+	return c.live
+}
+
 type robotCounters struct {
 	views, finalCellWrites uint64
 }
@@ -70,6 +78,7 @@ func (r *robots) SessionClosed(v *SessionView, sign int) {
 		c = &robotCell{key: k}
 		r.cells[k] = c
 	}
+	c.isLive() // before the change: a figure taken back still made it live
 	c.calls += int64(sign)
 	if v.BuyerMsgs > 0 {
 		c.connected += int64(sign)
@@ -90,7 +99,9 @@ func (r *robots) flush(version uint64, out RowSink) {
 		row = append(row, e.shopIDs.name(k.shop), e.names.name(k.task), e.names.name(k.robot))
 		row = e.appendHour(row, k.shop, k.hour)
 		row = append(row, e.names.name(k.intent), e.unsigned(c.calls), e.unsigned(c.connected), version)
-		out.Add(RobotHourlyTable, row)
+		if c.isLive() {
+			out.Add(RobotHourlyTable, row)
+		}
 		c.dirty = false
 		if e.isFinal(k.hour) {
 			r.drop(c)

@@ -11,7 +11,9 @@ import (
 // come in the order they were first changed, agent rows first.
 func (e *Engine) Flush(version uint64, out RowSink) {
 	for _, c := range e.dirtyAgents {
-		out.Add(AgentHourlyTable, e.agentRow(c, version))
+		if c.isLive() {
+			out.Add(AgentHourlyTable, e.agentRow(c, version))
+		}
 		c.dirty = false
 		e.trackAgentCell(c) // every changed cell passes here before SaveChanged
 		if e.isFinal(c.key.hour) {
@@ -21,7 +23,9 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	clear(e.dirtyAgents)
 	e.dirtyAgents = e.dirtyAgents[:0]
 	for _, c := range e.dirtyShops {
-		out.Add(ShopHourlyTable, e.shopRow(c, version))
+		if c.isLive() {
+			out.Add(ShopHourlyTable, e.shopRow(c, version))
+		}
 		c.dirty = false
 		e.trackShopCell(c)
 		if e.isFinal(c.key.hour) {
@@ -103,9 +107,17 @@ func (e *Engine) sessionRow(s *session, version uint64) []any {
 	if d.closedByEnded {
 		closeReason = "ended"
 	}
-	firstResponse := int64(-1)
+	// Nullable columns (0007): a typed nil pointer is NULL, a non-nil
+	// pointer its value; the column's Go type is always the pointer.
+	firstResponse := (*int64)(nil)
 	if d.firstAgentKnown {
-		firstResponse = d.firstAgentTS - d.firstAssignTS
+		v := d.firstAgentTS - d.firstAssignTS
+		firstResponse = &v
+	}
+	rating := (*uint8)(nil)
+	if s.rated.score > 0 {
+		v := uint8(s.rated.score)
+		rating = &v
 	}
 	return []any{
 		e.shopIDs.name(s.shop), s.sessionID(), s.hdr.buyer, s.hdr.origin.String(), e.names.name(s.hdr.channel),
@@ -113,7 +125,7 @@ func (e *Engine) sessionRow(s *session, version uint64) []any {
 		d.closeTS - d.startTS, dateTime(s.rowDay),
 		closeReason, lastAgent, e.agentIDs(s), group,
 		d.buyerMsgs, d.agentMsgs, d.robotMsgs, flag(d.queued), flag(d.abandoned),
-		d.waitSum, firstResponse, flag(d.pickedAny), flag(received), uint8(max(s.rated.score, 0)),
+		d.waitSum, firstResponse, flag(d.pickedAny), flag(received), rating,
 		e.filteredBy(s), version,
 	}
 }

@@ -54,8 +54,8 @@ func assertClean(t *testing.T, e *Engine) {
 
 // diff lists every difference between the scenario's expected rows and
 // got: missing rows, unexpected rows, and columns that differ. Columns that
-// expected.json leaves out must have their default value: 0, "", [], −1 for
-// first_response_ms, and for day, hour_of_day, started_at, ended_at and
+// expected.json leaves out must have their default value: 0, "", [], NULL
+// (null) for first_response_ms and rating, and for day, hour_of_day, started_at, ended_at and
 // duration_ms the value that follows from the row's other columns.
 func (sc *scenario) diff(got map[string]map[string]map[string]any) []string {
 	got = normalizeRows(got)
@@ -177,8 +177,8 @@ func (sc *scenario) wantColumn(table, col string, want, row map[string]any) any 
 		return normalize(col, time.UnixMilli(atoi(row[col+"_ms"])).UTC())
 	case "duration_ms":
 		return fmt.Sprint(atoi(row["ended_at_ms"]) - atoi(row["started_at_ms"]))
-	case "first_response_ms":
-		return "-1"
+	case "first_response_ms", "rating":
+		return "null" // Nullable: NULL when absent
 	case "agent_ids":
 		return []string{}
 	case "buyer_id", "origin", "channel", "close_reason", "last_agent_id", "filtered_by":
@@ -213,6 +213,16 @@ func normalize(col string, v any) any {
 		return x
 	case string:
 		return x
+	case *int64:
+		if x == nil {
+			return "null"
+		}
+		return fmt.Sprint(*x)
+	case *uint8:
+		if x == nil {
+			return "null"
+		}
+		return fmt.Sprint(*x)
 	}
 	return fmt.Sprint(v)
 }

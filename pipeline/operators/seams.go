@@ -24,8 +24,9 @@ type SessionView struct {
 	HumanAgentMsgs             uint32
 	Picked, Received           bool
 	// Inquiry is SPEC §3.4's 询单: origin buyer, the buyer's first
-	// human-phase message was replied, and the session has a reception
-	// (a filtered reception is no inquiry). InquiryAt is that message's ts;
+	// human-phase message was replied, and the assignment holding that
+	// reply is a reception (a filtered one makes no inquiry, whatever the
+	// session's other assignments). InquiryAt is that message's ts;
 	// the inquiry agent is the sender of its reply, in the group of that
 	// agent's last assignment in the session.
 	Inquiry                        bool
@@ -77,7 +78,7 @@ func (e *Engine) view(s *session) SessionView {
 		HumanBuyerMsgs: d.humanBuyer, HumanAgentMsgs: d.humanAgent,
 		Picked: d.pickedAny, Received: received,
 	}
-	if s.hdr.origin == schemas.OriginBuyer && d.inquiryReplied && received {
+	if e.inquiry(s) {
 		v.Inquiry, v.InquiryAt = true, d.inquiryTS
 		v.InquiryAgentID = e.names.name(d.inquiryAgent)
 		v.InquiryGroupID = e.names.name(s.groupOf(d.inquiryAgent, int(d.cur)))

@@ -148,6 +148,10 @@ type session struct {
 	rated rating
 
 	timerAt int64 // pending wake-up; math.MaxInt64 none
+	// evalTo: the evaluations at or before it are stepped (part of the
+	// rating); later ones are held until the session's log has been
+	// stepped up to them (see dueEvals).
+	evalTo  int64
 	pinLog  int32 // pinned hour of log[0] (see pinHour); pinNone when none
 	pinEval int32 // pinned hour of the earliest evaluation
 

@@ -335,7 +335,7 @@ func (e *Engine) loadShopCell(key, value []byte) error {
 }
 
 // loadCell restores one cell of key k from its encoded values.
-func loadCell[K comparable, V any](cells map[K]*cell[K, V], k K, value []byte, cols func(*V) []int64, dec *decoder) error {
+func loadCell[K comparable, V comparable](cells map[K]*cell[K, V], k K, value []byte, cols func(*V) []int64, dec *decoder) error {
 	if cells[k] != nil {
 		return errors.New("loaded twice")
 	}
@@ -343,6 +343,7 @@ func loadCell[K comparable, V any](cells map[K]*cell[K, V], k K, value []byte, c
 	if err := dec.values(value, cols(&c.v)); err != nil {
 		return err
 	}
+	c.isLive() // a zero cell written before is written again only if it changes
 	cells[k] = c
 	return nil
 }

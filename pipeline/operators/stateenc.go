@@ -35,7 +35,8 @@ import (
 //	                      derivedTimes, varint waitSum, uvarint applied,
 //	                      varint pendingFrom, varint cur, uvarint buyerMsgs,
 //	                      agentMsgs, robotMsgs, humanBuyer, humanAgent,
-//	                      names inquiryAgent, intent
+//	                      names inquiryAgent, intent, varint
+//	                      inquiryAssign (version 2)
 //	assignments           uvarint n, n × (str id, time, names agent, group,
 //	                      uvarint agentMsgs, byte buyerAfter)
 //	log                   uvarint n, n × (uvarint ts − previous ts (the
@@ -44,12 +45,18 @@ import (
 //	pairs                 uvarint n, n × (time firstTS, names agent, group,
 //	                      uvarint inWindow, within)
 //	evaluations           uvarint n, n × (str id, time, name agent,
-//	                      varint score)
+//	                      varint score); if n > 0, time evalTo (version 2)
 //	rating                if flagRated: time, names agent, group,
 //	                      varint score
 //
-// Changing any of this means a new stateVersion.
-const stateVersion = 1
+// Changing any of this means a new stateVersion. Version 1 lacked
+// inquiryAssign and evalTo; it still loads: its evaluations were credited
+// on arrival, so all of them count as stepped, and the reply's assignment
+// is found again in the log (a summary: the inquiry agent's last one).
+const (
+	stateVersion    = 2
+	oldStateVersion = 1 // still read
+)
 
 // sessionBools lists the session's booleans in the order of their bits in
 // the flags; flagTimer and flagRated follow them.
@@ -190,6 +197,9 @@ func (enc *encoder) session(e *Engine, s *session) []byte {
 	w.log(s.log)
 	w.pairs(s.pairs)
 	w.evaluations(s.evals)
+	if len(s.evals) > 0 {
+		w.time(s.evalTo)
+	}
 	if s.rated != (rating{}) {
 		r := &s.rated
 		w.time(r.ts)
@@ -257,6 +267,7 @@ func (w *writer) derived(d *derived) {
 	}
 	w.name(d.inquiryAgent)
 	w.name(d.intent)
+	w.int(int64(d.inquiryAssign))
 }
 
 func (w *writer) assignments(as []assignment) {
@@ -321,6 +332,7 @@ type reader struct {
 	base  int64
 	names []uint32 // the value's name table, as this engine's ids
 	err   error
+	ver   byte // the value's format version
 }
 
 var errTruncated = errors.New("truncated")
@@ -438,8 +450,9 @@ func (r *reader) name() uint32 {
 
 // version reads byte 0.
 func (r *reader) version() {
-	if v := r.byte(); r.err == nil && v != stateVersion {
-		r.failf("state format version %d; this build reads version %d", v, stateVersion)
+	r.ver = r.byte()
+	if r.err == nil && r.ver != stateVersion && r.ver != oldStateVersion {
+		r.failf("state format version %d; this build reads versions %d and %d", r.ver, oldStateVersion, stateVersion)
 	}
 }
 
@@ -505,7 +518,7 @@ func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	shop, zone := e.shop(shopID)
 	s := &session{
 		key: string(key), shop: shop, zone: zone,
-		timerAt: math.MaxInt64, pinLog: pinNone, pinEval: pinNone,
+		timerAt: math.MaxInt64, evalTo: math.MinInt64, pinLog: pinNone, pinEval: pinNone,
 		saved: true,
 	}
 	s.assigns, s.pairs = s.assignBuf[:0:1], s.pairBuf[:0:1]
@@ -521,6 +534,12 @@ func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	s.log = r.log(&e.logs)
 	s.pairs = r.pairs(s.pairBuf[:0:1])
 	s.evals = r.evaluations()
+	switch {
+	case len(s.evals) > 0 && r.ver >= 2:
+		s.evalTo = r.time()
+	case len(s.evals) > 0:
+		s.evalTo = s.evals[len(s.evals)-1].ts // credited on arrival
+	}
 	if flags&flagRated != 0 {
 		s.rated.ts, s.rated.agent, s.rated.group = r.time(), r.name(), r.name()
 		s.rated.score = int8(r.int())
@@ -530,6 +549,9 @@ func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	}
 	if s.compacted {
 		s.log, s.pairs = nil, nil
+	}
+	if r.ver < 2 && s.d.inquiryReplied {
+		s.d.inquiryAssign = findInquiryAssign(s)
 	}
 	return s, checkSession(s)
 }
@@ -576,6 +598,10 @@ func (r *reader) derived(d *derived) {
 		*n = r.uint32("message count")
 	}
 	d.inquiryAgent, d.intent = r.name(), r.name()
+	d.inquiryAssign = -1
+	if r.ver >= 2 {
+		d.inquiryAssign = r.int32("inquiryAssign")
+	}
 }
 
 // assignments reads into buf when they fit.
@@ -653,6 +679,8 @@ func checkSession(s *session) error {
 	switch {
 	case d.cur < -1 || int(d.cur) >= len(s.assigns):
 		return fmt.Errorf("current assignment %d of %d", d.cur, len(s.assigns))
+	case d.inquiryAssign < -1 || d.inquiryAssign > d.cur:
+		return fmt.Errorf("inquiry assignment %d of %d applied", d.inquiryAssign, d.cur+1)
 	case s.compacted && int(d.cur)+1 != len(s.assigns):
 		return fmt.Errorf("summary with %d assignments, %d applied", len(s.assigns), d.cur+1)
 	case s.compacted:
@@ -690,4 +718,31 @@ func checkLogRefs(s *session) error {
 		return fmt.Errorf("%d assignments, %d in the log", len(s.assigns), assigned)
 	}
 	return nil
+}
+
+// findInquiryAssign rebuilds derived.inquiryAssign for a version 1 session:
+// the assignment current at the first agent message after the first
+// human-phase buyer message; for a summary without its log, the inquiry
+// agent's last assignment.
+func findInquiryAssign(s *session) int32 {
+	d := &s.d
+	cur, buyer := int32(-1), false
+	for i := 0; i < int(d.applied) && i < len(s.log); i++ {
+		switch en := &s.log[i]; en.kind() {
+		case kindAssigned:
+			cur = int32(en.ref)
+		case kindBuyer:
+			buyer = buyer || cur >= 0
+		case kindAgent:
+			if buyer {
+				return cur
+			}
+		}
+	}
+	for i := d.cur; i >= 0; i-- {
+		if s.assigns[i].agent == d.inquiryAgent {
+			return i
+		}
+	}
+	return d.cur
 }

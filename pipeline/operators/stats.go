@@ -29,6 +29,7 @@ type Stats struct {
 	Replays           uint64 // out-of-order events that made a session replay its log
 	LogArrays         uint64 // log arrays allocated (the rest were recycled)
 	OrphanEvaluations uint64 // evaluations whose session never showed up
+	LateRatings       uint64 // evaluations beyond rating_window after the close: late (also in Late)
 	// Invariant breaches; both must stay 0 (see cells.go).
 	FinalCellWrites uint64 // contributions to a final hour, discarded
 	NegativeValues  uint64 // negative counts at flush, written as 0

@@ -4,7 +4,7 @@ import "github.com/cspulse/cspulse/sinks"
 
 // The tables the engine writes, with the columns of each row in the
 // order Flush fills them. They match deploy/clickhouse/migrations
-// (0002_cs_agent_hourly, 0003_cs_shop_hourly, 0006_cs_sessions); inserts
+// (0002_cs_agent_hourly, 0003_cs_shop_hourly, 0006_cs_sessions and 0007); inserts
 // name their columns, so the DDL may order them differently.
 var (
 	AgentHourlyTable = sinks.Table{Name: "cs_agent_hourly", Columns: []string{
@@ -24,6 +24,8 @@ var (
 		"version",
 	}}
 
+	// SessionsTable's first_response_ms and rating are Nullable (0007):
+	// their values are *int64 and *uint8, nil for NULL.
 	SessionsTable = sinks.Table{Name: "cs_sessions", Columns: []string{
 		"shop_id", "session_id", "buyer_id", "origin", "channel",
 		"started_at", "started_at_ms", "ended_at", "ended_at_ms", "duration_ms", "day",

@@ -25,6 +25,33 @@ var goTypeOf = map[string]reflect.Type{
 	"UInt64":          reflect.TypeFor[uint64](),
 	"Int64":           reflect.TypeFor[int64](),
 	"Array(String)":   reflect.TypeFor[[]string](),
+	// Nullable: a pointer, nil for NULL.
+	"Nullable(Int64)": reflect.TypeFor[*int64](),
+	"Nullable(UInt8)": reflect.TypeFor[*uint8](),
+}
+
+var modifyColumn = regexp.MustCompile(`MODIFY COLUMN ([a-z_0-9]+) ([A-Za-z0-9()' ]+?)[,;]`)
+
+// alteredTypes returns the column types that later migrations (ALTER
+// TABLE … MODIFY COLUMN, e.g. 0007) give table, in file order.
+func alteredTypes(t *testing.T, table string) map[string]string {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "clickhouse", "migrations", "*.sql"))
+	slices.Sort(files)
+	types := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(b)
+		if !strings.Contains(body, "ALTER TABLE ${database}."+table+"\n") {
+			continue
+		}
+		for _, m := range modifyColumn.FindAllStringSubmatch(body, -1) {
+			types[m[1]] = m[2]
+		}
+	}
+	return types
 }
 
 var ddlColumn = regexp.MustCompile(`^\s*([a-z_0-9]+)\s+([A-Za-z0-9()' ]+?),?\s*$`)
@@ -33,7 +60,7 @@ var ddlColumn = regexp.MustCompile(`^\s*([a-z_0-9]+)\s+([A-Za-z0-9()' ]+?),?\s*$
 // in deploy/clickhouse/migrations.
 func ddlColumns(t *testing.T, table string) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "clickhouse", "migrations", "*"+table+".sql"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "clickhouse", "migrations", "*_"+table+".sql"))
 	if len(files) != 1 {
 		t.Skipf("no single migration for %s: %v", table, files)
 	}
@@ -50,6 +77,9 @@ func ddlColumns(t *testing.T, table string) map[string]string {
 		if m := ddlColumn.FindStringSubmatch(line); m != nil {
 			cols[m[1]] = strings.TrimSpace(m[2])
 		}
+	}
+	for col, typ := range alteredTypes(t, table) {
+		cols[col] = typ
 	}
 	return cols
 }
