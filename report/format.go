@@ -51,6 +51,10 @@ func writeTable(w io.Writer, res *Result) error {
 	return tw.Flush()
 }
 
+// Display is v as the table shows it: "–" for no sample, rates in
+// percent (the supervisors' page formats the same way).
+func Display(m Metric, v Value) string { return display(m, v) }
+
 // display is a value for people: "–" for no sample, rates in percent.
 func display(m Metric, v Value) string {
 	if v.Null {

@@ -113,6 +113,22 @@ var Metrics = []Metric{
 		"round(sum(connected) / nullIf(sum(calls), 0), 4)", Rate},
 	{"intent_ab_share", "intent A/B", "客户意向: calls that ended with intent level A or B ÷ calls", RobotHourly,
 		"round(sumIf(calls, intent IN ('A', 'B')) / nullIf(sum(calls), 0), 4)", Rate},
+	{"intent_a", "intent A", "客户意向 A: calls that ended with intent level A (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'A')", Count},
+	{"intent_b", "intent B", "客户意向 B: calls that ended with intent level B (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'B')", Count},
+	{"intent_c", "intent C", "客户意向 C: calls that ended with intent level C (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'C')", Count},
+	{"intent_d", "intent D", "客户意向 D: calls that ended with intent level D (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'D')", Count},
+	{"intent_e", "intent E", "客户意向 E: calls that ended with intent level E (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'E')", Count},
+	{"intent_f", "intent F", "客户意向 F: calls that ended with intent level F (the platforms grade A–F)", RobotHourly,
+		"sumIf(calls, intent = 'F')", Count},
+	{"intent_none", "no intent", "calls that ended with no intent level (timed out, or the ended named none)", RobotHourly,
+		"sumIf(calls, intent = '')", Count},
+	{"intent_other", "other intent", "calls that ended with a level other than A–F", RobotHourly,
+		"sumIf(calls, intent NOT IN ('A', 'B', 'C', 'D', 'E', 'F', ''))", Count},
 }
 
 // Lookup returns the metric called name.

@@ -34,6 +34,8 @@ var Dimensions = []Dimension{
 	{"week", []dimCol{{"week", "toMonday(day)"}}, allTables, "the week, starting on Monday"},
 	{"month", []dimCol{{"month", "toStartOfMonth(day)"}}, allTables, "the calendar month"},
 	{"shop", []dimCol{{"shop", "shop_id"}}, allTables, "the shop"},
+	// "09:00": text that sorts in hour order (keys are text).
+	{"hour", []dimCol{{"hour", "concat(if(hour_of_day < 10, '0', ''), toString(hour_of_day), ':00')"}}, []string{ShopHourly, AgentHourly, RobotHourly}, "the shop-local hour of the day, 00:00–23:00"},
 	{"agent", []dimCol{{"shop", "shop_id"}, {"agent", "agent_id"}}, []string{AgentHourly, InquiryDaily}, "the agent (of the shop)"},
 	{"group", []dimCol{{"shop", "shop_id"}, {"group", "group_id"}}, []string{AgentHourly}, "the group of the assignment (客服组)"},
 	{"task", []dimCol{{"shop", "shop_id"}, {"task", "task_id"}}, []string{RobotHourly}, "the robot outbound task"},
@@ -374,6 +376,13 @@ func Run(ctx context.Context, conn driver.Conn, db string, r Request) (*Result, 
 		res.Rows = res.Rows[:r.Top]
 	}
 	return res, nil
+}
+
+// ScanQuery runs q and hands each row to each as Values (what report rows
+// hold), with the column names: for tests that compare a figure with a
+// documented query.
+func ScanQuery(ctx context.Context, conn driver.Conn, q string, each func([]Value, []string)) error {
+	return scanQuery(ctx, conn, q, each)
 }
 
 // scanQuery runs q and hands each row to each as Values, with the column

@@ -54,4 +54,6 @@ cat <<MSG
 
 Query it yourself:  scripts/clickhouse.sh client --database $DB
   e.g. SELECT shop_id, sum(consult_sessions) FROM cs_shop_hourly FINAL GROUP BY shop_id
+The supervisors' page:  $BIN serve --database $DB --config $WORK/zones.yaml
+  then open http://127.0.0.1:8080/?day=2026-11-02 (the generated day; "today" has no traffic)
 MSG

@@ -1,5 +1,6 @@
 // Command cspulse computes customer-service metrics from Kafka event
-// streams into ClickHouse. Subcommands: run, broker, gen, report, config.
+// streams into ClickHouse. Subcommands: run, broker, gen, report, export,
+// config, retention, serve.
 package main
 
 import (
@@ -38,7 +39,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetVersionTemplate("cspulse {{.Version}} (" + runtime.Version() + ")\n")
 	root.AddCommand(newRunCmd(), newBrokerCmd(), newGenCmd(), newReportCmd(), newExportCmd(), newConfigCmd(), newBenchConsumeCmd(),
-		newRetentionCmd())
+		newRetentionCmd(), newServeCmd())
 	for _, c := range root.Commands() {
 		c.Args = cobra.NoArgs // a stray word is a mistake, not something to ignore
 	}

@@ -28,7 +28,7 @@ func newReportCmd() *cobra.Command {
 	var f reportFlags
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Print metrics from ClickHouse by day, week, month, agent, group, shop, task or robot",
+		Short: "Print metrics from ClickHouse by day, week, month, hour, agent, group, shop, task or robot",
 		Long: `Print metrics from ClickHouse as a table, CSV or JSON.
 
 Without --by: the overview scheme per shop, then the top agents (the agents

@@ -31,7 +31,7 @@ func TestReportAndExportErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"report", "--by", "hour"}, `--by "hour"`},
+		{[]string{"report", "--by", "minute"}, `--by "minute"`},
 		{[]string{"report", "--by", "day", "--scheme", "nope"}, `--scheme "nope"`},
 		{[]string{"report", "--by", "day", "--metrics", "speed"}, `"speed" is not a metric`},
 		{[]string{"report", "--by", "day", "--hours", "09:30-18:00"}, "--hours"},

@@ -1,4 +1,0 @@
-package report
-
-// ScanQuery is scanQuery, for the integration tests of package report_test.
-var ScanQuery = scanQuery
