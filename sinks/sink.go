@@ -3,16 +3,14 @@
 // and own the batch life cycle (buffer, send, retry).
 package sinks
 
-import "context"
+import (
+	"context"
 
-// Table names a ClickHouse table and the columns an insert fills, in the
-// order of each row's values. Every INSERT names its columns: ClickHouse
-// 18.16 over the native protocol needs it, and it keeps inserts valid when
-// a migration adds a column.
-type Table struct {
-	Name    string
-	Columns []string
-}
+	"github.com/cspulse/cspulse/tables"
+)
+
+// Table is an output table's definition (package tables).
+type Table = tables.Table
 
 // RowWriter writes whole rows. When Write returns nil the rows are durable
 // in the store; a caller may then commit the input they were derived from.

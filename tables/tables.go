@@ -1,0 +1,67 @@
+// Package tables defines the output tables once: each table's name and
+// the columns of its rows, in the order the metric core fills them. The
+// core builds rows against these definitions and the sinks insert them,
+// so neither needs the other; a test checks them against the SQL
+// migrations in deploy/clickhouse/migrations.
+package tables
+
+// Table names a ClickHouse table and the columns an insert fills, in the
+// order of each row's values. Every INSERT names its columns: ClickHouse
+// 18.16 over the native protocol needs it, and it keeps inserts valid when
+// a migration adds a column.
+type Table struct {
+	Name    string
+	Columns []string
+}
+
+// The tables of the sessions engine, matching deploy/clickhouse/migrations
+// (0002_cs_agent_hourly, 0003_cs_shop_hourly, 0006_cs_sessions and 0007);
+// inserts name their columns, so the DDL may order them differently.
+var (
+	AgentHourly = Table{Name: "cs_agent_hourly", Columns: []string{
+		"shop_id", "group_id", "agent_id", "hour", "day", "hour_of_day",
+		"buyer_msgs", "buyer_msgs_window", "replied_3min_window", "replied_msgs",
+		"response_ms_sum", "agent_msgs", "session_pairs_window", "session_pairs_3min_ok",
+		"assignments", "picked_assignments", "first_response_ms_sum", "first_response_count",
+		"wait_ms_sum", "wait_count", "ratings_window", "satisfied_window", "ratings", "satisfied",
+		"paid_orders", "paid_amount", "version",
+	}}
+
+	ShopHourly = Table{Name: "cs_shop_hourly", Columns: []string{
+		"shop_id", "hour", "day", "hour_of_day",
+		"consult_sessions", "transferred_sessions", "transferred_picked_sessions",
+		"received_sessions", "abandoned_sessions", "buyer_msgs", "agent_msgs",
+		"paid_amount_total", "paid_amount_agents", "paid_amount_silent", "paid_orders",
+		"version",
+	}}
+
+	// Sessions' first_response_ms and rating are Nullable (0007):
+	// their values are *int64 and *uint8, nil for NULL.
+	Sessions = Table{Name: "cs_sessions", Columns: []string{
+		"shop_id", "session_id", "buyer_id", "origin", "channel",
+		"started_at", "started_at_ms", "ended_at", "ended_at_ms", "duration_ms", "day",
+		"close_reason", "last_agent_id", "agent_ids", "group_id",
+		"buyer_msgs", "agent_msgs", "robot_msgs", "queued", "abandoned",
+		"queue_wait_ms", "first_response_ms", "picked", "received", "rating",
+		"filtered_by", "version",
+	}}
+)
+
+// The tables of sales attribution and robot outbound sessions:
+// 0004_cs_inquiry_daily and 0005_cs_robot_hourly.
+var (
+	InquiryDaily = Table{Name: "cs_inquiry_daily", Columns: []string{
+		"shop_id", "agent_id", "day",
+		"inquiry_buyers", "ordered_buyers", "paid_buyers", "paid_amount",
+		"version",
+	}}
+
+	RobotHourly = Table{Name: "cs_robot_hourly", Columns: []string{
+		"shop_id", "task_id", "robot_id", "hour", "day", "hour_of_day", "intent",
+		"calls", "connected",
+		"version",
+	}}
+)
+
+// All lists every output table.
+var All = []Table{AgentHourly, ShopHourly, Sessions, InquiryDaily, RobotHourly}
