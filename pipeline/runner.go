@@ -21,10 +21,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/internal/failpoint"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // EngineFactory makes the engine of a newly assigned partition.
@@ -475,8 +475,8 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 }
 
 // newMarks tracks the watermark of a task's five inputs.
-func newMarks(cfg *config.Config) *windowing.Watermarks {
-	return windowing.NewWatermarks(len(schemas.Topics), cfg.Time.MaxOutOfOrder, cfg.Time.IdleInput)
+func newMarks(cfg *config.Config) *eventtime.Watermarks {
+	return eventtime.NewWatermarks(len(schemas.Topics), cfg.Time.MaxOutOfOrder, cfg.Time.IdleInput)
 }
 
 func (r *Runner) startTask(t *task) {

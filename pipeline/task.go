@@ -8,10 +8,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // Engine is the seam between the task and the metric operators: pure
@@ -80,7 +80,7 @@ type task struct {
 	evs       [aheadRecords]schemas.Event // decoded, not yet applied
 	errs      [aheadRecords]error
 	engine    Engine
-	marks     *windowing.Watermarks
+	marks     *eventtime.Watermarks
 	dead      deadLetterSink
 	stats     *taskStats
 
@@ -133,7 +133,7 @@ func (b *deadLetterBuffer) Take() []*kgo.Record {
 	return recs
 }
 
-func newTask(partition int32, engine Engine, marks *windowing.Watermarks, dead deadLetterSink, stats *taskStats) *task {
+func newTask(partition int32, engine Engine, marks *eventtime.Watermarks, dead deadLetterSink, stats *taskStats) *task {
 	var checks InputChecks
 	if c, ok := engine.(*checkedEngine); ok {
 		engine, checks = c.Engine, c.checks

@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/pipeline/operators"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // NewEngineFactory builds the metric engine of each task from the config.
@@ -23,7 +23,7 @@ func NewEngineFactoryFor(cfg *config.Config, partitions int32) (EngineFactory, e
 	if err != nil {
 		return nil, err
 	}
-	zones, err := windowing.NewZoneSet(cfg.Time.DefaultZone, cfg.Time.ShopZones)
+	zones, err := eventtime.NewZoneSet(cfg.Time.DefaultZone, cfg.Time.ShopZones)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ var rules = []struct {
 			module + "/web", "github.com/twmb/franz-go", "github.com/ClickHouse"},
 		why: "the metric core is pure event-time logic: no Kafka, no ClickHouse, no configuration",
 	},
-	{pkg: module + "/windowing", forbidden: []string{module}, why: "the event-time machinery sits below everything"},
+	{pkg: module + "/eventtime", forbidden: []string{module}, why: "the event-time machinery sits below everything"},
 	{pkg: module + "/tables", forbidden: []string{module}, why: "the table definitions are a leaf the core and the sinks share"},
 	{
 		pkg:       module + "/schemas",

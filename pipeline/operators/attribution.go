@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // attribution is SPEC §3.4: inquiries (询单) from the engine's session
@@ -136,7 +136,7 @@ func (a *attribution) rule(shop uint32) AttributionRule {
 // until is the end of the validity of an inquiry on local day: the start
 // of day + N, which the zone finds on the wall clock, so a 23- or 25-hour
 // day is a day.
-func (a *attribution) until(zone *windowing.Zone, day windowing.Date) int64 {
+func (a *attribution) until(zone *eventtime.Zone, day eventtime.Date) int64 {
 	return zone.DateStart(day.AddDays(a.validDays))
 }
 
@@ -146,7 +146,7 @@ func (a *attribution) until(zone *windowing.Zone, day windowing.Date) int64 {
 type inquiry struct {
 	at, until    int64 // valid for instants in [at, until)
 	agent, group uint32
-	day          windowing.Date
+	day          eventtime.Date
 	n            int32 // present while > 0
 }
 
@@ -158,7 +158,7 @@ type buyerCell struct {
 	until                    int64 // the row's end of validity
 	amount                   int64
 	agent                    uint32
-	day                      windowing.Date
+	day                      eventtime.Date
 	inquiries, ordered, paid int32
 }
 
@@ -176,7 +176,7 @@ func (c *buyerCell) zero() bool {
 type buyer struct {
 	key    string // uvarint len(shop) shop buyer_id, like a session key
 	shop   uint32
-	zone   *windowing.Zone
+	zone   *eventtime.Zone
 	inqs   []inquiry   // by (at, agent name, group name)
 	cells  []buyerCell // unordered, few
 	orders []*order    // naming this buyer, by key: a deterministic repricing order
@@ -208,7 +208,7 @@ func (x *orderEvent) compare(y *orderEvent) int {
 type inqRef struct {
 	at, until    int64
 	agent, group uint32
-	day          windowing.Date
+	day          eventtime.Date
 	ok           bool
 }
 
@@ -225,7 +225,7 @@ type part struct {
 	amount int64
 	buyer  *buyer // nil: no part
 	agent  uint32
-	day    windowing.Date
+	day    eventtime.Date
 	paid   bool
 }
 
@@ -247,7 +247,7 @@ type order struct {
 // inqKey is the key of a cs_inquiry_daily row.
 type inqKey struct {
 	shop, agent uint32
-	day         windowing.Date
+	day         eventtime.Date
 }
 
 // Columns of an inquiry-day cell, in InquiryDailyTable's order.
@@ -621,7 +621,7 @@ func (a *attribution) contribute(p *part, sign int32) {
 // changeCell adds d's counts to b's row of (agent, day) and the changes of
 // b's distinct-buyer flags to the inquiry-day cell. It returns false,
 // changing nothing, when the row is final.
-func (a *attribution) changeCell(b *buyer, agent uint32, day windowing.Date, until int64, d buyerCell) bool {
+func (a *attribution) changeCell(b *buyer, agent uint32, day eventtime.Date, until int64, d buyerCell) bool {
 	c := a.cellFor(inqKey{shop: b.shop, agent: agent, day: day}, until)
 	if c == nil {
 		a.stats.finalCellWrites++
@@ -662,7 +662,7 @@ func flagDelta(before, after bool) int64 {
 }
 
 // cellIndex returns the index of b's row (agent, day), added when new.
-func (b *buyer) cellIndex(agent uint32, day windowing.Date, until int64) int {
+func (b *buyer) cellIndex(agent uint32, day eventtime.Date, until int64) int {
 	for i := range b.cells {
 		if c := &b.cells[i]; c.agent == agent && c.day == day {
 			return i
@@ -696,7 +696,7 @@ func (a *attribution) touchCell(c *inqCell) {
 
 // buyerFor returns the state of the buyer whose key is in keyBuf,
 // created on first use.
-func (a *attribution) buyerFor(shop uint32, zone *windowing.Zone) *buyer {
+func (a *attribution) buyerFor(shop uint32, zone *eventtime.Zone) *buyer {
 	if b := a.buyers[string(a.keyBuf)]; b != nil {
 		return b
 	}
@@ -706,7 +706,7 @@ func (a *attribution) buyerFor(shop uint32, zone *windowing.Zone) *buyer {
 	return b
 }
 
-func newBuyer(key string, shop uint32, zone *windowing.Zone) *buyer {
+func newBuyer(key string, shop uint32, zone *eventtime.Zone) *buyer {
 	b := &buyer{key: key, shop: shop, zone: zone}
 	b.inqs, b.cells = b.inqBuf[:0:1], b.cellBuf[:0:1]
 	return b
@@ -924,7 +924,7 @@ func fnv64[B ~string | ~[]byte](b B) uint64 {
 }
 
 // shopByName is Engine.shop for a string id.
-func (e *Engine) shopByName(id string) (uint32, *windowing.Zone) {
+func (e *Engine) shopByName(id string) (uint32, *eventtime.Zone) {
 	n := e.shopIDs.idString(id)
 	if int(n) == len(e.shopZones) {
 		e.shopZones = append(e.shopZones, e.zones.LookupString(id))

@@ -14,7 +14,7 @@ import (
 // it finds each session's inquiry in the sorted, truncated session (the
 // oracle's own, not the engine's SessionView), picks each order's events,
 // and evaluates the rules by searching the buyer's inquiries. Local days
-// come from the time package, not windowing. Like the rest of the oracle
+// come from the time package, not eventtime. Like the rest of the oracle
 // it knows nothing of watermarks: runs with no late event, payments
 // within the pay window.
 

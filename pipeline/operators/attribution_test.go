@@ -8,8 +8,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // orders adds n orders of the random stream's buyers (b0…b49 of both
@@ -97,7 +97,7 @@ func orderEv(id, order, buyer string, typ schemas.EventType, ts, amount int64) *
 // whose log the engine holds until its close (by timeout, 10:20) + 1 h,
 // keeps the horizon, so the order, from being final.
 func TestOrderLateness(t *testing.T) {
-	zones, _ := windowing.NewZoneSet("Asia/Shanghai", nil)
+	zones, _ := eventtime.NewZoneSet("Asia/Shanghai", nil)
 	e := NewEngine(DefaultSettings(zones))
 	t0 := at("2026-03-02T10:00:00.000+08:00")
 	e.Apply(&schemas.Event{Topic: schemas.TopicSessions, Type: schemas.TypeStarted, EventID: []byte("s9-1"), ShopID: []byte("shop1"),
@@ -131,7 +131,7 @@ func TestOrderLateness(t *testing.T) {
 // then goes; a payment after that is an order of its own, with no order
 // inquiry.
 func TestUnpaidOrderBound(t *testing.T) {
-	zones, _ := windowing.NewZoneSet("Asia/Shanghai", nil)
+	zones, _ := eventtime.NewZoneSet("Asia/Shanghai", nil)
 	e := NewEngine(DefaultSettings(zones))
 	t0 := at("2026-03-02T10:00:00.000+08:00")
 	e.Apply(orderEv("c1", "o1", "b1", schemas.TypeCreated, t0, 0))
@@ -159,7 +159,7 @@ func TestTrackedBuyerBytes(t *testing.T) {
 		t.Skip("tracks 100 000 buyers")
 	}
 	const buyers = 100_000
-	zones, _ := windowing.NewZoneSet("Asia/Shanghai", nil)
+	zones, _ := eventtime.NewZoneSet("Asia/Shanghai", nil)
 	e := NewEngine(DefaultSettings(zones))
 	t0 := at("2026-03-02T10:00:00.000+08:00")
 	view := func(i int) *SessionView {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // A week of generated traffic, decoded and fed to one engine as a task
@@ -44,7 +44,7 @@ type weekRun struct {
 // engine with the generator's zones, sampling at each UTC midnight.
 func runGeneratedWeek(tb testing.TB, cfg generator.Config, measureHeap bool) weekRun {
 	tb.Helper()
-	zones, err := windowing.NewZoneSet(cfg.DefaultZone, cfg.ShopZones())
+	zones, err := eventtime.NewZoneSet(cfg.DefaultZone, cfg.ShopZones())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cspulse/cspulse/windowing"
+	"github.com/cspulse/cspulse/eventtime"
 )
 
 // Checkpoints of the attribution and robot operators (state.go's
@@ -318,7 +318,7 @@ func (a *attribution) Load(key, value []byte) error {
 }
 
 // shopOf interns the shop part of an entity key.
-func (a *attribution) shopOf(key string) (uint32, *windowing.Zone, error) {
+func (a *attribution) shopOf(key string) (uint32, *eventtime.Zone, error) {
 	shop, _, ok := splitEntityKey(key)
 	if !ok || shop == "" {
 		return 0, nil, errors.New("malformed key")
@@ -347,7 +347,7 @@ func (a *attribution) loadBuyer(key string, value []byte) error {
 		b.inqs = append(b.inqs, q)
 	}
 	for range r.count() {
-		c := buyerCell{agent: names.id(r.bytes()), day: windowing.Date(r.int32("day"))}
+		c := buyerCell{agent: names.id(r.bytes()), day: eventtime.Date(r.int32("day"))}
 		c.inquiries, c.ordered, c.paid = r.int32("inquiries"), r.int32("ordered"), r.int32("paid")
 		c.amount = r.int()
 		c.until = a.until(zone, c.day)
@@ -399,7 +399,7 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 		o.sale = sale{ts: r.int(), amount: r.int(), agent: a.e.names.id(r.bytes()), group: a.e.names.id(r.bytes()), on: true}
 	}
 	if flags&ofPart != 0 {
-		o.part = part{agent: a.e.names.id(r.bytes()), day: windowing.Date(r.int32("day")), amount: r.int(), paid: flags&ofPartPaid != 0}
+		o.part = part{agent: a.e.names.id(r.bytes()), day: eventtime.Date(r.int32("day")), amount: r.int(), paid: flags&ofPartPaid != 0}
 	}
 	if err := r.done(); err != nil {
 		return err
@@ -412,7 +412,7 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 	return nil
 }
 
-func (a *attribution) readRef(r *reader, zone *windowing.Zone, ref *inqRef) {
+func (a *attribution) readRef(r *reader, zone *eventtime.Zone, ref *inqRef) {
 	ref.at = r.int()
 	ref.agent, ref.group = a.e.names.id(r.bytes()), a.e.names.id(r.bytes())
 	ref.day = zone.Day(ref.at)
@@ -423,7 +423,7 @@ func (a *attribution) readRef(r *reader, zone *windowing.Zone, ref *inqRef) {
 func (a *attribution) loadCell(key, value []byte) error {
 	r := &reader{b: key}
 	shopID := r.bytes()
-	agent, day := r.bytes(), windowing.Date(r.int32("day"))
+	agent, day := r.bytes(), eventtime.Date(r.int32("day"))
 	if err := r.done(); err != nil {
 		return err
 	}

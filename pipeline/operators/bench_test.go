@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // A realistic in-order stream, produced without allocating: shops with
@@ -177,7 +177,7 @@ func (m *cpuMeter) report(b *testing.B) {
 }
 
 func benchSettings(tb testing.TB) Settings {
-	zones, err := windowing.NewZoneSet("Asia/Shanghai", map[string]string{"shop-0002": "America/New_York"})
+	zones, err := eventtime.NewZoneSet("Asia/Shanghai", map[string]string{"shop-0002": "America/New_York"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/cspulse/cspulse/windowing"
+	"github.com/cspulse/cspulse/eventtime"
 )
 
 const hourMs = int64(time.Hour / time.Millisecond)
@@ -129,7 +129,7 @@ func (e *Engine) agentCell(s *session, group, agent uint32, ts int64) *agentValu
 }
 
 // agentCellAt is agentCell without a session.
-func (e *Engine) agentCellAt(shop uint32, zone *windowing.Zone, group, agent uint32, ts int64) *agentValues {
+func (e *Engine) agentCellAt(shop uint32, zone *eventtime.Zone, group, agent uint32, ts int64) *agentValues {
 	if c := e.agentCellFor(agentKey{hour: zone.HourStart(ts), shop: shop, group: group, agent: agent}); c != nil {
 		return e.touchAgent(c)
 	}
@@ -196,7 +196,7 @@ func (e *Engine) shopCell(s *session, ts int64) *shopValues {
 	return &e.discard.shop
 }
 
-func (e *Engine) shopCellAt(shop uint32, zone *windowing.Zone, ts int64) *shopValues {
+func (e *Engine) shopCellAt(shop uint32, zone *eventtime.Zone, ts int64) *shopValues {
 	if c := e.shopCellFor(shopKey{hour: zone.HourStart(ts), shop: shop}); c != nil {
 		return e.touchShop(c)
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // Engine computes SPEC §3.1–3.3 for the shops of one task (one input
@@ -14,11 +14,11 @@ import (
 // at each checkpoint.
 type Engine struct {
 	lim      limits
-	zones    *windowing.ZoneSet
+	zones    *eventtime.ZoneSet
 	listener SessionListener
 
 	shopIDs   *interner
-	shopZones []*windowing.Zone // by shop id
+	shopZones []*eventtime.Zone // by shop id
 	names     *interner         // agents, groups, channels, tasks, robots, intents
 
 	// Sessions by key, compacted summaries included: one map costs one
@@ -67,7 +67,7 @@ func NewEngine(s Settings) *Engine {
 		lim:         newLimits(&s),
 		zones:       s.Zones.Clone(),
 		shopIDs:     newInterner(),
-		shopZones:   []*windowing.Zone{nil},
+		shopZones:   []*eventtime.Zone{nil},
 		names:       newInterner(),
 		sessions:    make(map[string]*session),
 		agents:      make(map[agentKey]*agentCell),
@@ -234,7 +234,7 @@ func (e *Engine) newSession(ev *schemas.Event) *session {
 }
 
 // shop interns a shop id and resolves its zone once.
-func (e *Engine) shop(id []byte) (uint32, *windowing.Zone) {
+func (e *Engine) shop(id []byte) (uint32, *eventtime.Zone) {
 	n := e.shopIDs.id(id)
 	if int(n) == len(e.shopZones) {
 		e.shopZones = append(e.shopZones, e.zones.Lookup(id))

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // A scenario is a directory under testdata/scenarios:
@@ -87,7 +87,7 @@ type scenario struct {
 	steps    []step
 	expected expectedRows
 	lag      int64 // max_out_of_order in ms
-	zones    *windowing.ZoneSet
+	zones    *eventtime.ZoneSet
 }
 
 var topicByName = map[string]schemas.Topic{
@@ -105,7 +105,7 @@ func loadScenario(t testing.TB, dir string) *scenario {
 	if sc.settings.DefaultZone == "" {
 		sc.settings.DefaultZone = "Asia/Shanghai"
 	}
-	zones, err := windowing.NewZoneSet(sc.settings.DefaultZone, sc.settings.Zones)
+	zones, err := eventtime.NewZoneSet(sc.settings.DefaultZone, sc.settings.Zones)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func parseInstant(s string) (int64, error) {
 
 // rowSet keeps the last version of every row by key.
 type rowSet struct {
-	zones *windowing.ZoneSet
+	zones *eventtime.ZoneSet
 	rows  map[string]map[string]versionedRow // table → key → row
 }
 
@@ -271,7 +271,7 @@ type versionedRow struct {
 	cols    map[string]any
 }
 
-func newRowSet(zones *windowing.ZoneSet) *rowSet {
+func newRowSet(zones *eventtime.ZoneSet) *rowSet {
 	return &rowSet{zones: zones, rows: map[string]map[string]versionedRow{}}
 }
 

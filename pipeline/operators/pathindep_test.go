@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // TestRowsIndependentOfSteps (issues 17.4, 16.10): with input disordered
@@ -191,7 +191,7 @@ func generatedScenario(t *testing.T, shops, sessionsPerDay int) *scenario {
 	t.Helper()
 	cfg := generator.DefaultConfig()
 	cfg.Shops, cfg.Days, cfg.SessionsPerShopDay = shops, 1, sessionsPerDay
-	zones, err := windowing.NewZoneSet(cfg.DefaultZone, cfg.ShopZones())
+	zones, err := eventtime.NewZoneSet(cfg.DefaultZone, cfg.ShopZones())
 	if err != nil {
 		t.Fatal(err)
 	}

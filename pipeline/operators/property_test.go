@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // The property behind SPEC §5 "results do not depend on arrival order
@@ -162,7 +162,7 @@ func rowDiff(want, got map[string]map[string]map[string]any) string {
 
 // randomScenario builds a seeded stream of interleaved sessions.
 func randomScenario(seed uint64, sessions int, filtersOn bool) *scenario {
-	zones, err := windowing.NewZoneSet("Asia/Shanghai", map[string]string{"ny": "America/New_York"})
+	zones, err := eventtime.NewZoneSet("Asia/Shanghai", map[string]string{"ny": "America/New_York"})
 	if err != nil {
 		panic(err)
 	}

@@ -3,7 +3,7 @@ package operators
 import (
 	"time"
 
-	"github.com/cspulse/cspulse/windowing"
+	"github.com/cspulse/cspulse/eventtime"
 )
 
 // Flush appends every row changed since the last Flush to out, as full
@@ -88,7 +88,7 @@ func (e *Engine) unsigned(v int64) uint64 {
 }
 
 // dateTime is a Date column value: UTC midnight of the civil date.
-func dateTime(d windowing.Date) time.Time { return d.Time(time.UTC) }
+func dateTime(d eventtime.Date) time.Time { return d.Time(time.UTC) }
 
 func (e *Engine) sessionRow(s *session, version uint64) []any {
 	d := &s.d

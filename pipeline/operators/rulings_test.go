@@ -73,7 +73,7 @@ func TestLateRatingIsDeadLettered(t *testing.T) {
 }
 
 // TestEqualToWatermarkIsOnTime: the watermark promises that every event
-// still to come on time has ts ≥ watermark (windowing's Reorder releases
+// still to come on time has ts ≥ watermark (a reorder buffer would release
 // ts < watermark only). An `assigned` with ts equal to the watermark may
 // therefore still come after a buyer message of the same instant; the
 // engine must not have stepped that message yet, or the message lands for

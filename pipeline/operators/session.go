@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // entryKind is what a log entry is. The numeric order is the order of
@@ -133,7 +133,7 @@ type session struct {
 	assigns []assignment // sorted like the log; entries refer by index
 	pairs   []pair
 	evals   []evaluation // sorted by (ts, event id)
-	zone    *windowing.Zone
+	zone    *eventtime.Zone
 
 	// Room for the usual one assignment and one pair, saving an
 	// allocation each per session.
@@ -156,7 +156,7 @@ type session struct {
 	pinEval int32 // pinned hour of the earliest evaluation
 
 	shop         uint32
-	rowDay       windowing.Date // day column, frozen when first written
+	rowDay       eventtime.Date // day column, frozen when first written
 	closeApplied bool           // close contributions are in the cells
 	shown        bool           // the session listener holds its close
 	compacted    bool           // log dropped: only the summary is left

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cspulse/cspulse/windowing"
+	"github.com/cspulse/cspulse/eventtime"
 )
 
 // Settings configure an Engine. Every duration is used at millisecond
@@ -13,7 +13,7 @@ import (
 type Settings struct {
 	// Zones gives each shop its time zone (SPEC §2). The engine clones it,
 	// because a Zone caches and belongs to one goroutine.
-	Zones *windowing.ZoneSet
+	Zones *eventtime.ZoneSet
 
 	// AllowedLateness: how far behind the watermark an event may be and
 	// still update the state it needs (SPEC §2).
@@ -121,7 +121,7 @@ type Filters struct {
 }
 
 // DefaultSettings returns SPEC's defaults with zones.
-func DefaultSettings(zones *windowing.ZoneSet) Settings {
+func DefaultSettings(zones *eventtime.ZoneSet) Settings {
 	return Settings{
 		Zones:             zones,
 		AllowedLateness:   time.Hour,

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // The checkpoint property (snapshot.go): an engine restored from the
@@ -307,7 +307,7 @@ func TestRandomStreamCheckpoints(t *testing.T) {
 // rows the sink, in the same order. 40 sessions start in one millisecond;
 // one Advance times them all out and compacts them.
 func TestRestoredWakeOrder(t *testing.T) {
-	zones, err := windowing.NewZoneSet("Asia/Shanghai", nil)
+	zones, err := eventtime.NewZoneSet("Asia/Shanghai", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

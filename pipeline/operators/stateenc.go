@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/windowing"
 )
 
 // The binary layout of the state entries (see snapshot.go for the keys and
@@ -574,7 +574,7 @@ func (r *reader) sessionHeader(s *session) uint64 {
 		s.timerAt = r.time()
 	}
 	if s.rowWritten {
-		s.rowDay = windowing.Date(r.int32("row day"))
+		s.rowDay = eventtime.Date(r.int32("row day"))
 	}
 	return flags
 }

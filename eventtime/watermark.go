@@ -1,4 +1,4 @@
-package windowing
+package eventtime
 
 import (
 	"fmt"
@@ -54,10 +54,10 @@ type inputMark struct {
 // those are configuration errors that validation should have caught.
 func NewWatermarks(n int, maxOutOfOrder, idleAfter time.Duration) *Watermarks {
 	if n < 1 {
-		panic(fmt.Sprintf("windowing: NewWatermarks with %d inputs", n))
+		panic(fmt.Sprintf("eventtime: NewWatermarks with %d inputs", n))
 	}
 	if maxOutOfOrder < 0 {
-		panic(fmt.Sprintf("windowing: NewWatermarks with negative maxOutOfOrder %v", maxOutOfOrder))
+		panic(fmt.Sprintf("eventtime: NewWatermarks with negative maxOutOfOrder %v", maxOutOfOrder))
 	}
 	return &Watermarks{
 		inputs:    make([]inputMark, n),
@@ -147,12 +147,4 @@ func (w *Watermarks) idle(in *inputMark, now time.Time) bool {
 		since = in.last
 	}
 	return now.Sub(since) >= w.idleAfter
-}
-
-// IsLate reports whether an event at ts is late for watermark: older than
-// the watermark by more than allowedLateness (ts < watermark −
-// allowedLateness). With the initial watermark math.MinInt64 nothing is
-// late; the subtraction saturates rather than wraps.
-func IsLate(ts, watermark int64, allowedLateness time.Duration) bool {
-	return ts < subSat(watermark, millis(allowedLateness))
 }

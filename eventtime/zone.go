@@ -1,4 +1,4 @@
-package windowing
+package eventtime
 
 import (
 	"errors"
@@ -73,7 +73,7 @@ func (c *hourCell) minuteOfDay(ts int64) int {
 // NewZone returns a Zone for loc. It panics if loc is nil.
 func NewZone(loc *time.Location) *Zone {
 	if loc == nil {
-		panic("windowing: NewZone(nil)")
+		panic("eventtime: NewZone(nil)")
 	}
 	z := &Zone{loc: loc}
 	z.cur, z.prev = &z.cells[0], &z.cells[1]
@@ -86,7 +86,7 @@ func NewZone(loc *time.Location) *Zone {
 func LoadZone(name string) (*Zone, error) {
 	loc, err := loadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("windowing: %w", err)
+		return nil, fmt.Errorf("eventtime: %w", err)
 	}
 	return NewZone(loc), nil
 }

@@ -1,4 +1,4 @@
-package windowing
+package eventtime
 
 import (
 	"math"
@@ -154,30 +154,6 @@ func TestWatermarksNeverDecrease(t *testing.T) {
 	}
 }
 
-func TestIsLate(t *testing.T) {
-	const hour = time.Hour
-	tests := []struct {
-		name          string
-		ts, watermark int64
-		lateness      time.Duration
-		want          bool
-	}{
-		{"behind but within lateness", 1_000_000, 2_000_000, hour, false},
-		{"exactly at watermark − lateness is on time", 0, 3_600_000, hour, false},
-		{"one ms older is late", -1, 3_600_000, hour, true},
-		{"no lateness: behind the watermark is late", 99, 100, 0, true},
-		{"no data yet: nothing is late", math.MinInt64, math.MinInt64, hour, false},
-		{"end of input: everything is late", math.MaxInt64 - 1, math.MaxInt64, 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := IsLate(tt.ts, tt.watermark, tt.lateness); got != tt.want {
-				t.Errorf("IsLate(%d, %d, %v) = %v, want %v", tt.ts, tt.watermark, tt.lateness, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestSaturatingArithmetic(t *testing.T) {
 	tests := []struct {
 		a, b, sum, diff int64
@@ -221,15 +197,4 @@ func BenchmarkWatermarksCurrent(b *testing.B) {
 		sink += w.Current(now)
 	}
 	_ = sink
-}
-
-func BenchmarkIsLate(b *testing.B) {
-	n := 0
-	b.ReportAllocs()
-	for i := range b.N {
-		if IsLate(int64(i), 1_000_000, time.Hour) {
-			n++
-		}
-	}
-	_ = n
 }

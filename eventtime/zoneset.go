@@ -1,4 +1,4 @@
-package windowing
+package eventtime
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ type ZoneSet struct {
 func NewZoneSet(defaultZone string, zoneByKey map[string]string) (*ZoneSet, error) {
 	loc, err := loadLocation(defaultZone)
 	if err != nil {
-		return nil, fmt.Errorf("windowing: default zone %q: %w", defaultZone, err)
+		return nil, fmt.Errorf("eventtime: default zone %q: %w", defaultZone, err)
 	}
 	def := NewZone(loc)
 	byName := map[string]*Zone{defaultZone: def}
@@ -33,7 +33,7 @@ func NewZoneSet(defaultZone string, zoneByKey map[string]string) (*ZoneSet, erro
 		if !ok {
 			loc, err := loadLocation(name)
 			if err != nil {
-				return nil, fmt.Errorf("windowing: zone %q of key %q: %w", name, key, err)
+				return nil, fmt.Errorf("eventtime: zone %q of key %q: %w", name, key, err)
 			}
 			z = NewZone(loc)
 			byName[name] = z

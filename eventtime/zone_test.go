@@ -1,4 +1,4 @@
-package windowing
+package eventtime
 
 import (
 	"math/rand/v2"
