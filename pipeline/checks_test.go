@@ -12,13 +12,13 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 type reasonDeadLetters struct{ reasons []string }
 
-func (d *reasonDeadLetters) Send(_ *kgo.Record, dl sinks.DeadLetter) {
+func (d *reasonDeadLetters) Send(_ *kgo.Record, dl DeadLetter) {
 	d.reasons = append(d.reasons, dl.Reason)
 }
 
@@ -221,7 +221,7 @@ func BenchmarkPartitionCheck(b *testing.B) {
 // TestProducerOption: cspulse's own producers place records where the
 // check expects them, for murmur2 and crc32.
 func TestProducerOption(t *testing.T) {
-	b, err := StartBroker(BrokerOptions{Listen: "127.0.0.1:0", Topics: []string{"t"}, Partitions: 5})
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Topics: []string{"t"}, Partitions: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/pipeline"
@@ -78,7 +79,7 @@ var poison = []struct {
 type harness struct {
 	t      *testing.T
 	cfg    *config.Config
-	broker *pipeline.Broker
+	broker *broker.Broker
 	chAddr string
 }
 

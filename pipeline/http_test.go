@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/httpserver"
 	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
 )
@@ -42,7 +43,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := ServeHTTP(ctx, "127.0.0.1:0", reg, r.Readiness, false, zaptest.NewLogger(t))
+	addr, err := httpserver.Serve(ctx, "127.0.0.1:0", reg, r.Readiness, false, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestHTTPEndpoints(t *testing.T) {
 func TestPprofIsOptIn(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(context.Background())
-		addr, err := ServeHTTP(ctx, "127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, on, zaptest.NewLogger(t))
+		addr, err := httpserver.Serve(ctx, "127.0.0.1:0", prometheus.NewRegistry(), func() error { return nil }, on, zaptest.NewLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
 )
 
 // TestEnsureTopicsFreshNames: on a first start with new topic names the
@@ -16,7 +17,7 @@ import (
 // topic at once, which must not fail the start (issue 16 item 11).
 func TestEnsureTopicsFreshNames(t *testing.T) {
 	for i := range 3 {
-		b, err := StartBroker(BrokerOptions{Listen: "127.0.0.1:0", Partitions: 1})
+		b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Partitions: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
 )
 
 func freePort(t *testing.T) string {
@@ -31,7 +32,7 @@ func TestPrepareKafkaWaitsForTheBroker(t *testing.T) {
 	cfg.Kafka.Partitions = 3
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		b, err := StartBroker(BrokerOptions{Listen: addr, Partitions: 1})
+		b, err := broker.Start(broker.Options{Listen: addr, Partitions: 1})
 		if err != nil {
 			t.Error(err)
 			return

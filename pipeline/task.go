@@ -113,7 +113,7 @@ type task struct {
 // deadLetterSink is where rejected records go until a checkpoint takes
 // them.
 type deadLetterSink interface {
-	Send(orig *kgo.Record, dl sinks.DeadLetter)
+	Send(orig *kgo.Record, dl DeadLetter)
 	Take() []*kgo.Record
 }
 
@@ -123,8 +123,8 @@ type deadLetterBuffer struct {
 	recs  []*kgo.Record
 }
 
-func (b *deadLetterBuffer) Send(orig *kgo.Record, dl sinks.DeadLetter) {
-	b.recs = append(b.recs, sinks.DeadLetterRecord(b.topic, orig, dl))
+func (b *deadLetterBuffer) Send(orig *kgo.Record, dl DeadLetter) {
+	b.recs = append(b.recs, deadLetterRecord(b.topic, orig, dl))
 }
 
 func (b *deadLetterBuffer) Take() []*kgo.Record {
@@ -253,7 +253,7 @@ func (t *task) applyDecoded(rec *kgo.Record, k int) bool {
 		return false
 	}
 	if reason, ok := t.engine.Apply(&t.evs[k]); !ok {
-		t.dead.Send(rec, sinks.DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone, or an evaluation more than rating_window after its session's close"})
+		t.dead.Send(rec, DeadLetter{Reason: string(reason), Detail: "event is behind the watermark by more than allowed_lateness and its state is gone, or an evaluation more than rating_window after its session's close"})
 		t.stats.deadLetter(reason)
 		return false
 	}
@@ -261,9 +261,9 @@ func (t *task) applyDecoded(rec *kgo.Record, k int) bool {
 }
 
 func (t *task) reject(rec *kgo.Record, err error) {
-	dl := sinks.DeadLetter{Reason: string(schemas.ReasonNotJSON), Detail: err.Error()}
+	dl := DeadLetter{Reason: string(schemas.ReasonNotJSON), Detail: err.Error()}
 	if de, ok := err.(*schemas.DecodeError); ok {
-		dl = sinks.DeadLetter{Reason: string(de.Reason), Field: de.Field, Detail: de.Detail}
+		dl = DeadLetter{Reason: string(de.Reason), Field: de.Field, Detail: de.Detail}
 		if de.Reason == schemas.ReasonWrongPartition {
 			t.stats.wrongPartition.Store(&de.Detail)
 		}

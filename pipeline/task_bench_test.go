@@ -12,7 +12,6 @@ import (
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // BenchmarkTaskHotPath measures what one task does per record, on one
@@ -64,8 +63,8 @@ func processCPU() time.Duration {
 
 type discardDeadLetters struct{}
 
-func (discardDeadLetters) Send(*kgo.Record, sinks.DeadLetter) {}
-func (discardDeadLetters) Take() []*kgo.Record                { return nil }
+func (discardDeadLetters) Send(*kgo.Record, DeadLetter) {}
+func (discardDeadLetters) Take() []*kgo.Record          { return nil }
 
 func newBenchTask(cfg *config.Config, factory EngineFactory) *task {
 	marks := newMarks(cfg)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // recordingEngine keeps a copy of every event it is given.
@@ -32,7 +31,7 @@ func (e *recordingEngine) agents() (ids []string) {
 
 type recordingDeadLetters struct{ offsets []int64 }
 
-func (d *recordingDeadLetters) Send(r *kgo.Record, _ sinks.DeadLetter) {
+func (d *recordingDeadLetters) Send(r *kgo.Record, _ DeadLetter) {
 	d.offsets = append(d.offsets, r.Offset)
 }
 

@@ -1,6 +1,8 @@
-// Package sinks delivers results out of cspulse: rows to ClickHouse, alerts
-// and dead letters to Kafka. Sinks know nothing of metrics: they take rows
-// and own the batch life cycle (buffer, send, retry).
+// Package sinks writes results to ClickHouse: migrations, batched inserts
+// with retries, retention. Sinks know nothing of metrics: they take rows of
+// the tables package's definitions and own the batch life cycle (buffer,
+// send, retry). What goes to Kafka (dead letters, the changelog) belongs to
+// the Kafka runtime, package pipeline.
 package sinks
 
 import (

@@ -6,11 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cspulse/cspulse/config"
-	"github.com/cspulse/cspulse/pipeline"
+	"github.com/cspulse/cspulse/internal/broker"
 )
 
 func newBrokerCmd() *cobra.Command {
-	var opts pipeline.BrokerOptions
+	var opts broker.Options
 	var topics []string
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -20,7 +20,7 @@ func newBrokerCmd() *cobra.Command {
 			"can use it. With --data-dir the log survives restarts.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Topics = topics
-			b, err := pipeline.StartBroker(opts)
+			b, err := broker.Start(opts)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
+	"github.com/cspulse/cspulse/internal/httpserver"
 	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -56,7 +58,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	setGCPercent(cfg.Run.GCPercent, log)
 	brokers := cfg.Kafka.Brokers
 	if cfg.Kafka.Embedded != "" {
-		b, err := pipeline.StartBroker(pipeline.BrokerOptions{
+		b, err := broker.Start(broker.Options{
 			Listen: cfg.Kafka.Embedded, Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions,
 		})
 		if err != nil {
@@ -179,7 +181,7 @@ func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, l
 	if err := runner.Register(reg); err != nil {
 		return err
 	}
-	bound, err := pipeline.ServeHTTP(ctx, rc.HTTPListen, reg, runner.Readiness, rc.Pprof, log)
+	bound, err := httpserver.Serve(ctx, rc.HTTPListen, reg, runner.Readiness, rc.Pprof, log)
 	if err != nil {
 		return err
 	}

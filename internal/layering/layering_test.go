@@ -25,6 +25,11 @@ var rules = []struct {
 	{pkg: module + "/eventtime", forbidden: []string{module}, why: "the event-time machinery sits below everything"},
 	{pkg: module + "/tables", forbidden: []string{module}, why: "the table definitions are a leaf the core and the sinks share"},
 	{
+		pkg:       module + "/sinks",
+		forbidden: []string{module + "/pipeline", module + "/config", "github.com/twmb/franz-go"},
+		why:       "the sinks write ClickHouse; Kafka is the runtime's",
+	},
+	{
 		pkg:       module + "/schemas",
 		forbidden: []string{module + "/pipeline", module + "/sinks", module + "/config", "github.com/twmb/franz-go", "github.com/ClickHouse"},
 		why:       "decoding knows events, not their transport or their store",

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/internal/broker"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/sinks"
@@ -19,10 +20,10 @@ import (
 // Start starts an embedded broker with cfg's topics and points cfg at it
 // and at a fresh ClickHouse database, for a bounded run that ends once the
 // input is idle. Both go away when the test ends.
-func Start(t *testing.T, cfg *config.Config) *pipeline.Broker {
+func Start(t *testing.T, cfg *config.Config) *broker.Broker {
 	t.Helper()
 	chAddr := testenv.ClickHouseAddr(t)
-	b, err := pipeline.StartBroker(pipeline.BrokerOptions{Listen: "127.0.0.1:0", Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions})
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", Topics: cfg.Topics.All(), Partitions: cfg.Kafka.Partitions})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package pipeline
+// Package httpserver serves a process's operational endpoints: Prometheus
+// /metrics, /healthz, /readyz and, when asked, Go's pprof.
+package httpserver
 
 import (
 	"context"
@@ -11,15 +13,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/twmb/franz-go/plugin/kprom"
 	"go.uber.org/zap"
 )
 
-// ServeHTTP serves /metrics, /healthz (the process is up), /readyz
+// Serve serves /metrics, /healthz (the process is up), /readyz
 // (ready() is nil, else 503 with its text) and, with withPprof
 // (run.pprof), Go's /debug/pprof on addr until ctx ends. The default
 // address is loopback only.
-func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready func() error, withPprof bool, log *zap.Logger) (string, error) {
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, ready func() error, withPprof bool, log *zap.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("config key run.http_listen: %w", err)
@@ -51,15 +52,4 @@ func ServeHTTP(ctx context.Context, addr string, reg *prometheus.Registry, ready
 		}
 	}()
 	return ln.Addr().String(), nil
-}
-
-// Register exposes the runner's counters on reg, the ClickHouse writer's
-// insert counts when it keeps them, and the Kafka consumer's client
-// metrics (franz-go's kprom, cspulse_kafka_*) once Run connects.
-func (r *Runner) Register(reg prometheus.Registerer) error {
-	if w, ok := r.writer.(interface{ InsertCounts() (int64, int64) }); ok {
-		r.stats.insertCounts = w.InsertCounts
-	}
-	r.kafkaMetrics = kprom.NewMetrics("cspulse", kprom.Subsystem("kafka"), kprom.Registerer(reg))
-	return r.stats.register(reg, r.cfg.Topics.Inputs())
 }

@@ -1,4 +1,4 @@
-package sinks
+package pipeline
 
 import (
 	"strconv"
@@ -25,11 +25,11 @@ type DeadLetter struct {
 	Detail string
 }
 
-// DeadLetterRecord is the dead letter of orig for topic: the original key
+// deadLetterRecord is the dead letter of orig for topic: the original key
 // and value, untouched, with the reason in the headers. The pipeline
 // produces it in the same transaction as the checkpoint that covers orig,
 // so a read_committed consumer sees it once.
-func DeadLetterRecord(topic string, orig *kgo.Record, dl DeadLetter) *kgo.Record {
+func deadLetterRecord(topic string, orig *kgo.Record, dl DeadLetter) *kgo.Record {
 	return &kgo.Record{
 		Topic: topic,
 		Key:   orig.Key,

@@ -1,4 +1,7 @@
-package pipeline
+// Package broker runs an in-process Kafka-protocol broker (franz-go's
+// kfake) for the demo, tests and `cspulse broker`: the real protocol, in the
+// process, with no installation.
+package broker
 
 import (
 	"fmt"
@@ -16,16 +19,16 @@ type Broker struct {
 	addr    string
 }
 
-// BrokerOptions configures StartBroker.
-type BrokerOptions struct {
+// Options configures Start.
+type Options struct {
 	Listen     string   // host:port; port 0 picks a free one
 	DataDir    string   // persist the log here (reloaded on restart); empty = memory only
 	Topics     []string // created at start when missing
 	Partitions int
 }
 
-// StartBroker starts a single-node broker listening on opts.Listen.
-func StartBroker(opts BrokerOptions) (*Broker, error) {
+// Start starts a single-node broker listening on opts.Listen.
+func Start(opts Options) (*Broker, error) {
 	host, portStr, err := net.SplitHostPort(opts.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("broker listen address %q: %w", opts.Listen, err)
