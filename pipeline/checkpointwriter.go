@@ -57,7 +57,8 @@ func (w *checkpointWriter) fence(ctx context.Context) error {
 		return nil
 	}
 	if _, _, err := w.cl.ProducerID(ctx); err != nil {
-		return fmt.Errorf("take over the changelog writes of partition %d: %w", w.partition, err)
+		return fmt.Errorf("take over the changelog writes of partition %d (a Kafka transactional producer; "+
+			"a cluster without transactions needs kafka.transactions=false): %w", w.partition, err)
 	}
 	return nil
 }
