@@ -18,7 +18,7 @@ const (
 // rate gives ~30 % of human sessions a score minutes to hours after the
 // close (within rating_window, 24 h); 5 % are re-rated later, a tenth of
 // those at the very same ms (event_id decides). 0.5 % come after the
-// window and must be ignored.
+// window: the pipeline dead-letters them as late.
 func (g *generator) rate(c *conv) {
 	if !c.human || !c.r.chance(ratedShare) {
 		return
@@ -31,6 +31,7 @@ func (g *generator) rate(c *conv) {
 	late := c.r.chance(0.005)
 	if late {
 		ts = c.closeTS + day + c.r.between(minute, 6*hour)
+		g.stats.LateRatings++
 	}
 	score := c.score()
 	g.evaluation(c, ts, agent, score)

@@ -38,6 +38,9 @@ type Stats struct {
 	// PoisonByReason counts poison by the reason it was made to trigger.
 	PoisonByReason map[schemas.Reason]int64
 	Late           int64 // events delivered LateBy after their ts (LateRate)
+	// LateRatings are evaluations made more than rating_window (24 h)
+	// after their session's close: the pipeline dead-letters them as late.
+	LateRatings int64
 
 	Sessions          int64 // all origins
 	BuyerSessions     int64

@@ -264,9 +264,10 @@ var errIncompleteCheckpoint = errors.New("the changelog ends in an incomplete ch
 
 // restored is a task rebuilt from its changelog partition.
 type restored struct {
-	state   taskState
-	pending *sinks.Buffer // the rows of the last checkpoint, to insert again
-	ok      bool          // false: the changelog holds nothing for this task
+	state     taskState
+	pending   *sinks.Buffer // the rows of the last checkpoint, to insert again
+	heldEvals []heldEval    // evaluations waiting for the watermark (heldevals.go)
+	ok        bool          // false: the changelog holds nothing for this task
 }
 
 // restore loads the entries into engine and returns the runner's own state
@@ -303,8 +304,17 @@ func restore(e Engine, read changelogRead) (restored, error) {
 	if !ok {
 		return restored{}, errors.New("the changelog holds state but the engine cannot load it")
 	}
+	var held []heldEval
 	for key, value := range entries {
 		if key == taskKey || strings.HasPrefix(key, rowsKeyPrefix) {
+			continue
+		}
+		if strings.HasPrefix(key, heldEvalPrefix) {
+			e, err := decodeHeldEval(key, value)
+			if err != nil {
+				return restored{}, err
+			}
+			held = append(held, e)
 			continue
 		}
 		if err := engine.Load([]byte(key), value); err != nil {
@@ -314,7 +324,7 @@ func restore(e Engine, read changelogRead) (restored, error) {
 	if err := engine.LoadDone(); err != nil {
 		return restored{}, err
 	}
-	return restored{state: st, pending: pending, ok: true}, nil
+	return restored{state: st, pending: pending, heldEvals: held, ok: true}, nil
 }
 
 func rowsChunkKey(i int) string { return rowsKeyPrefix + strconv.Itoa(i) }

@@ -470,6 +470,7 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 	t := newTask(p, engine, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
 	t.now = r.clock.Now
 	t.writer = w
+	t.evalHorizon = r.cfg.Time.RatingWindow.Milliseconds()
 	t.alive, t.stop = context.WithCancel(context.Background())
 	return t, nil
 }

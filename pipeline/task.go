@@ -94,6 +94,10 @@ type task struct {
 	// checkpoint inserts them again (they may not have reached
 	// ClickHouse before the crash).
 	carry *sinks.Buffer
+	// held are evaluations read more than evalHorizon (rating_window, ms)
+	// ahead of the watermark, not applied yet (heldevals.go); 0 disables.
+	held        heldEvals
+	evalHorizon int64
 
 	inputs   chan taskInput
 	requests chan taskRequest
@@ -212,6 +216,9 @@ func (t *task) process(in taskInput) {
 			if t.errs[k] == nil {
 				newest, valid = max(newest, t.evs[k].TS), true
 			}
+			if t.holdsEval(in, rec, k) {
+				continue
+			}
 			if t.applyDecoded(rec, k) {
 				accepted++
 			}
@@ -224,7 +231,7 @@ func (t *task) process(in taskInput) {
 	}
 	t.stats.events[in.input].Add(accepted)
 	t.watermark = t.marks.Current(now)
-	t.engine.Advance(t.watermark)
+	t.advance()
 	t.stats.lastProcessed.Store(time.Now().UnixNano())
 }
 
@@ -276,7 +283,7 @@ func (t *task) serve(req taskRequest) {
 	if req.finish {
 		t.watermark = math.MaxInt64 // saved below: a restored task knows it is finished
 		t.marks.AdvanceTo(math.MaxInt64)
-		t.engine.Advance(math.MaxInt64)
+		t.advance()
 	}
 	out := req.out
 	if t.carry != nil {
@@ -291,6 +298,9 @@ func (t *task) serve(req taskRequest) {
 		// After Flush: the engine's contract is that no row is pending
 		// when its state is saved.
 		t.engine.(checkpointable).SaveChanged(out.state)
+	}
+	if out.state != nil {
+		t.saveHeldEvals(out.state)
 	}
 	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && (out.state == nil || len(out.state.recs) == 0) &&
 		t.next == t.saved.next && t.watermark == t.saved.watermark
@@ -344,5 +354,8 @@ func (t *task) resume(r restored) {
 	t.saved = st
 	if r.pending != nil && r.pending.Len() > 0 {
 		t.carry = r.pending
+	}
+	for _, e := range r.heldEvals {
+		t.hold(e, true)
 	}
 }

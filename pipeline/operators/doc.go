@@ -199,9 +199,12 @@
 // session is open); the latest valid one by (ts, event_id) is the rating.
 // One more than rating_window after the close of a session known to be
 // closed is late: Apply returns (ReasonLate, false) and Stats.LateRatings
-// counts it (the task dead-letters it). One whose session's close is not
-// known yet on arrival (a backlog running a day ahead on one topic) is
-// held and, once the close shows it outside the window, ignored. Credited to its agent_id, else the
+// counts it (the task dead-letters it). The task applies an evaluation
+// only once its watermark is within rating_window of it
+// (pipeline/heldevals.go), so a session closed more than rating_window
+// before the evaluation is always closed here when it arrives, whatever
+// the arrival order; an evaluation applied earlier (engine tests) whose
+// close turns out too early is held and ignored. Credited to its agent_id, else the
 // session's last assigned agent, in the group of that agent's last
 // assignment in the session ("" if it had none). With no agent at all the
 // row shows the score and no agent row counts it. An evaluation for an
