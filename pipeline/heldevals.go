@@ -145,8 +145,6 @@ func (t *task) saveHeldEvals(b *stateBatch) {
 	t.held.released = t.held.released[:0]
 }
 
-func (h *heldEvals) changed() bool { return len(h.unsaved) > 0 || len(h.released) > 0 }
-
 func heldEvalKey(offset int64) string { return heldEvalPrefix + strconv.FormatInt(offset, 10) }
 
 func encodeHeldEval(e heldEval) []byte {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -17,19 +16,8 @@ import (
 // the checkpoint's state (so a restore has it), and its release deletes it
 // there; a restored task applies it like the one that held it.
 func TestHeldEvaluationsAreState(t *testing.T) {
-	cfg := config.Defaults()
-	factory, err := NewEngineFactory(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	newT := func() *task {
-		tk := newTask(0, factory(0), newMarks(&cfg), &recordingDeadLetters{}, newTaskStats())
-		tk.evalHorizon = cfg.Time.RatingWindow.Milliseconds()
-		for i, tp := range schemas.Topics {
-			if tp != schemas.TopicSessions {
-				tk.marks.MarkIdle(i)
-			}
-		}
+		tk, _ := newSessionsDrivenTask(t, true)
 		return tk
 	}
 	checkpoint := func(tk *task) *stateBatch {

@@ -298,8 +298,6 @@ func (t *task) serve(req taskRequest) {
 		// After Flush: the engine's contract is that no row is pending
 		// when its state is saved.
 		t.engine.(checkpointable).SaveChanged(out.state)
-	}
-	if out.state != nil {
 		t.saveHeldEvals(out.state)
 	}
 	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && (out.state == nil || len(out.state.recs) == 0) &&

@@ -17,18 +17,7 @@ import (
 // session's close is not ignored silently: the task dead-letters it with
 // reason late and counts it. One within the window is applied.
 func TestTaskDeadLettersLateRating(t *testing.T) {
-	cfg := config.Defaults()
-	factory, err := NewEngineFactory(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := &recordingDeadLetters{}
-	tk := newTask(0, factory(0), newMarks(&cfg), dead, newTaskStats())
-	for i, tp := range schemas.Topics {
-		if tp != schemas.TopicSessions {
-			tk.marks.MarkIdle(i) // the sessions move the watermark
-		}
-	}
+	tk, dead := newSessionsDrivenTask(t, false)
 	base := schemas.DefaultMinTS + int64(100*24*time.Hour/time.Millisecond)
 	ms := func(d time.Duration) int64 { return base + d.Milliseconds() }
 	rec := func(off int, v string) *kgo.Record {
@@ -63,19 +52,7 @@ func TestTaskDeadLettersLateRating(t *testing.T) {
 // not held and then ignored: which dead letters exist must not depend on
 // arrival order.
 func TestTaskDeadLettersLateRatingReadFirst(t *testing.T) {
-	cfg := config.Defaults()
-	factory, err := NewEngineFactory(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := &recordingDeadLetters{}
-	tk := newTask(0, factory(0), newMarks(&cfg), dead, newTaskStats())
-	tk.evalHorizon = cfg.Time.RatingWindow.Milliseconds()
-	for i, tp := range schemas.Topics {
-		if tp != schemas.TopicSessions {
-			tk.marks.MarkIdle(i)
-		}
-	}
+	tk, dead := newSessionsDrivenTask(t, true)
 	base := schemas.DefaultMinTS + int64(100*24*time.Hour/time.Millisecond)
 	ms := func(d time.Duration) int64 { return base + d.Milliseconds() }
 	rec := func(off int, v string) *kgo.Record {
@@ -96,4 +73,28 @@ func TestTaskDeadLettersLateRatingReadFirst(t *testing.T) {
 	if fmt.Sprint(dead.offsets) != "[0]" {
 		t.Errorf("dead-lettered offsets = %v, want [0] (the evaluation beyond the rating window)", dead.offsets)
 	}
+}
+
+// newSessionsDrivenTask is a task with the real engine and the default
+// config whose watermark only cs.sessions moves (the other inputs are
+// idle); with holdEvals it holds evaluations rating_window ahead, as the
+// runner's tasks do.
+func newSessionsDrivenTask(t *testing.T, holdEvals bool) (*task, *recordingDeadLetters) {
+	t.Helper()
+	cfg := config.Defaults()
+	factory, err := NewEngineFactory(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := &recordingDeadLetters{}
+	tk := newTask(0, factory(0), newMarks(&cfg), dead, newTaskStats())
+	if holdEvals {
+		tk.evalHorizon = cfg.Time.RatingWindow.Milliseconds()
+	}
+	for i, tp := range schemas.Topics {
+		if tp != schemas.TopicSessions {
+			tk.marks.MarkIdle(i)
+		}
+	}
+	return tk, dead
 }

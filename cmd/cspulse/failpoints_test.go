@@ -61,12 +61,7 @@ func TestFailpointsAreExact(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean := testenv.Database(t, chAddr)
-	cleanAddr, gen := startBrokerWithInput(t, kcat, "0", failpointInput...)
-	if err := waitExit(t, gen, 2*time.Minute); err != nil {
-		t.Fatalf("gen: %v", err)
-	}
-	runOK(t, runArgs(cleanAddr, chAddr, "clean", clean, "--until-idle", "2s")...)
+	clean, cleanAddr := cleanRun(t, kcat, chAddr, failpointInput...)
 
 	pendingRows := regexp.MustCompile(`"rows_to_insert_again": [1-9]`)
 	cases := []struct {
@@ -181,12 +176,7 @@ func TestIncompleteCheckpointWithoutTransactions(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	addr, gen := startBrokerWithInput(t, kcat, "0")
-	if err := waitExit(t, gen, 2*time.Minute); err != nil {
-		t.Fatalf("gen: %v", err)
-	}
-	clean := testenv.Database(t, chAddr)
-	runOK(t, runArgs(addr, chAddr, "clean", clean, "--until-idle", "2s")...)
+	clean, addr := cleanRun(t, kcat, chAddr)
 
 	// The whole input is there at once: the first checkpoints are large.
 	db := testenv.Database(t, chAddr)

@@ -206,16 +206,19 @@ func runArgs(addr, chAddr, group, db string, extra ...string) []string {
 		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}, extra...)
 }
 
-// cleanRun processes a clean copy of the input into a new database.
-func cleanRun(t *testing.T, kcat, chAddr string) string {
+// cleanRun processes a clean copy of the input (extra gen flags, such as
+// poison, included) into a new database: the reference a fault test
+// compares with. It returns the database and the broker that holds the
+// input and the clean run's dead letters.
+func cleanRun(t *testing.T, kcat, chAddr string, extra ...string) (db, addr string) {
 	t.Helper()
-	db := testenv.Database(t, chAddr)
-	addr, gen := startBrokerWithInput(t, kcat, "0")
+	db = testenv.Database(t, chAddr)
+	addr, gen := startBrokerWithInput(t, kcat, "0", extra...)
 	if err := waitExit(t, gen, 2*time.Minute); err != nil {
 		t.Fatalf("gen: %v", err)
 	}
 	runOK(t, runArgs(addr, chAddr, "clean", db, "--until-idle", "2s")...)
-	return db
+	return db, addr
 }
 
 // TestInstanceKilledIsExact runs three instances in one group and kills
@@ -226,7 +229,7 @@ func TestInstanceKilledIsExact(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean := cleanRun(t, kcat, chAddr)
+	clean, _ := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "30000")
 	victim, vout := start(t, runArgs(addr, chAddr, "faulty", faulty)...)
@@ -263,7 +266,7 @@ func TestClickHouseOutageIsExact(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean := cleanRun(t, kcat, chAddr)
+	clean, _ := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	proxy := testenv.StartProxy(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "20000")
@@ -295,12 +298,7 @@ func TestDuplicatesAndPoisonAreExact(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean := testenv.Database(t, chAddr)
-	cleanAddr, cleanGen := startBrokerWithInput(t, kcat, "0")
-	if err := waitExit(t, cleanGen, 2*time.Minute); err != nil {
-		t.Fatalf("gen: %v", err)
-	}
-	runOK(t, runArgs(cleanAddr, chAddr, "clean", clean, "--until-idle", "2s")...)
+	clean, cleanAddr := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "0", "--duplicates", "1", "--poison", "0.01")
 	if err := waitExit(t, gen, 2*time.Minute); err != nil {
@@ -383,7 +381,7 @@ func TestSlicingDoesNotChangeTables(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	backlog := cleanRun(t, kcat, chAddr)
+	backlog, _ := cleanRun(t, kcat, chAddr)
 	sliced := testenv.Database(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "15000")
 	run, _ := start(t, runArgs(addr, chAddr, "sliced", sliced, "--until-idle", "3s",

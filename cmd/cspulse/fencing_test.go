@@ -23,7 +23,7 @@ func TestStalledMemberIsFenced(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean := cleanRun(t, kcat, chAddr)
+	clean, _ := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	proxy := testenv.StartProxy(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "20000")

@@ -15,6 +15,7 @@ package failpoint
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -84,14 +85,11 @@ func Arm(spec string) error {
 	return nil
 }
 
-func known(name string) bool {
-	switch name {
-	case CheckpointBeforeState, CheckpointStateMid, CheckpointBeforeCommit, CheckpointAfterState,
-		CheckpointAfterInsert, CheckpointBeforeOffsets, RestoreBeforeRows:
-		return true
-	}
-	return false
-}
+// points lists every failpoint, for Arm to check a name against.
+var points = []string{CheckpointBeforeState, CheckpointStateMid, CheckpointBeforeCommit, CheckpointAfterState,
+	CheckpointAfterInsert, CheckpointBeforeOffsets, RestoreBeforeRows}
+
+func known(name string) bool { return slices.Contains(points, name) }
 
 // Armed reports whether name is the armed failpoint, for code that must
 // take a path it otherwise would not (split a write to cut it in two).
