@@ -546,7 +546,7 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 	r.commits.start(time.Now().Add(limit+checkpointGrace), func() error {
 		defer cancel()
 		err := r.persist(jobCtx, snap)
-		if errors.Is(err, context.DeadlineExceeded) && jobCtx.Err() != nil {
+		if err != nil && pastDeadline(jobCtx) {
 			err = timedOut{err}
 		}
 		return err
@@ -555,6 +555,15 @@ func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error 
 		return r.stuckError(r.commits.wait(ctx))
 	}
 	return nil
+}
+
+// pastDeadline: ctx's deadline has passed. A driver reports it in its own
+// words (clickhouse-go copies the deadline onto the connection and
+// returns an i/o timeout), sometimes before ctx's own timer has fired, so
+// the clock decides, not ctx.Err().
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // checkpointGrace is how much longer than run.checkpoint_timeout the
