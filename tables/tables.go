@@ -63,5 +63,37 @@ var (
 	}}
 )
 
+// The tables of alerts and rankings: 0009_cs_alerts and
+// 0010_cs_agent_rankings. A ranking's ranks, means and rank changes, and
+// its rates, are Nullable: *uint32, *float64, *int32, nil for NULL.
+var (
+	Alerts = Table{Name: "cs_alerts", Columns: []string{
+		"alert_id", "shop_id", "rule", "scope", "scope_id", "group_id", "metric", "alert_window",
+		"window_start", "window_end", "value", "numerator", "denominator", "threshold",
+		"direction", "state", "evaluated_at", "day", "version",
+	}}
+
+	AgentRankings = Table{Name: "cs_agent_rankings", Columns: rankingColumns()}
+)
+
+// RankedMetrics are the four figures of a ranking (SPEC §4.3), in column
+// order; each has the columns <name>, <name>_rank, <name>_mean and
+// <name>_rank_change, and a rate its numerator and denominator after them.
+var RankedMetrics = []string{"received_buyers", "reply_3min_rate_session", "satisfaction_rate", "received_sessions"}
+
+func rankingColumns() []string {
+	cols := []string{"shop_id", "day", "scope", "group_id", "agent_id", "ranked", "agents"}
+	for _, m := range RankedMetrics {
+		cols = append(cols, m, m+"_rank", m+"_mean", m+"_rank_change")
+		switch m {
+		case "reply_3min_rate_session":
+			cols = append(cols, "session_pairs_window", "session_pairs_3min_ok")
+		case "satisfaction_rate":
+			cols = append(cols, "ratings_window", "satisfied_window")
+		}
+	}
+	return append(cols, "version")
+}
+
 // All lists every output table.
-var All = []Table{AgentHourly, ShopHourly, Sessions, InquiryDaily, RobotHourly}
+var All = []Table{AgentHourly, ShopHourly, Sessions, InquiryDaily, RobotHourly, Alerts, AgentRankings}
