@@ -33,6 +33,21 @@ func snapshotOperators(e *Engine, out StateSink) {
 	for _, c := range r.cells {
 		out.Put(r.cellKey(c.key), encodeValues(&r.ck.val, []int64{c.calls, c.connected}))
 	}
+	if al := e.alerts; al != nil {
+		var enc encoder
+		for _, fc := range e.fig.cells {
+			out.Put(figKey(e, &enc, fc.key), enc.values(fc.v[:]))
+		}
+		for _, s := range al.shops {
+			if s != nil {
+				out.Put(al.shopKey(s), al.shopValue(s))
+			}
+		}
+		w := writer{b: []byte{stateVersion}}
+		w.int(al.minTS)
+		w.int(al.maxTS)
+		out.Put([]byte(keyAlertMeta), w.b)
+	}
 }
 
 // TestAttributionCheckpoints cuts the attribution scenarios, under every

@@ -603,6 +603,9 @@ func (r *robots) LoadDone() error {
 func (e *Engine) saveOperators(out StateSink) {
 	e.attr.SaveChanged(out)
 	e.robots.SaveChanged(out)
+	if e.alerts != nil {
+		e.alerts.saveChanged(out)
+	}
 }
 
 // loadOperator loads key when an owned operator owns it; false when none
@@ -615,6 +618,9 @@ func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 		bytes.HasPrefix(key, []byte(keyInqCell)), string(key) == keyAttrMeta:
 		return true, e.attr.Load(key, value)
 	}
+	if e.alerts != nil {
+		return e.alerts.load(key, value)
+	}
 	return false, nil
 }
 
@@ -623,6 +629,9 @@ func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 func (e *Engine) loadOperatorsDone() error {
 	if err := e.attr.LoadDone(); err != nil {
 		return err
+	}
+	if e.alerts != nil {
+		e.alerts.loadDone()
 	}
 	return e.robots.LoadDone()
 }

@@ -86,6 +86,7 @@ type cellStatus struct {
 	dropped bool // final and forgotten: see session.lastAgentCell
 	changed bool // since the last SaveChanged (snapshot.go)
 	saved   bool // the changelog holds its entry
+	watched bool // listed for the next drain of the figures (figures.go)
 }
 
 func (f *cellStatus) status() *cellStatus { return f }
@@ -137,7 +138,12 @@ func (e *Engine) agentCellAt(shop uint32, zone *eventtime.Zone, group, agent uin
 }
 
 func (e *Engine) agentCellFor(k agentKey) *agentCell   { return cellFor(e, e.agents, k, k.hour) }
-func (e *Engine) touchAgent(c *agentCell) *agentValues { return touchCell(c, &e.dirtyAgents) }
+func (e *Engine) touchAgent(c *agentCell) *agentValues {
+	if !c.watched && e.fig != nil {
+		e.fig.watch(c)
+	}
+	return touchCell(c, &e.dirtyAgents)
+}
 
 // cellFor returns k's cell in cells, created on first use; nil when k's
 // hour (hour) is final.

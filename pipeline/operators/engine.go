@@ -47,6 +47,8 @@ type Engine struct {
 	// share its time, finality, flushes and checkpoints.
 	attr    *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
 	robots  *robots      // SPEC §3.5, cs_robot_hourly
+	fig     *figures     // copies of the agent cells' figures (figures.go); nil without alerts
+	alerts  *alerts      // SPEC §4.2; nil without rules
 	viewBuf SessionView  // the listeners' view, valid during their call
 
 	// discard absorbs the contributions of dropped sessions.
@@ -82,6 +84,11 @@ func NewEngine(s Settings) *Engine {
 	e.attr = newAttribution(e, &s.Attribution)
 	e.robots = newRobots(e)
 	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)
+	if len(s.Alerts) > 0 {
+		e.fig = newFigures()
+		e.alerts = newAlerts(e, s.Alerts)
+		e.fig.listen = append(e.fig.listen, e.alerts)
+	}
 	return e
 }
 
@@ -91,6 +98,9 @@ func NewEngine(s Settings) *Engine {
 // filtered events and events after their session's close return ok=true
 // and change nothing. cs.orders events go to the attribution operator.
 func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
+	if e.alerts != nil {
+		e.alerts.seen(ev.TS)
+	}
 	switch ev.Topic {
 	case schemas.TopicSessions, schemas.TopicTransfers, schemas.TopicMessages:
 		return e.applyActivity(ev)
@@ -113,6 +123,26 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 // stopped at each would have (attribution.catchUp). The rows are therefore
 // the same whatever the steps of the watermark.
 func (e *Engine) Advance(watermark int64) {
+	if watermark <= e.wm {
+		return
+	}
+	if e.alerts != nil {
+		// Stop at every local hour end a shop is evaluated at (alerts.go).
+		for {
+			b, due := e.alerts.nextDue(watermark)
+			if !due {
+				break
+			}
+			e.advance(b)
+			e.drainFigures()
+			e.alerts.evaluateAt(b)
+		}
+	}
+	e.advance(watermark)
+}
+
+// advance is Advance without the alerts' stops.
+func (e *Engine) advance(watermark int64) {
 	if watermark <= e.wm {
 		return
 	}

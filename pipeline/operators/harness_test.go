@@ -88,6 +88,7 @@ type scenario struct {
 	expected expectedRows
 	lag      int64 // max_out_of_order in ms
 	zones    *eventtime.ZoneSet
+	alerts   []AlertRule // the engine's alert rules; random streams have stressAlertRules
 }
 
 var topicByName = map[string]schemas.Topic{
@@ -182,7 +183,29 @@ func (sc *scenario) engineSettings(t testing.TB) Settings {
 		ValidDays: sc.settings.InquiryValidDays,
 		PayWindow: durationOr(t, sc.settings.OrderPayWindow, DefaultPayWindow),
 	}
+	s.Alerts = sc.alerts
 	return s
+}
+
+// stressAlertRules watch every metric in every scope and both kinds of
+// window with a minimum sample of 1 and thresholds near the middle, so
+// that random streams cross them often.
+func stressAlertRules() []AlertRule {
+	var rules []AlertRule
+	for _, m := range AlertMetrics {
+		threshold := 0.5
+		if m.Scale != 1 {
+			threshold = 60
+		}
+		for _, scope := range []string{ScopeShop, ScopeGroup, ScopeAgent} {
+			rules = append(rules,
+				AlertRule{Name: m.Name + "_" + scope + "_1d", Metric: m.Name, Scope: scope, WindowDays: 1,
+					Threshold: threshold, Direction: ">=", MinSample: 1},
+				AlertRule{Name: m.Name + "_" + scope + "_week", Metric: m.Name, Scope: scope, Week: true,
+					Threshold: threshold, Direction: "<", MinSample: 2})
+		}
+	}
+	return rules
 }
 
 func readSteps(t testing.TB, path string) []step {
@@ -307,6 +330,10 @@ func (r *rowSet) key(table string, c map[string]any) string {
 		return strings.Join([]string{shop, c["agent_id"].(string), c["day"].(time.Time).Format(time.DateOnly)}, "|")
 	case RobotHourlyTable.Name:
 		return strings.Join([]string{shop, c["task_id"].(string), c["robot_id"].(string), r.hour(shop, c["hour"]), c["intent"].(string)}, "|")
+	case AlertsTable.Name:
+		return shop + "|" + c["alert_id"].(string)
+	case RankingsTable.Name:
+		return strings.Join([]string{shop, c["day"].(time.Time).Format(time.DateOnly), c["scope"].(string), c["group_id"].(string), c["agent_id"].(string)}, "|")
 	}
 	return shop + "|" + c["session_id"].(string)
 }

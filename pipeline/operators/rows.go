@@ -10,6 +10,7 @@ import (
 // rows carrying version, and then forgets the cells that are final. Rows
 // come in the order they were first changed, agent rows first.
 func (e *Engine) Flush(version uint64, out RowSink) {
+	e.drainFigures() // before the cells are dropped, and so that the state saved next is whole
 	for _, c := range e.dirtyAgents {
 		if c.isLive() {
 			out.Add(AgentHourlyTable, e.agentRow(c, version))
@@ -46,6 +47,7 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	e.dirtySessions = e.dirtySessions[:0]
 	e.attr.flush(version, out)
 	e.robots.flush(version, out)
+	e.flushAlerts(version, out)
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {

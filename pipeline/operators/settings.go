@@ -44,6 +44,9 @@ type Settings struct {
 	Sessions SessionListener
 
 	Attribution Attribution
+
+	// Alerts are the threshold rules of SPEC §4.2; none: no alerts.
+	Alerts []AlertRule
 }
 
 // Attribution configures SPEC §3.4's sales attribution. Zero values mean
@@ -151,6 +154,11 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("operators: ReplyWithin %v ≤ 0", s.ReplyWithin)
 	case s.SatisfiedMinScore < 1 || s.SatisfiedMinScore > 5:
 		return fmt.Errorf("operators: SatisfiedMinScore %d not in 1..5", s.SatisfiedMinScore)
+	}
+	for i := range s.Alerts {
+		if err := s.Alerts[i].Validate(); err != nil {
+			return fmt.Errorf("operators: alert rule %d: %w", i, err)
+		}
 	}
 	return s.Attribution.validate()
 }

@@ -186,6 +186,9 @@ func (e *Engine) trackAll() {
 		c.changed = true
 		ck.shops = append(ck.shops, c)
 	}
+	if e.alerts != nil {
+		e.alerts.trackAll()
+	}
 }
 
 func (e *Engine) saveSessions(out StateSink) {

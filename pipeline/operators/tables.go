@@ -9,6 +9,8 @@ var (
 	SessionsTable     = tables.Sessions
 	InquiryDailyTable = tables.InquiryDaily
 	RobotHourlyTable  = tables.RobotHourly
+	AlertsTable       = tables.Alerts
+	RankingsTable     = tables.AgentRankings
 	Tables            = tables.All
 )
 
