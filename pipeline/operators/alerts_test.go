@@ -170,7 +170,7 @@ func TestAlertBreachAndRecovery(t *testing.T) {
 // local; in New York the week after the DST change starts at 04:00 UTC.
 func TestAlertsRollingAndWeek(t *testing.T) {
 	var evs []schemas.Event
-	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-01T10:00:00-05:00", 10, 5*time.Minute)...) // Sunday
+	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-01T10:00:00-05:00", 10, 5*time.Minute)...)  // Sunday
 	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-02T10:00:00-05:00", 10, 30*time.Second)...) // Monday
 	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-08T10:00:00-04:00", 10, 5*time.Minute)...)  // Sunday after DST
 	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-09T10:00:00-04:00", 10, 30*time.Second)...)

@@ -137,7 +137,7 @@ func (e *Engine) agentCellAt(shop uint32, zone *eventtime.Zone, group, agent uin
 	return &e.discard.agent
 }
 
-func (e *Engine) agentCellFor(k agentKey) *agentCell   { return cellFor(e, e.agents, k, k.hour) }
+func (e *Engine) agentCellFor(k agentKey) *agentCell { return cellFor(e, e.agents, k, k.hour) }
 func (e *Engine) touchAgent(c *agentCell) *agentValues {
 	if !c.watched && e.fig != nil {
 		e.fig.watch(c)

@@ -697,11 +697,11 @@ func TestSnapshotCoversState(t *testing.T) {
 			"dirtyAgents": transient, "dirtyShops": transient, "dirtySessions": transient, // empty after Flush
 			"stats": transient,              // per process
 			"attr":  saved, "robots": saved, // attrstate.go, TestAttributionStateCovered
-			"viewBuf": transient, // the listeners' view, during their call
+			"viewBuf": transient,              // the listeners' view, during their call
 			"fig":     saved, "alerts": saved, // alertstate.go
 		},
 		reflect.TypeFor[figures](): {
-			"watched": transient, // drained by Flush
+			"watched": transient,                // drained by Flush
 			"cells":   saved, "byHour": rebuilt, // as the copies load
 			"changed": transient, "listen": rebuilt,
 		},
