@@ -28,6 +28,39 @@ type Config struct {
 	Report     Report     `koanf:"report"`
 	Export     Export     `koanf:"export"`
 	Log        Log        `koanf:"log"`
+	Alerts     Alerts     `koanf:"alerts"`
+	Rankings   Rankings   `koanf:"rankings"`
+}
+
+// Alerts are the threshold rules of SPEC §4.2. The pipeline checks each
+// rule at start (pipeline.operatorSettings) and names the one it refuses.
+type Alerts struct {
+	Rules []AlertRule `koanf:"rules"`
+}
+
+// AlertRule is one rule; see alerts.rules in defaults.yaml.
+type AlertRule struct {
+	Name      string                   `koanf:"name"`
+	Metric    string                   `koanf:"metric"`
+	Scope     string                   `koanf:"scope"`
+	Window    string                   `koanf:"window"` // rolling | week
+	Days      int                      `koanf:"days"`   // rolling: the window's days
+	Threshold float64                  `koanf:"threshold"`
+	Direction string                   `koanf:"direction"`
+	MinSample int64                    `koanf:"min_sample"`
+	Shops     map[string]AlertOverride `koanf:"shops"`
+}
+
+// AlertOverride changes a rule for one shop.
+type AlertOverride struct {
+	Off       bool     `koanf:"off"`
+	Threshold *float64 `koanf:"threshold"`
+	MinSample *int64   `koanf:"min_sample"`
+}
+
+// Rankings switches cs_agent_rankings (SPEC §4.3).
+type Rankings struct {
+	Enabled bool `koanf:"enabled"`
 }
 
 // Report is the metric schemes of `cspulse report`: each an ordered list

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/pipeline/operators"
@@ -47,8 +48,14 @@ func operatorSettings(cfg *config.Config) (operators.Settings, error) {
 	if err != nil {
 		return operators.Settings{}, err
 	}
+	rules, err := alertRules(cfg.Alerts.Rules)
+	if err != nil {
+		return operators.Settings{}, err
+	}
 	f := cfg.Filters
 	return operators.Settings{
+		Alerts:            rules,
+		Rankings:          cfg.Rankings.Enabled,
 		AllowedLateness:   cfg.Time.AllowedLateness,
 		SessionTimeout:    cfg.Time.SessionTimeout,
 		RatingWindow:      cfg.Time.RatingWindow,
@@ -62,6 +69,44 @@ func operatorSettings(cfg *config.Config) (operators.Settings, error) {
 		},
 		Attribution: attributionSettings(&cfg.Metrics),
 	}, nil
+}
+
+// alertRules maps alerts.rules (SPEC §4.2); an invalid rule is an error
+// naming it, so the process stops at start.
+func alertRules(cfgRules []config.AlertRule) ([]operators.AlertRule, error) {
+	var rules []operators.AlertRule
+	names := map[string]bool{}
+	for i, c := range cfgRules {
+		r := operators.AlertRule{
+			Name: c.Name, Metric: c.Metric, Scope: c.Scope, WindowDays: c.Days,
+			Threshold: c.Threshold, Direction: c.Direction, MinSample: c.MinSample,
+		}
+		switch c.Window {
+		case "rolling":
+		case "week":
+			r.Week = true
+			if c.Days != 0 {
+				return nil, fmt.Errorf("alerts.rules[%d] (%s): days %d: only a rolling window has days", i, c.Name, c.Days)
+			}
+		default:
+			return nil, fmt.Errorf("alerts.rules[%d] (%s): window %q: not rolling or week", i, c.Name, c.Window)
+		}
+		if len(c.Shops) > 0 {
+			r.Shops = make(map[string]operators.AlertOverride, len(c.Shops))
+			for shop, o := range c.Shops {
+				r.Shops[shop] = operators.AlertOverride{Off: o.Off, Threshold: o.Threshold, MinSample: o.MinSample}
+			}
+		}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("alerts.rules[%d] (%s): %w", i, c.Name, err)
+		}
+		if names[c.Name] {
+			return nil, fmt.Errorf("alerts.rules[%d] (%s): name: another rule has it", i, c.Name)
+		}
+		names[c.Name] = true
+		rules = append(rules, r)
+	}
+	return rules, nil
 }
 
 // attributionSettings maps metrics.attribution_rule,

@@ -48,6 +48,14 @@ func snapshotOperators(e *Engine, out StateSink) {
 		w.int(al.maxTS)
 		out.Put([]byte(keyAlertMeta), w.b)
 	}
+	if rk := e.ranks; rk != nil {
+		for _, rd := range rk.days {
+			out.Put(rk.dayKey(rd.shopDay), rk.dayValue(rd))
+			for _, b := range rd.buyers {
+				out.Put(rk.buyerKey(rd.shopDay, b.buyer), rk.buyerValue(b))
+			}
+		}
+	}
 }
 
 // TestAttributionCheckpoints cuts the attribution scenarios, under every

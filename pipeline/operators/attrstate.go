@@ -606,6 +606,9 @@ func (e *Engine) saveOperators(out StateSink) {
 	if e.alerts != nil {
 		e.alerts.saveChanged(out)
 	}
+	if e.ranks != nil {
+		e.ranks.saveChanged(out)
+	}
 }
 
 // loadOperator loads key when an owned operator owns it; false when none
@@ -617,6 +620,11 @@ func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 	case bytes.HasPrefix(key, []byte(keyBuyer)), bytes.HasPrefix(key, []byte(keyOrder)),
 		bytes.HasPrefix(key, []byte(keyInqCell)), string(key) == keyAttrMeta:
 		return true, e.attr.Load(key, value)
+	}
+	if e.ranks != nil {
+		if owned, err := e.ranks.load(key, value); owned {
+			return true, err
+		}
 	}
 	if e.alerts != nil {
 		return e.alerts.load(key, value)
@@ -632,6 +640,9 @@ func (e *Engine) loadOperatorsDone() error {
 	}
 	if e.alerts != nil {
 		e.alerts.loadDone()
+	}
+	if e.ranks != nil {
+		e.ranks.loadDone()
 	}
 	return e.robots.LoadDone()
 }

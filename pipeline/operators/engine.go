@@ -48,7 +48,8 @@ type Engine struct {
 	attr    *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
 	robots  *robots      // SPEC §3.5, cs_robot_hourly
 	fig     *figures     // copies of the agent cells' figures (figures.go); nil without alerts
-	alerts  *alerts      // SPEC §4.2; nil without rules
+	alerts  *alerts      // SPEC §4.2, and the hour clock of the figures; nil without fig
+	ranks   *rankings    // SPEC §4.3; nil unless Settings.Rankings
 	viewBuf SessionView  // the listeners' view, valid during their call
 
 	// discard absorbs the contributions of dropped sessions.
@@ -84,10 +85,14 @@ func NewEngine(s Settings) *Engine {
 	e.attr = newAttribution(e, &s.Attribution)
 	e.robots = newRobots(e)
 	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)
-	if len(s.Alerts) > 0 {
+	if len(s.Alerts) > 0 || s.Rankings {
 		e.fig = newFigures()
-		e.alerts = newAlerts(e, s.Alerts)
+		e.alerts = newAlerts(e, s.Alerts) // also forgets the copies no one needs
 		e.fig.listen = append(e.fig.listen, e.alerts)
+		if s.Rankings {
+			e.ranks = newRankings(e)
+			e.fig.listen = append(e.fig.listen, e.ranks)
+		}
 	}
 	return e
 }

@@ -89,6 +89,7 @@ type scenario struct {
 	lag      int64 // max_out_of_order in ms
 	zones    *eventtime.ZoneSet
 	alerts   []AlertRule // the engine's alert rules; random streams have stressAlertRules
+	rankings bool        // random streams rank
 }
 
 var topicByName = map[string]schemas.Topic{
@@ -184,6 +185,7 @@ func (sc *scenario) engineSettings(t testing.TB) Settings {
 		PayWindow: durationOr(t, sc.settings.OrderPayWindow, DefaultPayWindow),
 	}
 	s.Alerts = sc.alerts
+	s.Rankings = sc.rankings
 	return s
 }
 
@@ -344,13 +346,18 @@ func (r *rowSet) hour(shop string, v any) string {
 }
 
 // final returns the rows without their version, skipping hourly rows that
-// are all zero (a cell whose contributions were all taken back).
+// are all zero (a cell whose contributions were all taken back) and
+// ranking rows with ranked = 0 (a reception taken back), which readers
+// filter out.
 func (r *rowSet) final() map[string]map[string]map[string]any {
 	out := map[string]map[string]map[string]any{}
 	for table, byKey := range r.rows {
 		out[table] = map[string]map[string]any{}
 		for key, row := range byKey {
 			if table != SessionsTable.Name && allZero(row.cols) {
+				continue
+			}
+			if table == RankingsTable.Name && row.cols["ranked"] == uint8(0) {
 				continue
 			}
 			cols := make(map[string]any, len(row.cols))

@@ -131,6 +131,9 @@ func (e *Engine) applyClose(s *session, sign int64) {
 	}
 	if ts, ok := e.firstReception(s); ok {
 		e.shopCell(s, ts)[shopReceived] += sign
+		if e.ranks != nil {
+			e.ranks.sessionClosed(s, sign)
+		}
 	}
 	if sign > 0 {
 		e.show(s)

@@ -188,7 +188,7 @@ func randomScenario(seed uint64, sessions int, filtersOn bool) *scenario {
 	}
 	g.orders(seed, sessions/3, start) // after the sessions: their stream stays as it was
 	slices.SortStableFunc(g.steps, func(a, b step) int { return cmp64(a.event.TS, b.event.TS) })
-	sc := &scenario{name: fmt.Sprintf("random-%d", seed), zones: zones, lag: 10000, steps: g.steps, alerts: stressAlertRules()}
+	sc := &scenario{name: fmt.Sprintf("random-%d", seed), zones: zones, lag: 10000, steps: g.steps, alerts: stressAlertRules(), rankings: true}
 	sc.settings.AttributionRule, sc.settings.ShopAttributionRules = randomRules(seed)
 	if filtersOn {
 		sc.settings.Filters = Filters{

@@ -48,6 +48,9 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	e.attr.flush(version, out)
 	e.robots.flush(version, out)
 	e.flushAlerts(version, out)
+	if e.ranks != nil {
+		e.ranks.flush(version, out)
+	}
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {

@@ -219,12 +219,23 @@ func normalize(col string, v any) any {
 		}
 		return fmt.Sprint(*x)
 	case *uint8:
-		if x == nil {
-			return "null"
-		}
-		return fmt.Sprint(*x)
+		return deref(x)
+	case *uint32:
+		return deref(x)
+	case *int32:
+		return deref(x)
+	case *float64:
+		return deref(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// deref shows a Nullable column's value, "null" for NULL.
+func deref[T any](p *T) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
 }
 
 // normalizeExpected reads an expected.json value: *_at_ms may be given as

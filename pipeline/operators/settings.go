@@ -47,6 +47,8 @@ type Settings struct {
 
 	// Alerts are the threshold rules of SPEC §4.2; none: no alerts.
 	Alerts []AlertRule
+	// Rankings: write cs_agent_rankings (SPEC §4.3).
+	Rankings bool
 }
 
 // Attribution configures SPEC §3.4's sales attribution. Zero values mean

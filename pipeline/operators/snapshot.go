@@ -189,6 +189,9 @@ func (e *Engine) trackAll() {
 	if e.alerts != nil {
 		e.alerts.trackAll()
 	}
+	if e.ranks != nil {
+		e.ranks.trackAll()
+	}
 }
 
 func (e *Engine) saveSessions(out StateSink) {

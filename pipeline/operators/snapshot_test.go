@@ -245,7 +245,8 @@ func checkRestores(t *testing.T, sc *scenario, steps []step, auto bool, cuts []i
 	// breach, where each shop's evaluation stands, and the hourly figures
 	// of the last windows, which a later input would still need.
 	for k := range log {
-		if strings.HasPrefix(k, keyAlertShop) || strings.HasPrefix(k, keyFigure) || k == keyAlertMeta {
+		if strings.HasPrefix(k, keyAlertShop) || strings.HasPrefix(k, keyFigure) || k == keyAlertMeta ||
+			strings.HasPrefix(k, keyRankDay) || strings.HasPrefix(k, keyRankBuyer) {
 			delete(log, k)
 		}
 	}
@@ -699,6 +700,22 @@ func TestSnapshotCoversState(t *testing.T) {
 			"attr":  saved, "robots": saved, // attrstate.go, TestAttributionStateCovered
 			"viewBuf": transient,              // the listeners' view, during their call
 			"fig":     saved, "alerts": saved, // alertstate.go
+			"ranks": saved, // rankstate.go
+		},
+		reflect.TypeFor[rankings](): {
+			"e": rebuilt, "days": saved,
+			"dirty": transient, "changed": transient, "buyers": transient, // empty after Flush and SaveChanged
+		},
+		reflect.TypeFor[rankDay](): {
+			"shopDay": saved, "agents": saved, "buyers": saved,
+			"dirty": transient, "changed": transient, "saved": transient, "gone": transient,
+		},
+		reflect.TypeFor[rankFigures](): {
+			"sessions": saved, "pairs": saved, "pairsOK": saved, "ratings": saved, "satisfy": saved, "ranked": saved,
+			"buyers": rebuilt, // counted from the buyers at LoadDone
+		},
+		reflect.TypeFor[rankBuyer](): {
+			"day": rebuilt, "buyer": saved, "counts": saved, "changed": transient, "saved": transient,
 		},
 		reflect.TypeFor[figures](): {
 			"watched": transient,                // drained by Flush

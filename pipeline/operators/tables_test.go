@@ -24,10 +24,14 @@ var goTypeOf = map[string]reflect.Type{
 	"UInt32":          reflect.TypeFor[uint32](),
 	"UInt64":          reflect.TypeFor[uint64](),
 	"Int64":           reflect.TypeFor[int64](),
+	"Float64":         reflect.TypeFor[float64](),
 	"Array(String)":   reflect.TypeFor[[]string](),
 	// Nullable: a pointer, nil for NULL.
-	"Nullable(Int64)": reflect.TypeFor[*int64](),
-	"Nullable(UInt8)": reflect.TypeFor[*uint8](),
+	"Nullable(Int64)":   reflect.TypeFor[*int64](),
+	"Nullable(UInt8)":   reflect.TypeFor[*uint8](),
+	"Nullable(UInt32)":  reflect.TypeFor[*uint32](),
+	"Nullable(Int32)":   reflect.TypeFor[*int32](),
+	"Nullable(Float64)": reflect.TypeFor[*float64](),
 }
 
 var modifyColumn = regexp.MustCompile(`MODIFY COLUMN ([a-z_0-9]+) ([A-Za-z0-9()' ]+?)[,;]`)
