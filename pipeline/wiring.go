@@ -4,6 +4,7 @@ import (
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/sinks"
 )
 
 // NewEngineFactory builds the metric engine of each task from the config.
@@ -78,4 +79,24 @@ func attributionSettings(m *config.Metrics) operators.Attribution {
 		ValidDays: m.InquiryValidDays,
 		PayWindow: m.OrderPayWindow,
 	}
+}
+
+// ClickHouseConfig is the ClickHouse writer's configuration from the
+// clickhouse.* keys; the password is revealed here, and TLS files are
+// read (an error names clickhouse.tls.*).
+func ClickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
+	sc := sinks.ClickHouseConfig{
+		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
+		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
+		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
+		Cluster: c.Cluster,
+	}
+	if c.TLS.Enabled {
+		tc, err := c.TLS.Build("clickhouse.tls")
+		if err != nil {
+			return sc, err
+		}
+		sc.TLS = tc
+	}
+	return sc, nil
 }

@@ -104,15 +104,28 @@ func startLocalServer() error {
 	return nil
 }
 
+// baseConfig is a complete writer config for the tests (the defaults of
+// clickhouse.* are config's; pipeline.ClickHouseConfig maps them), with
+// fast retries; addr and database are the caller's.
+func baseConfig() ClickHouseConfig {
+	return ClickHouseConfig{
+		User:         "default",
+		DialTimeout:  5 * time.Second,
+		MaxBatchRows: 50_000,
+		Retry: RetryConfig{
+			InitialInterval: 20 * time.Millisecond,
+			MaxInterval:     200 * time.Millisecond,
+			MaxElapsed:      10 * time.Second,
+		},
+	}
+}
+
 // testConfig is the writer config for a fresh database of this run.
 func testConfig(t *testing.T, name string) ClickHouseConfig {
 	t.Helper()
-	cfg := DefaultClickHouseConfig()
+	cfg := baseConfig()
 	cfg.Addr = []string{clickHouseAddr(t)}
 	cfg.Database = chEnv.runID + "_" + name
-	cfg.Retry.InitialInterval = 20 * time.Millisecond
-	cfg.Retry.MaxInterval = 200 * time.Millisecond
-	cfg.Retry.MaxElapsed = 10 * time.Second
 	registerDatabase(t, cfg)
 	return cfg
 }

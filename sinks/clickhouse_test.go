@@ -360,8 +360,9 @@ func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 }
 
 func TestOpenClickHouseUnreachable(t *testing.T) {
-	cfg := DefaultClickHouseConfig()
+	cfg := baseConfig()
 	cfg.Addr = []string{"127.0.0.1:1"}
+	cfg.Database = "cspulse"
 	cfg.DialTimeout = time.Second
 	_, err := OpenClickHouse(context.Background(), cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "ping clickhouse") {
@@ -369,15 +370,30 @@ func TestOpenClickHouseUnreachable(t *testing.T) {
 	}
 }
 
-func TestConfigDefaultsAndValidate(t *testing.T) {
-	c := ClickHouseConfig{Database: "x"}.WithDefaults()
-	if c.Addr[0] != "127.0.0.1:19000" || c.MaxBatchRows != 50_000 || c.Retry.MaxElapsed != time.Minute || c.Database != "x" {
-		t.Errorf("WithDefaults = %+v", c)
+// TestConfigValidate: the writer refuses a config it cannot work with
+// (the user-facing checks, naming keys, are config's).
+func TestConfigValidate(t *testing.T) {
+	ok := baseConfig()
+	ok.Addr, ok.Database = []string{"127.0.0.1:19000"}, "x"
+	if err := ok.withBackoff().Validate(); err != nil {
+		t.Fatalf("complete config refused: %v", err)
 	}
-	if err := (ClickHouseConfig{Database: "a-b"}).WithDefaults().Validate(); err == nil {
-		t.Error("database a-b accepted")
+	for name, mod := range map[string]func(*ClickHouseConfig){
+		"database a-b":       func(c *ClickHouseConfig) { c.Database = "a-b" },
+		"addr without port":  func(c *ClickHouseConfig) { c.Addr = []string{"localhost"} },
+		"no addr":            func(c *ClickHouseConfig) { c.Addr = nil },
+		"no batch rows":      func(c *ClickHouseConfig) { c.MaxBatchRows = 0 },
+		"no retry limit":     func(c *ClickHouseConfig) { c.Retry.MaxElapsed = 0 },
+		"no dial timeout":    func(c *ClickHouseConfig) { c.DialTimeout = 0 },
+		"cluster two-shards": func(c *ClickHouseConfig) { c.Cluster = "two-shards" },
+	} {
+		c := ok
+		mod(&c)
+		if err := c.withBackoff().Validate(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
-	if err := (ClickHouseConfig{Addr: []string{"localhost"}}).WithDefaults().Validate(); err == nil {
-		t.Error("addr without port accepted")
+	if c := (ClickHouseConfig{}).withBackoff(); c.Retry.InitialInterval <= 0 || c.Retry.MaxInterval < c.Retry.InitialInterval {
+		t.Errorf("backoff intervals %+v", c.Retry)
 	}
 }

@@ -94,7 +94,7 @@ func openCluster(t *testing.T, name string, log *zap.Logger) *ClickHouse {
 	t.Helper()
 	ctx := context.Background()
 	addrs := shardAddrs(t)
-	cfg := DefaultClickHouseConfig()
+	cfg := baseConfig()
 	cfg.Addr = addrs[:1]
 	cfg.Database = chEnv.runID + "_" + name
 	cfg.Cluster = testCluster

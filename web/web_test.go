@@ -443,7 +443,7 @@ func TestClickHouseOutage(t *testing.T) {
 	db := testenv.Database(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	direct, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, nil)
+	direct, err := sinks.OpenClickHouse(ctx, pipetest.ClickHouseConfig(t, addr, db), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,9 @@ func TestClickHouseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := testenv.StartProxy(t, addr)
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{proxy.Addr()}, Database: db, DialTimeout: time.Second}, nil)
+	chc := pipetest.ClickHouseConfig(t, proxy.Addr(), db)
+	chc.DialTimeout = time.Second
+	ch, err := sinks.OpenClickHouse(ctx, chc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

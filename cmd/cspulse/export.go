@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/report"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -79,7 +80,7 @@ one an empty rating.
 			return err // a bad range, sort or filter: before connecting
 		}
 		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		chc, err := pipeline.ClickHouseConfig(cfg)
 		if err != nil {
 			return err
 		}

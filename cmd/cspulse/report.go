@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/report"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -93,7 +94,7 @@ and SQL.
 			}
 		}
 		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		chc, err := pipeline.ClickHouseConfig(cfg)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/sinks"
 )
 
@@ -37,7 +38,7 @@ func newRetentionCmd() *cobra.Command {
 		}
 		defer func() { _ = log.Sync() }()
 		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		chc, err := pipeline.ClickHouseConfig(cfg)
 		if err != nil {
 			return err
 		}

@@ -133,7 +133,7 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	var ch *sinks.ClickHouse
 	err := pipeline.Retry(ctx, fmt.Sprintf("clickhouse %v", c.Addr), log, func(ctx context.Context) error {
 		var err error
-		chc, err := clickHouseConfig(c)
+		chc, err := pipeline.ClickHouseConfig(c)
 		if err != nil {
 			return backoff.Permanent(err)
 		}
@@ -153,23 +153,6 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	}
 	log.Info("clickhouse ready", zap.Strings("addr", c.Addr), zap.String("database", c.Database), zap.Int("migrations_applied", n))
 	return ch, nil
-}
-
-func clickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
-	sc := sinks.ClickHouseConfig{
-		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
-		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
-		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
-		Cluster: c.Cluster,
-	}
-	if c.TLS.Enabled {
-		tc, err := c.TLS.Build("clickhouse.tls")
-		if err != nil {
-			return sc, err
-		}
-		sc.TLS = tc
-	}
-	return sc, nil
 }
 
 func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, log *zap.Logger) error {

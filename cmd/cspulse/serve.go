@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/sinks"
 	"github.com/cspulse/cspulse/web"
 )
@@ -49,7 +50,7 @@ local day (time.default_zone, time.shop_zones).
 			return err
 		}
 		defer func() { _ = log.Sync() }()
-		chc, err := clickHouseConfig(cfg)
+		chc, err := pipeline.ClickHouseConfig(cfg)
 		if err != nil {
 			return err
 		}

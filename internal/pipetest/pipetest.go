@@ -53,7 +53,11 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	log := zaptest.NewLogger(t)
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database}, log)
+	chc, err := pipeline.ClickHouseConfig(cfg.ClickHouse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sinks.OpenClickHouse(ctx, chc, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,4 +78,17 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 		t.Fatalf("run: %v", err)
 	}
 	return sum
+}
+
+// ClickHouseConfig is the writer config of the clickhouse.* defaults for
+// database db at addr.
+func ClickHouseConfig(t testing.TB, addr, db string) sinks.ClickHouseConfig {
+	t.Helper()
+	c := config.Defaults().ClickHouse
+	c.Addr, c.Database = []string{addr}, db
+	chc, err := pipeline.ClickHouseConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chc
 }
