@@ -53,7 +53,7 @@ one an empty rating.
 	fl.StringVar(&r.Sort, "sort", "start", "start (oldest first), messages (most first) or first_response (slowest first, none last)")
 	fl.StringVar(&r.Format, "format", "csv", "csv or jsonl")
 	fl.StringVarP(&out, "out", "o", "-", "write to this file instead of standard output")
-	load := configFlags(cmd)
+	load := withReportKeys(configFlags(cmd))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		l, err := load()
 		if err != nil {

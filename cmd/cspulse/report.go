@@ -57,7 +57,7 @@ and SQL.
 	fl.StringVar(&f.sort, "sort", "", "order rows by this metric, largest first (default: by the dimension)")
 	fl.IntVar(&f.top, "top", 0, "at most this many rows (without --by: agents listed, default 10)")
 	fl.BoolVar(&f.explain, "explain", false, "print the definition and SQL of each metric of the scheme, and exit")
-	load := configFlags(cmd)
+	load := withReportKeys(configFlags(cmd))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		l, err := load()
 		if err != nil {

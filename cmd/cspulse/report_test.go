@@ -41,6 +41,9 @@ func TestReportAndExportErrors(t *testing.T) {
 		{[]string{"export", "sessions", "--sort", "size"}, `--sort "size"`},
 		{[]string{"export", "sessions", "--format", "xml"}, `--format "xml"`},
 		{[]string{"export", "sessions", "--report.overview", "nope"}, "report.overview"},
+		{[]string{"report", "--report.overview", "consult_sessions,speed"}, "config key report.overview"},
+		{[]string{"export", "sessions", "--export.default_days", "32"}, "config key export.default_days"},
+		{[]string{"config", "--export.default_days", "0"}, "config key export.default_days"},
 	} {
 		out := runFails(t, append(c.args, ch...)...)
 		if !strings.Contains(out, c.want) || strings.Contains(out, "127.0.0.1:1") {
