@@ -33,13 +33,13 @@ type EngineFactory func(partition int32) Engine
 // Runner is one cspulse process's consumer: a franz-go group member whose
 // partitions each get a task.
 type Runner struct {
-	cfg       *config.Config
-	log       *zap.Logger
-	writer    sinks.RowWriter
-	commits   inflight // the checkpoint being written, if any
-	clock     *activityClock
-	newEngine EngineFactory
-	stats     *taskStats
+	cfg     *config.Config
+	log     *zap.Logger
+	writer  sinks.RowWriter
+	commits inflight // the checkpoint being written, if any
+	clock   *activityClock
+	engines Engines
+	stats   *taskStats
 
 	client *kgo.Client
 	conn   []kgo.Opt      // connection options, for restore readers and checkpoint writers
@@ -64,9 +64,9 @@ type Runner struct {
 }
 
 // NewRunner prepares a runner; Run connects and consumes.
-func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
+func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, engines Engines) *Runner {
 	r := &Runner{
-		cfg: cfg, log: log, writer: writer, newEngine: newEngine, clock: &activityClock{},
+		cfg: cfg, log: log, writer: writer, engines: engines, clock: &activityClock{},
 		stats:      newTaskStats(),
 		inputs:     map[string]int{},
 		tasks:      map[int32]*task{},
@@ -205,7 +205,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 // connectState prepares the changelog. Each task writes its own partition
 // of it through a checkpoint writer of its own (checkpointwriter.go).
 func (r *Runner) connectState(ctx context.Context, partitions int32) error {
-	if _, ok := r.newEngine(0).(checkpointable); !ok {
+	if _, ok := r.engines.New(0).(checkpointable); !ok {
 		return errors.New("run.state_checkpoints is on but the engine cannot save its state")
 	}
 	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
@@ -453,7 +453,7 @@ func (r *Runner) taskFor(p int32) (*task, error) {
 	if t, ok := r.tasks[p]; ok {
 		return t, nil
 	}
-	t, err := r.newTask(p, r.newEngine(p))
+	t, err := r.newTask(p, r.engines.New(p))
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +467,7 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := newTask(p, engine, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
+	t := newTask(p, engine, r.engines.Checks, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
 	t.now = r.clock.Now
 	t.writer = w
 	t.evalHorizon = r.cfg.Time.RatingWindow.Milliseconds()
@@ -964,7 +964,7 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 // checkpoint of that owner can land after the read.
 func (r *Runner) restoreTask(ctx context.Context, p int32) (*task, restored, int, error) {
 	start := time.Now()
-	engine := r.newEngine(p)
+	engine := r.engines.New(p)
 	t, err := r.newTask(p, engine)
 	if err != nil {
 		return nil, restored{}, 0, err

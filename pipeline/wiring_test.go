@@ -25,11 +25,11 @@ func TestAttributionSettingsWired(t *testing.T) {
 	if a.Rule != operators.RulePay || a.ShopRules["shop-0002"] != operators.RuleOrder || a.ValidDays != 3 || a.PayWindow != 5*time.Hour {
 		t.Errorf("%+v", a)
 	}
-	factory, err := NewEngineFactory(&cfg)
+	engines, err := NewEngines(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	factory(0) // NewEngine validates the settings
+	engines.New(0) // NewEngine validates the settings
 	d := config.Defaults()
 	if s, _ := operatorSettings(&d); s.Attribution.Rule != operators.RuleOrderFirst || s.Attribution.ValidDays != 2 || s.Attribution.PayWindow != 72*time.Hour {
 		t.Errorf("defaults: %+v", s.Attribution)

@@ -79,7 +79,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		return err
 	}
 	defer ch.Close()
-	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
+	engines, err := pipeline.NewEnginesFor(cfg, partitions)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
+	engines, err := pipeline.NewEnginesFor(cfg, partitions)
 	if err != nil {
 		t.Fatal(err)
 	}
