@@ -33,20 +33,16 @@ func newRunCmd() *cobra.Command {
 	}
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, true)
 		if err != nil {
 			return err
 		}
-		log, err := newLogger(l.Config.Log)
-		if err != nil {
-			return err
+		defer p.done()
+		p.log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
+		for _, w := range p.warnings {
+			p.log.Warn(w)
 		}
-		defer func() { _ = log.Sync() }()
-		log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
-		for _, w := range l.Warnings {
-			log.Warn(w)
-		}
-		return run(cmd.Context(), &l.Config, log)
+		return run(cmd.Context(), p.cfg, p.log)
 	}
 	return cmd
 }
