@@ -19,6 +19,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/cspulse/cspulse/internal/testenv"
 )
 
 // The cluster tests run two more local ClickHouse servers, the shards of
@@ -243,7 +245,7 @@ func queryRows(conn driver.Conn, sql string) ([]string, error) {
 func TestClusterQueriesMatchOneServer(t *testing.T) {
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	ctx := context.Background()
-	single := openMigrated(t, "cluster_single", log)
+	single := openMigrated(t, log)
 	cluster := openCluster(t, "cluster_two", log)
 	if n, err := cluster.Migrate(ctx, log); err != nil || n == 0 {
 		t.Fatalf("cluster Migrate = %d, %v", n, err)
@@ -282,7 +284,7 @@ func TestClusterQueriesMatchOneServer(t *testing.T) {
 		t.Errorf("the shards hold %d agent rows, one server %d", sum, total)
 	}
 
-	singleConn := openWithDefaultDB(t, single.Database())
+	singleConn := testenv.Conn(t, clickHouseAddr(t), single.Database())
 	clusterConn, err := clickhouse.Open(&clickhouse.Options{
 		Addr: shardAddrs(t)[:1],
 		Auth: clickhouse.Auth{Database: cluster.Database(), Username: "default"},
