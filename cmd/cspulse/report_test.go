@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 )
@@ -61,11 +60,7 @@ func TestReportAndExportErrors(t *testing.T) {
 // TestReportAndExportCommands: the binary's report in every format and its
 // export, on a generated day loaded through the pipeline.
 func TestReportAndExportCommands(t *testing.T) {
-	gen := generator.DefaultConfig()
-	gen.Seed = 11
-	gen.Shops = 3
-	gen.AgentsPerShop = 4
-	gen.SessionsPerShopDay = 300
+	gen := pipetest.DemoDay()
 	addr, db := pipetest.GeneratedDay(t, gen)
 	ch := []string{"--clickhouse", addr, "--database", db}
 
