@@ -11,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/cspulse/cspulse/report"
 )
 
 // Config is the whole configuration of a cspulse process.
@@ -64,7 +62,7 @@ type Rankings struct {
 }
 
 // Report is the metric schemes of `cspulse report`: each an ordered list
-// of metric names (report.Metrics).
+// of metric names (report.Metrics; report.CheckSchemes checks them).
 type Report struct {
 	// Overview is the scheme `cspulse report` shows without --scheme.
 	Overview []string `koanf:"overview"`
@@ -74,7 +72,8 @@ type Report struct {
 
 // Export bounds `cspulse export sessions`.
 type Export struct {
-	// DefaultDays is the range exported without --from: the last N days.
+	// DefaultDays is the range exported without --from: the last N days
+	// (report.CheckExportDays checks it).
 	DefaultDays int `koanf:"default_days"`
 }
 
@@ -267,10 +266,13 @@ type Log struct {
 	Format string `koanf:"format"`
 }
 
-// Validate checks every value and returns the first problem, naming its key.
+// Validate checks every value and returns the first problem, naming its
+// key; but report.* and export.*, which the report package checks where
+// the report is built (report.CheckSchemes, report.CheckExportDays), so
+// that config stays below the packages it configures.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateKafka, c.validateTopics, c.validateClickHouse,
-		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateReport, c.validateLog}
+		c.validateTime, c.validateMetrics, c.validateRun, c.validateRetention, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -579,24 +581,6 @@ func (c *Config) validateRetention() error {
 		if m := months[table]; m < 0 || m > 1200 {
 			return bad("retention."+table, "%d: must be 0 (keep forever) or 1..1200 months", m)
 		}
-	}
-	return nil
-}
-
-func (c *Config) validateReport() error {
-	if err := report.CheckNames(c.Report.Overview); err != nil {
-		return bad("report.overview", "%v", err)
-	}
-	for _, name := range sortedKeys(c.Report.Schemes) {
-		if name == "" || name == "overview" || strings.ContainsAny(name, " ,=") {
-			return bad("report.schemes."+name, "%q: a scheme name must be a word other than overview", name)
-		}
-		if err := report.CheckNames(c.Report.Schemes[name]); err != nil {
-			return bad("report.schemes."+name, "%v", err)
-		}
-	}
-	if d := c.Export.DefaultDays; d < 1 || d > report.MaxExportDays {
-		return bad("export.default_days", "%d: must be 1..%d (an export covers at most %d days)", d, report.MaxExportDays, report.MaxExportDays)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/config"
-	"github.com/cspulse/cspulse/pipeline/operators"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -136,14 +135,6 @@ func (c *InputChecks) futureLimit(now time.Time) int64 {
 		return math.MaxInt64
 	}
 	return now.UnixMilli() + c.MaxFuture.Milliseconds()
-}
-
-// checkedEngine carries a task's InputChecks from the engine factory to
-// newTask, which unwraps it: the task calls the engine itself, so the
-// wrapper costs nothing per record.
-type checkedEngine struct {
-	*operators.Engine
-	checks InputChecks
 }
 
 func futureError(ts, limit int64, maxFuture time.Duration) error {

@@ -38,8 +38,7 @@ func checkedTask(t *testing.T, cfg *config.Config, p, n int32, wall time.Time) (
 		t.Fatal(err)
 	}
 	eng, dead := &recordingEngine{}, &reasonDeadLetters{}
-	tk := newTask(p, &checkedEngine{checks: checks}, newMarks(cfg), dead, newTaskStats())
-	tk.engine = eng // checkedEngine wraps *operators.Engine; the test records instead
+	tk := newTask(p, eng, checks, newMarks(cfg), dead, newTaskStats())
 	tk.wall = func() time.Time { return wall }
 	for i := range schemas.Topics {
 		if schemas.Topics[i] != schemas.TopicMessages {
@@ -161,16 +160,15 @@ func TestFutureRecordCannotStallAPartition(t *testing.T) {
 	for _, checked := range []bool{false, true} {
 		cfg := config.Defaults()
 		cfg.Time.IdleInput = 5 * time.Second
-		factory, err := NewEngineFactoryFor(&cfg, 1)
+		engines, err := NewEnginesFor(&cfg, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		engine := factory(0)
 		if !checked {
-			engine.(*checkedEngine).checks.MaxFuture = 0
+			engines.Checks.MaxFuture = 0
 		}
 		dead := &reasonDeadLetters{}
-		tk := newTask(0, engine, newMarks(&cfg), dead, newTaskStats())
+		tk := newTask(0, engines.New(0), engines.Checks, newMarks(&cfg), dead, newTaskStats())
 		wall := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 		clock := wall
 		tk.wall = func() time.Time { return clock }

@@ -30,7 +30,7 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestHTTPEndpoints(t *testing.T) {
 	cfg := config.Defaults()
-	r := NewRunner(&cfg, zaptest.NewLogger(t), nil, nil)
+	r := NewRunner(&cfg, zaptest.NewLogger(t), nil, Engines{})
 	r.stats.events[2].Add(7)
 	r.stats.deadLetter(schemas.ReasonLate)
 	r.stats.assign(lagKey{"cs.messages", 3}, true)

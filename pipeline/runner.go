@@ -13,16 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kprom"
 	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/eventtime"
-	"github.com/cspulse/cspulse/internal/failpoint"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -33,13 +29,13 @@ type EngineFactory func(partition int32) Engine
 // Runner is one cspulse process's consumer: a franz-go group member whose
 // partitions each get a task.
 type Runner struct {
-	cfg       *config.Config
-	log       *zap.Logger
-	writer    sinks.RowWriter
-	commits   inflight // the checkpoint being written, if any
-	clock     *activityClock
-	newEngine EngineFactory
-	stats     *taskStats
+	cfg     *config.Config
+	log     *zap.Logger
+	writer  sinks.RowWriter
+	commits inflight // the checkpoint being written, if any
+	clock   *activityClock
+	engines Engines
+	stats   *taskStats
 
 	client *kgo.Client
 	conn   []kgo.Opt      // connection options, for restore readers and checkpoint writers
@@ -64,9 +60,9 @@ type Runner struct {
 }
 
 // NewRunner prepares a runner; Run connects and consumes.
-func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, newEngine EngineFactory) *Runner {
+func NewRunner(cfg *config.Config, log *zap.Logger, writer sinks.RowWriter, engines Engines) *Runner {
 	r := &Runner{
-		cfg: cfg, log: log, writer: writer, newEngine: newEngine, clock: &activityClock{},
+		cfg: cfg, log: log, writer: writer, engines: engines, clock: &activityClock{},
 		stats:      newTaskStats(),
 		inputs:     map[string]int{},
 		tasks:      map[int32]*task{},
@@ -205,7 +201,7 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 // connectState prepares the changelog. Each task writes its own partition
 // of it through a checkpoint writer of its own (checkpointwriter.go).
 func (r *Runner) connectState(ctx context.Context, partitions int32) error {
-	if _, ok := r.newEngine(0).(checkpointable); !ok {
+	if _, ok := r.engines.New(0).(checkpointable); !ok {
 		return errors.New("run.state_checkpoints is on but the engine cannot save its state")
 	}
 	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
@@ -270,114 +266,6 @@ func (r *Runner) loop(ctx context.Context) error {
 			nextProgress = now.Add(r.cfg.Run.ProgressInterval)
 		}
 	}
-}
-
-// idle is true when run.until_idle is set and nothing arrived for that long
-// since the later of the last record and the last assignment.
-func (r *Runner) idle(now, lastRecord time.Time) bool {
-	if r.cfg.Run.UntilIdle <= 0 {
-		return false
-	}
-	assigned := r.assignedAt.Load()
-	if assigned == 0 {
-		return false
-	}
-	since := lastRecord
-	if a := time.Unix(0, assigned); a.After(since) {
-		since = a
-	}
-	return now.Sub(since) >= r.cfg.Run.UntilIdle
-}
-
-// finishIdle ends a run.until_idle run in two steps, so that every
-// partition's state is closed once the whole input is consumed, whoever
-// ends up owning it:
-//
-//  1. When every input partition is consumed to its end offset (this
-//     member's by its own position, the others' by their committed
-//     offsets), this member closes the state of its partitions (the
-//     finishing checkpoint) and commits them marked finished.
-//  2. It exits only once every partition is committed at its end and
-//     marked finished. A member that died after consuming and committing
-//     everything left its partitions unmarked, their sessions open and
-//     their held events unstepped: the survivors wait for the group to
-//     hand those partitions over, and finish them too.
-//
-// done=false means: look again after another idle period.
-func (r *Runner) finishIdle(ctx context.Context) (done bool, err error) {
-	consumed, _ := r.inputState(ctx)
-	if !consumed {
-		return false, nil // records are still due
-	}
-	r.log.Info("input idle: closing all state", zap.Duration("until_idle", r.cfg.Run.UntilIdle))
-	if err := r.checkpoint(ctx, true, true); err != nil {
-		return false, err
-	}
-	if _, finished := r.inputState(ctx); !finished {
-		r.log.Info("waiting for the group: a partition is consumed but its owner has not finished it")
-		return false, nil
-	}
-	return true, nil
-}
-
-// inputState reports whether every input partition is consumed to its end
-// offset (this member's by position, the others' by committed offsets),
-// and whether every one is also committed there marked finished. An empty
-// partition counts as both. A failing admin request is logged and counts
-// as not yet.
-func (r *Runner) inputState(ctx context.Context) (consumed, finished bool) {
-	ctx, cancel := context.WithTimeout(ctx, kafkaCallTimeout)
-	defer cancel()
-	adm := kadm.NewClient(r.client)
-	ends, err := adm.ListEndOffsets(ctx, r.cfg.Topics.Inputs()...)
-	if err != nil {
-		r.log.Warn("list end offsets", zap.Error(err))
-		return false, false
-	}
-	committed, err := adm.FetchOffsets(ctx, r.cfg.Kafka.Group)
-	if err != nil {
-		r.log.Warn("fetch committed offsets", zap.Error(err))
-		return false, false
-	}
-	// With kafka.start_offset latest, a partition the group never
-	// committed starts where the log ended when this run started: the
-	// records before are not its input.
-	var starts kadm.ListedOffsets
-	if r.latest() {
-		if starts, err = adm.ListOffsetsAfterMilli(ctx, r.startMillis, r.cfg.Topics.Inputs()...); err != nil {
-			r.log.Warn("list start offsets", zap.Error(err))
-			return false, false
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	consumed, finished = true, true
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset == 0 {
-			return
-		}
-		c, ok := committed.Lookup(o.Topic, o.Partition)
-		pos := c.At
-		key := lagKey{o.Topic, o.Partition}
-		if s, found := starts.Lookup(o.Topic, o.Partition); !ok && found && s.Err == nil {
-			pos = s.Offset
-			if _, polled := r.position[key]; r.assigned[key] && !polled {
-				// Nothing polled: the finishing checkpoint commits
-				// (and marks finished) the start.
-				r.position[key] = s.Offset
-			}
-		}
-		if r.assigned[key] {
-			pos = max(pos, r.position[key])
-		}
-		if pos < o.Offset {
-			consumed = false
-		}
-		if !ok || c.At < o.Offset || c.Metadata != finishedMetadata {
-			finished = false
-		}
-	})
-	return consumed, finished
 }
 
 // pollOnce polls for at most a short while and hands records to tasks.
@@ -453,7 +341,7 @@ func (r *Runner) taskFor(p int32) (*task, error) {
 	if t, ok := r.tasks[p]; ok {
 		return t, nil
 	}
-	t, err := r.newTask(p, r.newEngine(p))
+	t, err := r.newTask(p, r.engines.New(p))
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +355,7 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := newTask(p, engine, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
+	t := newTask(p, engine, r.engines.Checks, newMarks(r.cfg), &deadLetterBuffer{topic: r.cfg.Topics.DeadLetter}, r.stats)
 	t.now = r.clock.Now
 	t.writer = w
 	t.evalHorizon = r.cfg.Time.RatingWindow.Milliseconds()
@@ -502,553 +390,6 @@ func (r *Runner) stopTasks(partitions map[int32]bool) {
 			r.stats.forgetEngine(p)
 		}
 	}
-}
-
-// checkpoint makes everything processed so far durable, in the order that
-// keeps results exact: state with its rows and dead letters (one
-// transaction per task), then rows, then offsets. With finish,
-// tasks first advance event time to the end (input complete). With wait
-// false the writes run in the background while consumption goes on (one
-// checkpoint in flight at a time; the next waits for it); with wait true
-// the call returns once everything is durable.
-func (r *Runner) checkpoint(ctx context.Context, finish, wait bool) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.checkpointLocked(ctx, finish, wait)
-}
-
-func (r *Runner) checkpointLocked(ctx context.Context, finish, wait bool) error {
-	// The previous checkpoint must be durable before this one is taken:
-	// commits stay in order, and at most two checkpoints' rows are in memory.
-	// Waiting here holds consumption back: no input counts as idle meanwhile.
-	r.clock.Pause()
-	err := r.commits.wait(ctx)
-	r.clock.Resume()
-	if err != nil {
-		return r.stuckError(err)
-	}
-	snap := r.snapshot(finish)
-	jobCtx := ctx
-	if !wait {
-		// A background write outlives the poll that started it: a stop
-		// signal must not cancel it halfway; shutdown waits for it.
-		jobCtx = context.WithoutCancel(ctx)
-	}
-	// Every step of a checkpoint has a deadline: a broker or ClickHouse
-	// that stops answering ends the run (run.checkpoint_timeout) instead
-	// of hanging it, and the rebalance callbacks waiting for r.mu with it.
-	limit := r.cfg.Run.CheckpointTimeout
-	jobCtx, cancel := context.WithTimeout(jobCtx, limit)
-	r.stats.inflightSince.Store(snap.taken.UnixNano())
-	r.stats.setStage("snapshot")
-	// The wait gives up a little after the job's deadline, in case some
-	// call does not honour it.
-	r.commits.start(time.Now().Add(limit+checkpointGrace), func() error {
-		defer cancel()
-		err := r.persist(jobCtx, snap)
-		if err != nil && pastDeadline(jobCtx) {
-			err = timedOut{err}
-		}
-		return err
-	})
-	if wait {
-		return r.stuckError(r.commits.wait(ctx))
-	}
-	return nil
-}
-
-// pastDeadline: ctx's deadline has passed. A driver reports it in its own
-// words (clickhouse-go copies the deadline onto the connection and
-// returns an i/o timeout), sometimes before ctx's own timer has fired, so
-// the clock decides, not ctx.Err().
-func pastDeadline(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
-}
-
-// checkpointGrace is how much longer than run.checkpoint_timeout the
-// runner waits for a checkpoint whose calls do not honour their deadline.
-const checkpointGrace = 10 * time.Second
-
-// errCheckpointTimeout: a checkpoint was not durable within
-// run.checkpoint_timeout.
-var errCheckpointTimeout = errors.New("checkpoint not done within run.checkpoint_timeout")
-
-// timedOut is a checkpoint's error after its deadline passed.
-type timedOut struct{ error }
-
-func (e timedOut) Unwrap() error        { return e.error }
-func (e timedOut) Is(target error) bool { return target == errCheckpointTimeout }
-
-// stuckError names a checkpoint that did not finish in time, with the
-// step it was at, and remembers it: the run must end, and a revoke must
-// not wait for that checkpoint again.
-func (r *Runner) stuckError(err error) error {
-	if err == nil || !errors.Is(err, errCheckpointTimeout) {
-		return err
-	}
-	r.stuck.Store(true)
-	_, stage, _ := r.stats.inflight()
-	if stage == "" {
-		if st := r.stats.stage.Load(); st != nil {
-			stage = *st
-		}
-	}
-	return fmt.Errorf("%w (%v), stuck at: %s; a restart resumes from the last checkpoint: %w",
-		errCheckpointTimeout, r.cfg.Run.CheckpointTimeout, stage, err)
-}
-
-// checkpointSnapshot is what one checkpoint makes durable: each task's
-// part and the input offsets they reflect.
-type checkpointSnapshot struct {
-	tasks    []snapshotTask
-	offsets  map[string]map[int32]kgo.EpochOffset
-	finished map[int32]bool // partitions whose tasks closed all state
-	taken    time.Time
-}
-
-// snapshotTask is one task's part of a snapshot and how to write it.
-type snapshotTask struct {
-	partition int32
-	*taskCheckpoint
-	writer *checkpointWriter
-	alive  context.Context // ends when the task stops: its partition is gone
-}
-
-// snapshot asks every task at once for its part, and takes the offsets of
-// everything polled, which the tasks have processed by the time they
-// answer.
-func (r *Runner) snapshot(finish bool) *checkpointSnapshot {
-	snap := &checkpointSnapshot{taken: time.Now(), finished: map[int32]bool{}}
-	reqs := make([]taskRequest, 0, len(r.tasks))
-	for p, t := range r.tasks {
-		out := &taskCheckpoint{rows: sinks.NewBuffer(r.writer)}
-		if r.cfg.Run.StateCheckpoints {
-			out.state = &stateBatch{topic: r.cfg.ChangelogTopic(), partition: p}
-		}
-		req := taskRequest{finish: finish, out: out, done: make(chan struct{})}
-		t.requests <- req
-		reqs = append(reqs, req)
-		snap.tasks = append(snap.tasks, snapshotTask{partition: p, taskCheckpoint: out, writer: t.writer, alive: t.alive})
-	}
-	var rows int
-	var stateBytes int64
-	for i, req := range reqs {
-		<-req.done
-		part := snap.tasks[i]
-		if part.finished {
-			snap.finished[part.partition] = true
-		}
-		rows += part.rows.Len()
-		if part.state != nil {
-			for _, rec := range part.state.recs {
-				stateBytes += int64(len(rec.Key) + len(rec.Value))
-			}
-		}
-	}
-	snap.offsets = r.addRestoredOffsets(r.client.UncommittedOffsets())
-	if finish {
-		r.addPositions(snap.offsets)
-	}
-	r.keepTaskOffsets(snap.offsets)
-	r.stats.pendingRows.Store(int64(rows))
-	r.stats.pendingStateBytes.Store(stateBytes)
-	return snap
-}
-
-// keepTaskOffsets drops the offsets of partitions without a task: no state
-// of theirs is in this snapshot (a task stopped when its partition was
-// lost, or at exit before the client's last revoke), so committing them
-// would claim what was not saved, and would take a finished mark back.
-func (r *Runner) keepTaskOffsets(offsets map[string]map[int32]kgo.EpochOffset) {
-	for topic, ps := range offsets {
-		for p := range ps {
-			if _, ok := r.tasks[p]; !ok {
-				delete(ps, p)
-			}
-		}
-		if len(ps) == 0 {
-			delete(offsets, topic)
-		}
-	}
-}
-
-// addPositions adds the position of every assigned partition that has
-// one, so that a finishing checkpoint marks them all finished (see
-// finishedMetadata), not only those with new records.
-func (r *Runner) addPositions(offsets map[string]map[int32]kgo.EpochOffset) {
-	for key, at := range r.position {
-		if r.assigned[key] {
-			addOffset(offsets, key, kgo.EpochOffset{Epoch: -1, Offset: at})
-		}
-	}
-}
-
-// addRestoredOffsets adds the offsets restored from the changelog that no
-// poll has moved since, so that the group's commits catch up with the state.
-func (r *Runner) addRestoredOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]kgo.EpochOffset {
-	if offsets == nil {
-		offsets = map[string]map[int32]kgo.EpochOffset{}
-	}
-	for key, at := range r.restoredAt {
-		if r.assigned[key] {
-			addOffset(offsets, key, at)
-		}
-	}
-	clear(r.restoredAt)
-	return offsets
-}
-
-// addOffset sets key's offset in offsets unless a poll already set one.
-func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.EpochOffset) {
-	if _, set := offsets[key.topic][key.partition]; set {
-		return
-	}
-	if offsets[key.topic] == nil {
-		offsets[key.topic] = map[int32]kgo.EpochOffset{}
-	}
-	offsets[key.topic][key.partition] = at
-}
-
-// persist writes a snapshot ahead of acting on it:
-//
-//  1. each task's dead letters, changed state, rows and task entry (input
-//     offsets, row version) in one Kafka transaction: the checkpoint is in
-//     the changelog whole or not at all;
-//  2. the rows into ClickHouse;
-//  3. the group's offsets (for lag, and for bounded runs' finished marks;
-//     a restore seeks to the offsets of the state, not to these).
-//
-// A crash before 1 commits leaves nothing of the checkpoint; a crash after
-// it leaves a checkpoint whose rows a restore inserts again (same key and
-// version: harmless if they were inserted already). A task stopped while
-// its transaction is being written (its partition was lost) is abandoned:
-// its rows are not inserted and its offsets not committed.
-func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
-	failpoint.Hit(failpoint.CheckpointBeforeState)
-	r.stats.setStage("kafka transaction (state, rows, dead letters)")
-	abandoned, err := r.writeState(ctx, snap)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	failpoint.Hit(failpoint.CheckpointAfterState)
-	rows := sinks.NewBuffer(r.writer)
-	for _, part := range snap.tasks {
-		if !abandoned[part.partition] {
-			rows.Append(part.rows)
-		}
-	}
-	n := rows.Len()
-	r.stats.setStage("clickhouse insert")
-	if err := rows.Flush(ctx); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	r.stats.rowsWritten.Add(int64(n))
-	failpoint.Hit(failpoint.CheckpointBeforeOffsets)
-	dropPartitions(snap.offsets, abandoned)
-	if len(snap.finished) > 0 {
-		ctx = kgo.PreCommitFnContext(ctx, markFinished(snap.finished))
-	}
-	r.stats.setStage("group offset commit")
-	if err := r.commitOffsets(ctx, snap.offsets); err != nil {
-		if !r.cfg.Run.StateCheckpoints {
-			return fmt.Errorf("checkpoint: commit offsets: %w", err)
-		}
-		// The changelog holds the offsets that count; the group's are for
-		// lag and finished marks, and the next checkpoint commits again.
-		// (A member dropped from the group lands here: its next state
-		// write is fenced.)
-		r.log.Warn("checkpoint: commit offsets to the group failed; the state's offsets are safe in the changelog", zap.Error(err))
-	}
-	r.stats.flushes.Add(1)
-	r.stats.pendingRows.Store(0)
-	r.stats.lastCheckpointNanos.Store(int64(time.Since(snap.taken)))
-	r.stats.setCheckpointed(plainOffsets(snap.offsets))
-	r.stats.inflightSince.Store(0)
-	r.stats.setStage("")
-	r.stats.lastCheckpointAt.Store(time.Now().UnixNano())
-	return nil
-}
-
-// writeState writes every task's part of snap to Kafka, the tasks in
-// parallel (each has its own transactional producer). It returns the
-// partitions whose task stopped meanwhile; any other failure is an error.
-func (r *Runner) writeState(ctx context.Context, snap *checkpointSnapshot) (abandoned map[int32]bool, err error) {
-	errs := make([]error, len(snap.tasks))
-	var wg sync.WaitGroup
-	var records atomic.Int64
-	for i, part := range snap.tasks {
-		if part.empty {
-			continue
-		}
-		recs := part.dead
-		if part.state != nil {
-			recs = append(recs, part.state.recs...)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wctx, cancel := context.WithCancel(ctx)
-			defer context.AfterFunc(part.alive, cancel)()
-			defer cancel()
-			errs[i] = part.writer.write(wctx, recs)
-			records.Add(int64(len(recs)))
-		}()
-	}
-	wg.Wait()
-	r.stats.stateRecords.Add(records.Load())
-	abandoned = map[int32]bool{}
-	for i, part := range snap.tasks {
-		switch {
-		case errs[i] == nil:
-		case part.alive.Err() != nil:
-			abandoned[part.partition] = true
-			r.log.Warn("checkpoint abandoned for a partition this member no longer owns",
-				zap.Int32("partition", part.partition), zap.Error(errs[i]))
-		default:
-			err = errors.Join(err, errs[i])
-		}
-	}
-	return abandoned, err
-}
-
-// plainOffsets drops the epochs.
-func plainOffsets(offsets map[string]map[int32]kgo.EpochOffset) map[string]map[int32]int64 {
-	out := make(map[string]map[int32]int64, len(offsets))
-	for topic, ps := range offsets {
-		out[topic] = make(map[int32]int64, len(ps))
-		for p, at := range ps {
-			out[topic][p] = at.Offset
-		}
-	}
-	return out
-}
-
-// dropPartitions removes the given partitions' offsets.
-func dropPartitions(offsets map[string]map[int32]kgo.EpochOffset, drop map[int32]bool) {
-	for topic, ps := range offsets {
-		for p := range drop {
-			delete(ps, p)
-		}
-		if len(ps) == 0 {
-			delete(offsets, topic)
-		}
-	}
-}
-
-// finishedMetadata is the commit metadata of a partition whose owner
-// closed all state at the end of input (run.until_idle): its results are
-// complete. A committed offset at the end without it belongs to a member
-// that died before closing (sessions still open, events held for the
-// watermark): the partition's next owner must still finish it.
-const finishedMetadata = "cspulse:finished"
-
-// markFinished marks the commits of finished partitions. Every commit of
-// them carries the mark, not only the finishing one: a later commit (on a
-// revoke, at shutdown) must not take it back.
-func markFinished(finished map[int32]bool) func(*kmsg.OffsetCommitRequest) error {
-	return func(req *kmsg.OffsetCommitRequest) error {
-		meta := finishedMetadata
-		for i := range req.Topics {
-			for j := range req.Topics[i].Partitions {
-				if p := &req.Topics[i].Partitions[j]; finished[p.Partition] {
-					p.Metadata = &meta
-				}
-			}
-		}
-		return nil
-	}
-}
-
-// commitOffsets commits exactly the given offsets and reports the request's
-// error or the first partition's.
-func (r *Runner) commitOffsets(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
-	if len(offsets) == 0 {
-		return nil
-	}
-	var err error
-	r.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, reqErr error) {
-		if err = reqErr; err != nil {
-			return
-		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil && err == nil {
-					err = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, perr)
-				}
-			}
-		}
-	})
-	return err
-}
-
-// shutdown flushes and commits what was processed, within the grace period.
-func (r *Runner) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Run.ShutdownGrace)
-	defer cancel()
-	r.log.Info("stopping: final checkpoint", zap.Duration("grace", r.cfg.Run.ShutdownGrace))
-	return r.checkpoint(ctx, false, true)
-}
-
-func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
-	r.mu.Lock()
-	r.setAssigned(assigned, true)
-	if r.cfg.Run.StateCheckpoints {
-		// Bounded like a checkpoint: a broker that stops answering must
-		// not hold r.mu (and the poll loop) forever.
-		rctx, cancel := context.WithTimeout(ctx, r.cfg.Run.CheckpointTimeout)
-		err := r.restoreTasks(rctx, cl, partitionSet(assigned))
-		cancel()
-		if err != nil {
-			// Consuming on without the state would count twice or miss:
-			// stop, and let the operator or the orchestrator restart.
-			r.fatal.Store(&err)
-			r.log.Error("restore from changelog failed", zap.Error(err))
-		}
-	}
-	r.mu.Unlock()
-	r.assignedAt.Store(time.Now().UnixNano())
-	r.log.Info("partitions assigned", zap.Any("partitions", assigned))
-}
-
-// restoreTasks rebuilds the tasks of newly assigned partitions from the
-// changelog and moves their inputs to the offsets the state reflects.
-// Callers hold r.mu.
-func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions map[int32]bool) error {
-	seek := map[string]map[int32]kgo.EpochOffset{}
-	for p := range partitions {
-		if _, ok := r.tasks[p]; ok {
-			continue
-		}
-		t, rest, entries, err := r.restoreTask(ctx, p)
-		if err != nil {
-			return err
-		}
-		if rest.ok {
-			t.resume(rest)
-			for i, topic := range r.cfg.Topics.Inputs() {
-				if rest.state.next[i] == 0 {
-					// The task never processed a record of this input:
-					// the group's committed offset (a bounded run with
-					// kafka.start_offset latest commits where it
-					// started) or the reset policy decides, not offset 0.
-					continue
-				}
-				if seek[topic] == nil {
-					seek[topic] = map[int32]kgo.EpochOffset{}
-				}
-				at := kgo.EpochOffset{Epoch: -1, Offset: rest.state.next[i]}
-				seek[topic][p] = at
-				// The group's committed offset may be behind the state
-				// (a crash between the two writes); with nothing new to
-				// poll it would stay behind. The next checkpoint commits it.
-				r.position[lagKey{topic, p}] = at.Offset
-				r.restoredAt[lagKey{topic, p}] = at
-				r.stats.setCheckpointed(map[string]map[int32]int64{topic: {p: at.Offset}})
-			}
-		}
-		r.tasks[p] = t
-		r.startTask(t)
-		r.log.Info("partition state restored", zap.Int32("partition", p), zap.Int("entries", entries),
-			zap.Bool("from_changelog", rest.ok), zap.Uint64("version", rest.state.version),
-			zap.Int("rows_to_insert_again", pendingLen(rest)))
-	}
-	if len(seek) > 0 {
-		cl.SetOffsets(seek)
-	}
-	return nil
-}
-
-// restoreTask makes partition p's task and loads its changelog state. The
-// task's writer first fences the partition's previous owner, so that no
-// checkpoint of that owner can land after the read.
-func (r *Runner) restoreTask(ctx context.Context, p int32) (*task, restored, int, error) {
-	start := time.Now()
-	engine := r.newEngine(p)
-	t, err := r.newTask(p, engine)
-	if err != nil {
-		return nil, restored{}, 0, err
-	}
-	fail := func(err error) (*task, restored, int, error) {
-		t.stop()
-		t.writer.close()
-		if errors.Is(err, errIncompleteCheckpoint) {
-			err = fmt.Errorf("%w; it was written without kafka.transactions and cut by a crash: "+
-				"rebuild this group's results from the inputs (docs/operations.md, \"Rebuilding\")", err)
-		}
-		return nil, restored{}, 0, fmt.Errorf("restore partition %d: %w", p, err)
-	}
-	if err := t.writer.fence(ctx); err != nil {
-		return fail(err)
-	}
-	read, err := readChangelog(ctx, r.conn, r.cfg.ChangelogTopic(), p, r.transactional(), r.cfg.Kafka.TransactionTimeout+10*time.Second)
-	if err != nil {
-		return fail(err)
-	}
-	rest, err := restore(engine, read)
-	if err != nil {
-		return fail(err)
-	}
-	failpoint.Hit(failpoint.RestoreBeforeRows)
-	r.log.Debug("changelog read", zap.Int32("partition", p), zap.Duration("took", time.Since(start)))
-	return t, rest, len(read.entries), nil
-}
-
-func pendingLen(r restored) int {
-	if r.pending == nil {
-		return 0
-	}
-	return r.pending.Len()
-}
-
-// onRevoked checkpoints before the partitions go, so the next owner starts
-// exactly where this one stopped.
-func (r *Runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stuck.Load() || r.failed.Load() {
-		r.log.Warn("partitions revoked while the run fails: no checkpoint; the next owner replays from the last one")
-	} else if err := r.checkpointLocked(ctx, false, true); err != nil {
-		r.log.Error("checkpoint on revoke failed; the next owner replays from the last commit", zap.Error(err))
-	}
-	r.stopTasks(partitionSet(revoked))
-	r.setAssigned(revoked, false)
-	r.log.Info("partitions revoked", zap.Any("partitions", revoked))
-}
-
-// onLost drops tasks without committing: another member may own them now.
-func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stopTasks(partitionSet(lost))
-	r.setAssigned(lost, false)
-	r.log.Warn("partitions lost", zap.Any("partitions", lost))
-}
-
-// setAssigned records (or forgets) input partitions; callers hold r.mu.
-func (r *Runner) setAssigned(m map[string][]int32, on bool) {
-	for topic, ps := range m {
-		for _, p := range ps {
-			key := lagKey{topic, p}
-			if on {
-				r.assigned[key] = true
-			} else {
-				delete(r.assigned, key)
-				delete(r.position, key)
-			}
-			r.stats.assign(key, on)
-		}
-	}
-}
-
-func partitionSet(m map[string][]int32) map[int32]bool {
-	set := map[int32]bool{}
-	for _, ps := range m {
-		for _, p := range ps {
-			set[p] = true
-		}
-	}
-	return set
 }
 
 // Stats returns the live counters (for /metrics).

@@ -137,11 +137,7 @@ func (b *deadLetterBuffer) Take() []*kgo.Record {
 	return recs
 }
 
-func newTask(partition int32, engine Engine, marks *eventtime.Watermarks, dead deadLetterSink, stats *taskStats) *task {
-	var checks InputChecks
-	if c, ok := engine.(*checkedEngine); ok {
-		engine, checks = c.Engine, c.checks
-	}
+func newTask(partition int32, engine Engine, checks InputChecks, marks *eventtime.Watermarks, dead deadLetterSink, stats *taskStats) *task {
 	if checks.Partitioner == PartitionerNone {
 		checks.Partitions = 0
 	}

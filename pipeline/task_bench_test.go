@@ -24,7 +24,7 @@ func BenchmarkTaskHotPath(b *testing.B) {
 	cfg := config.Defaults()
 	// One partition: every record passes the co-partitioning check, which
 	// still hashes each key, as on a real run.
-	factory, err := NewEngineFactoryFor(&cfg, 1)
+	engines, err := NewEnginesFor(&cfg, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func BenchmarkTaskHotPath(b *testing.B) {
 	var elapsed, cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		t := newBenchTask(&cfg, factory)
+		t := newBenchTask(&cfg, engines)
 		runtime.GC() // the last iteration's garbage is not this one's cost
 		b.StartTimer()
 		start, cpu0 := time.Now(), processCPU()
@@ -66,9 +66,9 @@ type discardDeadLetters struct{}
 func (discardDeadLetters) Send(*kgo.Record, DeadLetter) {}
 func (discardDeadLetters) Take() []*kgo.Record          { return nil }
 
-func newBenchTask(cfg *config.Config, factory EngineFactory) *task {
+func newBenchTask(cfg *config.Config, engines Engines) *task {
 	marks := newMarks(cfg)
-	return newTask(0, factory(0), marks, discardDeadLetters{}, newTaskStats())
+	return newTask(0, engines.New(0), engines.Checks, marks, discardDeadLetters{}, newTaskStats())
 }
 
 // generatedBatches is a day of 10 shops cut into poll-sized batches per

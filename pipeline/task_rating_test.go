@@ -82,12 +82,12 @@ func TestTaskDeadLettersLateRatingReadFirst(t *testing.T) {
 func newSessionsDrivenTask(t *testing.T, holdEvals bool) (*task, *recordingDeadLetters) {
 	t.Helper()
 	cfg := config.Defaults()
-	factory, err := NewEngineFactory(&cfg)
+	engines, err := NewEngines(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dead := &recordingDeadLetters{}
-	tk := newTask(0, factory(0), newMarks(&cfg), dead, newTaskStats())
+	tk := newTask(0, engines.New(0), engines.Checks, newMarks(&cfg), dead, newTaskStats())
 	if holdEvals {
 		tk.evalHorizon = cfg.Time.RatingWindow.Milliseconds()
 	}

@@ -97,7 +97,7 @@ func TestTaskProcessKeepsOrderAndValues(t *testing.T) {
 				newest = max(newest, ev.TS)
 			}
 			eng, dead := &recordingEngine{}, &recordingDeadLetters{}
-			tk := newTask(0, eng, newMarks(&cfg), dead, newTaskStats())
+			tk := newTask(0, eng, InputChecks{}, newMarks(&cfg), dead, newTaskStats())
 			for i := range schemas.Topics {
 				if i != in.input {
 					tk.marks.MarkIdle(i) // this input alone sets the watermark

@@ -5,37 +5,49 @@ import (
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/sinks"
 )
 
-// NewEngineFactory builds the metric engine of each task from the config.
+// Engines is what the runner gives each task besides its Kafka plumbing:
+// a new metric engine for its partition, and the checks on its input
+// records.
+type Engines struct {
+	New    EngineFactory
+	Checks InputChecks
+}
+
+// NewEngines builds the metric engine of each task from the config.
 // Zones cache their current hour and are not safe for concurrent use, so
 // every engine gets its own clone of the zone set. Its tasks check
 // time.max_future but not co-partitioning, which needs the input topics'
-// partition count: NewEngineFactoryFor does both.
-func NewEngineFactory(cfg *config.Config) (EngineFactory, error) {
-	return NewEngineFactoryFor(cfg, 0)
+// partition count: NewEnginesFor does both.
+func NewEngines(cfg *config.Config) (Engines, error) {
+	return NewEnginesFor(cfg, 0)
 }
 
-// NewEngineFactoryFor is NewEngineFactory for input topics of partitions
-// partitions (EnsureTopics' answer): its tasks also check that each record
-// is on the partition its key maps to under kafka.partitioner (SPEC §2).
-func NewEngineFactoryFor(cfg *config.Config, partitions int32) (EngineFactory, error) {
+// NewEnginesFor is NewEngines for input topics of partitions partitions
+// (EnsureTopics' answer): its tasks also check that each record is on the
+// partition its key maps to under kafka.partitioner (SPEC §2).
+func NewEnginesFor(cfg *config.Config, partitions int32) (Engines, error) {
 	checks, err := InputChecksFor(cfg, partitions)
 	if err != nil {
-		return nil, err
+		return Engines{}, err
 	}
 	zones, err := eventtime.NewZoneSet(cfg.Time.DefaultZone, cfg.Time.ShopZones)
 	if err != nil {
-		return nil, err
+		return Engines{}, err
 	}
 	settings, err := operatorSettings(cfg)
 	if err != nil {
-		return nil, err
+		return Engines{}, err
 	}
-	return func(int32) Engine {
-		s := settings
-		s.Zones = zones.Clone()
-		return &checkedEngine{Engine: operators.NewEngine(s), checks: checks}
+	return Engines{
+		New: func(int32) Engine {
+			s := settings
+			s.Zones = zones.Clone()
+			return operators.NewEngine(s)
+		},
+		Checks: checks,
 	}, nil
 }
 
@@ -123,4 +135,24 @@ func attributionSettings(m *config.Metrics) operators.Attribution {
 		ValidDays: m.InquiryValidDays,
 		PayWindow: m.OrderPayWindow,
 	}
+}
+
+// ClickHouseConfig is the ClickHouse writer's configuration from the
+// clickhouse.* keys; the password is revealed here, and TLS files are
+// read (an error names clickhouse.tls.*).
+func ClickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
+	sc := sinks.ClickHouseConfig{
+		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
+		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
+		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
+		Cluster: c.Cluster,
+	}
+	if c.TLS.Enabled {
+		tc, err := c.TLS.Build("clickhouse.tls")
+		if err != nil {
+			return sc, err
+		}
+		sc.TLS = tc
+	}
+	return sc, nil
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -24,13 +25,41 @@ func TestAttributionSettingsWired(t *testing.T) {
 	if a.Rule != operators.RulePay || a.ShopRules["shop-0002"] != operators.RuleOrder || a.ValidDays != 3 || a.PayWindow != 5*time.Hour {
 		t.Errorf("%+v", a)
 	}
-	factory, err := NewEngineFactory(&cfg)
+	engines, err := NewEngines(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	factory(0) // NewEngine validates the settings
+	engines.New(0) // NewEngine validates the settings
 	d := config.Defaults()
 	if s, _ := operatorSettings(&d); s.Attribution.Rule != operators.RuleOrderFirst || s.Attribution.ValidDays != 2 || s.Attribution.PayWindow != 72*time.Hour {
 		t.Errorf("defaults: %+v", s.Attribution)
+	}
+}
+
+// TestClickHouseWiring: the clickhouse.* keys, defaults included, reach
+// the writer's config, which the writer accepts; clickhouse.tls reaches
+// the driver's.
+func TestClickHouseWiring(t *testing.T) {
+	c := config.Defaults().ClickHouse
+	sc, err := ClickHouseConfig(c)
+	if err != nil || sc.TLS != nil {
+		t.Fatalf("TLS off: %v, %v", sc.TLS, err)
+	}
+	if strings.Join(sc.Addr, ",") != strings.Join(c.Addr, ",") || sc.Database != c.Database || sc.User != c.User ||
+		sc.DialTimeout != c.DialTimeout || sc.MaxBatchRows != c.BatchRows || sc.Retry.MaxElapsed != c.RetryMaxElapsed {
+		t.Errorf("defaults: %+v from %+v", sc, c)
+	}
+	if err := sc.Validate(); err != nil {
+		t.Errorf("the defaults do not make a valid writer config: %v", err)
+	}
+	c.TLS = config.TLS{Enabled: true, InsecureSkipVerify: true}
+	c.Password = "pw"
+	sc, err = ClickHouseConfig(c)
+	if err != nil || sc.TLS == nil || !sc.TLS.InsecureSkipVerify || sc.Password != "pw" {
+		t.Fatalf("TLS on: %+v, %v", sc.TLS, err)
+	}
+	c.TLS.CAFile = "/nonexistent/ca.pem"
+	if _, err := ClickHouseConfig(c); err == nil || !strings.Contains(err.Error(), "clickhouse.tls.ca_file") {
+		t.Errorf("missing CA: %v, want an error naming clickhouse.tls.ca_file", err)
 	}
 }

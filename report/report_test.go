@@ -10,7 +10,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	. "github.com/cspulse/cspulse/report"
@@ -148,11 +147,7 @@ var reportCases = []reportCase{
 // pipeline, every figure of a report equals the documented query of
 // docs/queries.md that defines it, for every dimension and filter.
 func TestReportEqualsDocQueries(t *testing.T) {
-	gen := generator.DefaultConfig()
-	gen.Seed = 11
-	gen.Shops = 3
-	gen.AgentsPerShop = 4
-	gen.SessionsPerShopDay = 300
+	gen := pipetest.DemoDay()
 	addr, db := pipetest.GeneratedDay(t, gen)
 	conn := testenv.Conn(t, addr, db)
 	docs := docQueries(t)

@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	. "github.com/cspulse/cspulse/report"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // syntheticSessions creates cs_sessions in a fresh database and fills it
@@ -29,22 +28,13 @@ func syntheticSessions(t *testing.T, n int) (driver.Conn, string) {
 	if testing.Short() {
 		t.Skip("integration test: needs ClickHouse")
 	}
-	addr := testenv.ClickHouseAddr(t)
-	db := testenv.Database(t, addr)
+	addr, db := pipetest.MigratedDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	if _, err := sinks.Migrate(ctx, ch.Conn(), db, zap.NewNop()); err != nil {
-		t.Fatal(err)
-	}
 	conn := testenv.Conn(t, addr, db)
 	// 2026-11-01 00:00 Asia/Shanghai = 2026-10-31 16:00 UTC; one session
 	// every 6 s spreads 400 000 over 28 days.
-	err = conn.Exec(ctx, `INSERT INTO cs_sessions
+	err := conn.Exec(ctx, `INSERT INTO cs_sessions
 SELECT
     concat('shop-000', toString(number % 5 + 1)) AS shop_id,
     concat('s', toString(number)) AS session_id,

@@ -15,8 +15,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// ClickHouseConfig configures the ClickHouse RowWriter. Zero fields take the
-// values of DefaultClickHouseConfig.
+// ClickHouseConfig configures the ClickHouse RowWriter. Its fields are
+// required but User, Password, TLS, Cluster and the backoff intervals;
+// callers build it from config.ClickHouse (pipeline.ClickHouseConfig),
+// which holds the defaults.
 type ClickHouseConfig struct {
 	// Addr lists host:port of native-protocol endpoints (not HTTP: the HTTP
 	// interface of 18.16 rejects the driver's inserts).
@@ -48,54 +50,42 @@ type RetryConfig struct {
 	MaxElapsed time.Duration
 }
 
-// DefaultClickHouseConfig matches the local server of scripts/clickhouse.sh.
-func DefaultClickHouseConfig() ClickHouseConfig {
-	return ClickHouseConfig{
-		Addr:         []string{"127.0.0.1:19000"},
-		Database:     "cspulse",
-		User:         "default",
-		DialTimeout:  5 * time.Second,
-		MaxBatchRows: 50_000,
-		Retry: RetryConfig{
-			InitialInterval: 200 * time.Millisecond,
-			MaxInterval:     5 * time.Second,
-			MaxElapsed:      time.Minute,
-		},
-	}
-}
+// Backoff of one INSERT's retries when RetryConfig leaves it zero. These
+// are the writer's own tuning, not configuration keys; the limit of the
+// retries (clickhouse.retry_max_elapsed) is required.
+const (
+	defaultRetryInitial = 200 * time.Millisecond
+	defaultRetryMax     = 5 * time.Second
+)
 
-// WithDefaults returns c with every zero field set from DefaultClickHouseConfig.
-func (c ClickHouseConfig) WithDefaults() ClickHouseConfig {
-	d := DefaultClickHouseConfig()
-	if len(c.Addr) == 0 {
-		c.Addr = d.Addr
-	}
-	if c.Database == "" {
-		c.Database = d.Database
-	}
-	if c.User == "" {
-		c.User = d.User
-	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = d.DialTimeout
-	}
-	if c.MaxBatchRows <= 0 {
-		c.MaxBatchRows = d.MaxBatchRows
-	}
+// withBackoff returns c with the backoff intervals set when zero.
+func (c ClickHouseConfig) withBackoff() ClickHouseConfig {
 	if c.Retry.InitialInterval <= 0 {
-		c.Retry.InitialInterval = d.Retry.InitialInterval
+		c.Retry.InitialInterval = defaultRetryInitial
 	}
 	if c.Retry.MaxInterval <= 0 {
-		c.Retry.MaxInterval = d.Retry.MaxInterval
-	}
-	if c.Retry.MaxElapsed <= 0 {
-		c.Retry.MaxElapsed = d.Retry.MaxElapsed
+		c.Retry.MaxInterval = defaultRetryMax
 	}
 	return c
 }
 
-// Validate reports a config that cannot work.
+// Validate reports a config that cannot work. The defaults and the
+// user-facing ranges are the config package's (clickhouse.*), which
+// names the keys; this guards the writer against a caller that filled
+// the struct wrongly.
 func (c ClickHouseConfig) Validate() error {
+	if len(c.Addr) == 0 {
+		return errors.New("clickhouse: no addr")
+	}
+	if c.DialTimeout <= 0 {
+		return fmt.Errorf("clickhouse: dial timeout %v ≤ 0", c.DialTimeout)
+	}
+	if c.MaxBatchRows < 1 {
+		return fmt.Errorf("clickhouse: max batch rows %d < 1", c.MaxBatchRows)
+	}
+	if c.Retry.MaxElapsed <= 0 {
+		return fmt.Errorf("clickhouse: retry max elapsed %v ≤ 0 (retries would never end)", c.Retry.MaxElapsed)
+	}
 	if !identifierRE.MatchString(c.Database) {
 		return fmt.Errorf("clickhouse database %q is not a plain identifier", c.Database)
 	}
@@ -136,7 +126,7 @@ func OpenClickHouse(ctx context.Context, cfg ClickHouseConfig, log *zap.Logger) 
 	if log == nil {
 		log = zap.NewNop()
 	}
-	cfg = cfg.WithDefaults()
+	cfg = cfg.withBackoff()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

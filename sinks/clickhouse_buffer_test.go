@@ -32,7 +32,7 @@ func (f *failingRowWriter) Write(ctx context.Context, t Table, rows [][]any) err
 
 func TestBufferKeepsRowsAfterFailedWrite(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "buffer", nil)
+	ch := openMigrated(t, nil)
 	w := &failingRowWriter{next: ch, failures: 1}
 	b := NewBuffer(w)
 	b.Add(agentHourlyTable, agentRow("a1", 1, 1))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cspulse/cspulse/internal/testenv"
 )
 
 var (
@@ -57,9 +59,9 @@ func TestDocQueriesRun(t *testing.T) {
 		blocks = append(blocks, docSQL{"deploy/clickhouse/README.md block " + strconv.Itoa(i+1), strings.TrimSpace(m[1])})
 	}
 
-	ch := openMigrated(t, "docs", nil)
+	ch := openMigrated(t, nil)
 	seedDocsData(t, ch)
-	conn := openWithDefaultDB(t, ch.Database())
+	conn := testenv.Conn(t, clickHouseAddr(t), ch.Database())
 	for _, b := range blocks {
 		rows, err := conn.Query(ctx, b.sql)
 		if err != nil {

@@ -51,7 +51,7 @@ func agentRow(agent string, n uint64, version uint64) []any {
 }
 
 func TestTableDefinitionsMatchSchema(t *testing.T) {
-	ch := openMigrated(t, "columns", nil)
+	ch := openMigrated(t, nil)
 	for _, tbl := range []Table{agentHourlyTable, sessionsTable} {
 		var cols []string
 		err := ch.Conn().QueryRow(context.Background(),
@@ -80,7 +80,7 @@ func readAgent(t *testing.T, ch *ClickHouse, agent string, final string) (buyerM
 
 func TestWriteFinalKeepsHighestVersion(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "final", nil)
+	ch := openMigrated(t, nil)
 
 	// a1 gets versions in order, a2 out of order: a stale writer flushing
 	// version 1 after version 2 must not win.
@@ -140,7 +140,7 @@ func sessionRow(id string, start time.Time, closeReason string, version uint64) 
 // works too, and avg() skips the NULLs without a WHERE.
 func TestWriteNullableSessionColumns(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "nullable", nil)
+	ch := openMigrated(t, nil)
 	start := time.Date(2026, 1, 5, 1, 2, 3, 0, time.UTC)
 	fr, rating := int64(4_000), uint8(2)
 	withValues := sessionRow("b", start, "ended", 1)
@@ -172,7 +172,7 @@ func TestWriteNullableSessionColumns(t *testing.T) {
 
 func TestWriteSessionRowTypes(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "sessions", nil)
+	ch := openMigrated(t, nil)
 	start := time.Date(2026, 1, 5, 1, 2, 3, 456e6, time.UTC)
 	if err := ch.Write(ctx, sessionsTable, [][]any{sessionRow("sess1", start, "timeout", 7)}); err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestWriteSessionRowTypes(t *testing.T) {
 // WHERE on a column that changed between versions sees only the latest.
 func TestFinalWhereFiltersAfterCollapse(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "finalwhere", nil)
+	ch := openMigrated(t, nil)
 	for _, row := range [][]any{sessionRow("x", shanghai09, "timeout", 1), sessionRow("x", shanghai09, "ended", 2)} {
 		if err := ch.Write(ctx, sessionsTable, [][]any{row}); err != nil {
 			t.Fatal(err)
@@ -228,7 +228,7 @@ func (c *countingConn) PrepareBatch(ctx context.Context, query string, opts ...d
 
 func TestWriteSplitsIntoBatches(t *testing.T) {
 	ctx := context.Background()
-	ch := openMigrated(t, "split", nil)
+	ch := openMigrated(t, nil)
 	counting := &countingConn{Conn: ch.conn}
 	w := &ClickHouse{conn: counting, cfg: ch.cfg, log: zap.NewNop()}
 	w.cfg.MaxBatchRows = 3
@@ -252,7 +252,7 @@ func TestWriteSplitsIntoBatches(t *testing.T) {
 func TestWriteBadRowIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	core, logs := observer.New(zap.WarnLevel)
-	ch := openMigrated(t, "badrow", zap.New(core))
+	ch := openMigrated(t, zap.New(core))
 
 	bad := agentRow("a1", 1, 1)
 	bad[6] = "not a number" // buyer_msgs UInt64
@@ -280,7 +280,7 @@ func TestWriteBadRowIsPermanent(t *testing.T) {
 
 func TestWriteUnknownTableIsPermanent(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
-	ch := openMigrated(t, "notable", zap.New(core))
+	ch := openMigrated(t, zap.New(core))
 	err := ch.Write(context.Background(), Table{Name: "no_such_table", Columns: []string{"x"}}, [][]any{{uint8(1)}})
 	if err == nil || !strings.Contains(err.Error(), "no_such_table") || logs.Len() != 0 {
 		t.Fatalf("err = %v after %d retries; want a permanent error naming the table", err, logs.Len())
@@ -291,7 +291,7 @@ func TestWriteUnknownTableIsPermanent(t *testing.T) {
 // it back while Write retries: the rows land once it is back.
 func TestWriteRetriesThroughOutage(t *testing.T) {
 	ctx := context.Background()
-	direct := openMigrated(t, "outage", nil)
+	direct := openMigrated(t, nil)
 	proxy := testenv.StartProxy(t, clickHouseAddr(t))
 
 	cfg := direct.cfg
@@ -322,7 +322,7 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 
 func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 	ctx := context.Background()
-	direct := openMigrated(t, "giveup", nil)
+	direct := openMigrated(t, nil)
 	proxy := testenv.StartProxy(t, clickHouseAddr(t))
 	cfg := direct.cfg
 	cfg.Addr = []string{proxy.Addr()}
@@ -360,8 +360,9 @@ func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 }
 
 func TestOpenClickHouseUnreachable(t *testing.T) {
-	cfg := DefaultClickHouseConfig()
+	cfg := baseConfig()
 	cfg.Addr = []string{"127.0.0.1:1"}
+	cfg.Database = "cspulse"
 	cfg.DialTimeout = time.Second
 	_, err := OpenClickHouse(context.Background(), cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "ping clickhouse") {
@@ -369,15 +370,30 @@ func TestOpenClickHouseUnreachable(t *testing.T) {
 	}
 }
 
-func TestConfigDefaultsAndValidate(t *testing.T) {
-	c := ClickHouseConfig{Database: "x"}.WithDefaults()
-	if c.Addr[0] != "127.0.0.1:19000" || c.MaxBatchRows != 50_000 || c.Retry.MaxElapsed != time.Minute || c.Database != "x" {
-		t.Errorf("WithDefaults = %+v", c)
+// TestConfigValidate: the writer refuses a config it cannot work with
+// (the user-facing checks, naming keys, are config's).
+func TestConfigValidate(t *testing.T) {
+	ok := baseConfig()
+	ok.Addr, ok.Database = []string{"127.0.0.1:19000"}, "x"
+	if err := ok.withBackoff().Validate(); err != nil {
+		t.Fatalf("complete config refused: %v", err)
 	}
-	if err := (ClickHouseConfig{Database: "a-b"}).WithDefaults().Validate(); err == nil {
-		t.Error("database a-b accepted")
+	for name, mod := range map[string]func(*ClickHouseConfig){
+		"database a-b":       func(c *ClickHouseConfig) { c.Database = "a-b" },
+		"addr without port":  func(c *ClickHouseConfig) { c.Addr = []string{"localhost"} },
+		"no addr":            func(c *ClickHouseConfig) { c.Addr = nil },
+		"no batch rows":      func(c *ClickHouseConfig) { c.MaxBatchRows = 0 },
+		"no retry limit":     func(c *ClickHouseConfig) { c.Retry.MaxElapsed = 0 },
+		"no dial timeout":    func(c *ClickHouseConfig) { c.DialTimeout = 0 },
+		"cluster two-shards": func(c *ClickHouseConfig) { c.Cluster = "two-shards" },
+	} {
+		c := ok
+		mod(&c)
+		if err := c.withBackoff().Validate(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
-	if err := (ClickHouseConfig{Addr: []string{"localhost"}}).WithDefaults().Validate(); err == nil {
-		t.Error("addr without port accepted")
+	if c := (ClickHouseConfig{}).withBackoff(); c.Retry.InitialInterval <= 0 || c.Retry.MaxInterval < c.Retry.InitialInterval {
+		t.Errorf("backoff intervals %+v", c.Retry)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/tables"
 )
 
@@ -96,7 +97,7 @@ func openCluster(t *testing.T, name string, log *zap.Logger) *ClickHouse {
 	t.Helper()
 	ctx := context.Background()
 	addrs := shardAddrs(t)
-	cfg := DefaultClickHouseConfig()
+	cfg := baseConfig()
 	cfg.Addr = addrs[:1]
 	cfg.Database = chEnv.runID + "_" + name
 	cfg.Cluster = testCluster
@@ -245,7 +246,7 @@ func queryRows(conn driver.Conn, sql string) ([]string, error) {
 func TestClusterQueriesMatchOneServer(t *testing.T) {
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	ctx := context.Background()
-	single := openMigrated(t, "cluster_single", log)
+	single := openMigrated(t, log)
 	cluster := openCluster(t, "cluster_two", log)
 	if n, err := cluster.Migrate(ctx, log); err != nil || n == 0 {
 		t.Fatalf("cluster Migrate = %d, %v", n, err)
@@ -284,7 +285,7 @@ func TestClusterQueriesMatchOneServer(t *testing.T) {
 		t.Errorf("the shards hold %d agent rows, one server %d", sum, total)
 	}
 
-	singleConn := openWithDefaultDB(t, single.Database())
+	singleConn := testenv.Conn(t, clickHouseAddr(t), single.Database())
 	clusterConn, err := clickhouse.Open(&clickhouse.Options{
 		Addr: shardAddrs(t)[:1],
 		Auth: clickhouse.Auth{Database: cluster.Database(), Username: "default"},

@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"reflect"
 	"sort"
@@ -78,7 +77,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 
 	for round := 0; round < 2; round++ {
-		cfg := testConfig(t, fmt.Sprintf("concurrent%d", round))
+		cfg := testConfig(t)
 		conns := make([]*ClickHouse, instances)
 		for i := range conns {
 			ch, err := OpenClickHouse(ctx, cfg, log)
@@ -158,13 +157,9 @@ func TestMigrateConcurrently(t *testing.T) {
 // it, unless the column exists with another type.
 func TestMigrateColumnChangeRerun(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "alter_rerun")
 	log := zaptest.NewLogger(t)
-	ch, err := OpenClickHouse(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
+	ch := openFresh(t, log)
+	db := ch.Database()
 	runner, err := fs.ReadFile(deploych.Migrations, "migrations/0001_schema_migrations.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -173,10 +168,9 @@ func TestMigrateColumnChangeRerun(t *testing.T) {
 		"0001_schema_migrations.sql": {Data: runner},
 		"0002_probe.sql":             {Data: []byte("CREATE TABLE IF NOT EXISTS ${database}.probe (x UInt8) ENGINE = MergeTree ORDER BY x;")},
 	}
-	if n, err := MigrateFS(ctx, ch.Conn(), cfg.Database, fsys, log); err != nil || n != 2 {
+	if n, err := MigrateFS(ctx, ch.Conn(), db, fsys, log); err != nil || n != 2 {
 		t.Fatalf("first run = %d, %v", n, err)
 	}
-	db := cfg.Database
 	for _, q := range []string{
 		"ALTER TABLE " + db + ".probe ADD COLUMN added String", // done, not recorded
 		"ALTER TABLE " + db + ".probe ADD COLUMN clash UInt8",  // done with another type
@@ -201,22 +195,18 @@ func TestMigrateColumnChangeRerun(t *testing.T) {
 // schema_migrations was a plain MergeTree keeps working.
 func TestMigrateAcceptsLegacyRunnerTable(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "legacy_runner")
 	log := zaptest.NewLogger(t)
-	ch, err := OpenClickHouse(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
+	ch := openFresh(t, log)
+	db := ch.Database()
 	legacy := "CREATE TABLE IF NOT EXISTS ${database}.schema_migrations\n(\n    version    UInt32,\n    name       String,\n    checksum   String,\n    applied_at DateTime('UTC')\n)\nENGINE = MergeTree\nORDER BY version;\n"
 	old := fstest.MapFS{"0001_schema_migrations.sql": {Data: []byte(legacy)}}
 	if sum := checksum(splitStatements(legacy)); !isLegacyChecksum(1, sum) {
 		t.Fatalf("the old 0001 statement's checksum %s is not accepted", sum)
 	}
-	if n, err := MigrateFS(ctx, ch.Conn(), cfg.Database, old, log); err != nil || n != 1 {
+	if n, err := MigrateFS(ctx, ch.Conn(), db, old, log); err != nil || n != 1 {
 		t.Fatalf("legacy 0001 = %d, %v", n, err)
 	}
-	n, err := Migrate(ctx, ch.Conn(), cfg.Database, log)
+	n, err := Migrate(ctx, ch.Conn(), db, log)
 	if err != nil {
 		t.Fatalf("current migrations over a legacy runner table: %v", err)
 	}

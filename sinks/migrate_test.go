@@ -92,31 +92,27 @@ func TestEmbeddedMigrationsParse(t *testing.T) {
 
 func TestMigrateAppliesOnceAndIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "migrate")
 	log := zaptest.NewLogger(t)
-	ch, err := OpenClickHouse(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
+	ch := openFresh(t, log)
+	db := ch.Database()
 
 	fsys, _ := fs.Sub(deploych.Migrations, "migrations")
 	files, _ := fs.Glob(fsys, "*.sql")
 
-	applied, err := Migrate(ctx, ch.Conn(), cfg.Database, log)
+	applied, err := Migrate(ctx, ch.Conn(), db, log)
 	if err != nil {
 		t.Fatalf("first Migrate: %v", err)
 	}
 	if applied != len(files) {
 		t.Fatalf("first Migrate applied %d, want %d", applied, len(files))
 	}
-	applied, err = Migrate(ctx, ch.Conn(), cfg.Database, log)
+	applied, err = Migrate(ctx, ch.Conn(), db, log)
 	if err != nil || applied != 0 {
 		t.Fatalf("second Migrate = %d, %v; want 0, nil", applied, err)
 	}
 
 	var got []string
-	rows, err := ch.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ? ORDER BY name", cfg.Database)
+	rows, err := ch.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ? ORDER BY name", db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +133,7 @@ func TestMigrateAppliesOnceAndIsIdempotent(t *testing.T) {
 	}
 
 	var recorded, distinct uint64
-	err = ch.Conn().QueryRow(ctx, "SELECT count(), uniqExact(checksum) FROM "+cfg.Database+".schema_migrations").Scan(&recorded, &distinct)
+	err = ch.Conn().QueryRow(ctx, "SELECT count(), uniqExact(checksum) FROM "+db+".schema_migrations").Scan(&recorded, &distinct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +144,9 @@ func TestMigrateAppliesOnceAndIsIdempotent(t *testing.T) {
 
 func TestMigrateDetectsChangedMigration(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "checksum")
 	log := zaptest.NewLogger(t)
-	ch, err := OpenClickHouse(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
+	ch := openFresh(t, log)
+	db := ch.Database()
 
 	runner, err := fs.ReadFile(deploych.Migrations, "migrations/0001_schema_migrations.sql")
 	if err != nil {
@@ -165,7 +157,7 @@ func TestMigrateDetectsChangedMigration(t *testing.T) {
 		"0001_schema_migrations.sql": {Data: runner},
 		"0002_probe.sql":             {Data: []byte(probe)},
 	}
-	migrate := func() (int, error) { return MigrateFS(ctx, ch.Conn(), cfg.Database, fsys, log) }
+	migrate := func() (int, error) { return MigrateFS(ctx, ch.Conn(), db, fsys, log) }
 
 	if n, err := migrate(); err != nil || n != 2 {
 		t.Fatalf("first run = %d, %v; want 2, nil", n, err)

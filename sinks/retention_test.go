@@ -131,7 +131,7 @@ func checkRetention(t *testing.T, ch *ClickHouse, nodes int) {
 }
 
 func TestDropOldPartitions(t *testing.T) {
-	ch := openMigrated(t, "retention", nil)
+	ch := openMigrated(t, nil)
 	monthRows(t, ch)
 	checkRetention(t, ch, 1)
 
@@ -159,7 +159,7 @@ func TestDropOldPartitionsCluster(t *testing.T) {
 // TestRetentionCoversTables: every table that retention can prune has a
 // retention.<table> key, so a new table cannot be forgotten.
 func TestRetentionCoversTables(t *testing.T) {
-	ch := openMigrated(t, "retention_keys", nil)
+	ch := openMigrated(t, nil)
 	rows, err := ch.Conn().Query(context.Background(), "SELECT name FROM system.tables WHERE database = ? AND partition_key = ? ORDER BY name",
 		ch.Database(), retentionPartitionKey)
 	if err != nil {

@@ -61,7 +61,7 @@ var RobotMetrics = func() []string {
 type Server struct {
 	Conn        driver.Conn
 	Database    string
-	DefaultZone string            // time.default_zone
+	DefaultZone string            // time.default_zone (its default is config's)
 	ShopZones   map[string]string // time.shop_zones
 	// Now is the clock that decides "today" (time.Now when nil).
 	Now func() time.Time
@@ -190,9 +190,6 @@ func (s *Server) now() time.Time {
 func (s *Server) Zone(shop string) string {
 	if z, ok := s.ShopZones[shop]; ok && z != "" {
 		return z
-	}
-	if s.DefaultZone == "" {
-		return "Asia/Shanghai"
 	}
 	return s.DefaultZone
 }

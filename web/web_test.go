@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/internal/pipetest"
@@ -112,11 +111,7 @@ type pageCase struct {
 }
 
 func loadDay(t *testing.T) *pageCase {
-	gen := generator.DefaultConfig()
-	gen.Seed = 11
-	gen.Shops = 3
-	gen.AgentsPerShop = 4
-	gen.SessionsPerShopDay = 300
+	gen := pipetest.DemoDay()
 	addr, db := pipetest.GeneratedDay(t, gen)
 	conn := testenv.Conn(t, addr, db)
 	if z := gen.ShopZones(); z[shopNY] != "America/New_York" || z[shopSH] != "Asia/Shanghai" {
@@ -439,20 +434,13 @@ func TestClickHouseOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs ClickHouse")
 	}
-	addr := testenv.ClickHouseAddr(t)
-	db := testenv.Database(t, addr)
+	addr, db := pipetest.MigratedDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	direct, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer direct.Close()
-	if _, err := sinks.Migrate(ctx, direct.Conn(), db, zap.NewNop()); err != nil {
-		t.Fatal(err)
-	}
 	proxy := testenv.StartProxy(t, addr)
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{proxy.Addr()}, Database: db, DialTimeout: time.Second}, nil)
+	chc := pipetest.ClickHouseConfig(t, proxy.Addr(), db)
+	chc.DialTimeout = time.Second
+	ch, err := sinks.OpenClickHouse(ctx, chc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func newBrokerCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:19092", "host:port to listen on")
 	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "persist the log in this directory")
-	cmd.Flags().IntVar(&opts.Partitions, "partitions", 4, "partitions of the topics it creates")
+	cmd.Flags().IntVar(&opts.Partitions, "partitions", config.Defaults().Kafka.Partitions, "partitions of the topics it creates")
 	cmd.Flags().StringSliceVar(&topics, "topics", config.Defaults().Topics.All(), "topics to create at start")
 	return cmd
 }

@@ -16,7 +16,7 @@ func newConfigCmd() *cobra.Command {
 		Short: "Print the effective configuration (defaults < file < CSPULSE_* env < flags)",
 	}
 	cmd.Flags().BoolVar(&defaults, "defaults", false, "print the documented defaults instead")
-	load := configFlags(cmd)
+	load := withReportKeys(configFlags(cmd))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if defaults {
 			_, err := os.Stdout.Write(config.DefaultsYAML)

@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/report"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 func newExportCmd() *cobra.Command {
@@ -52,14 +50,14 @@ one an empty rating.
 	fl.StringVar(&r.Sort, "sort", "start", "start (oldest first), messages (most first) or first_response (slowest first, none last)")
 	fl.StringVar(&r.Format, "format", "csv", "csv or jsonl")
 	fl.StringVarP(&out, "out", "o", "-", "write to this file instead of standard output")
-	load := configFlags(cmd)
+	load := withReportKeys(configFlags(cmd))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, false)
 		if err != nil {
 			return err
 		}
 		if r.To == "" {
-			loc, err := time.LoadLocation(l.Config.Time.DefaultZone)
+			loc, err := time.LoadLocation(p.cfg.Time.DefaultZone)
 			if err != nil {
 				return err
 			}
@@ -70,22 +68,17 @@ one an empty rating.
 			if err != nil {
 				return fmt.Errorf("--to %q is not a day: want YYYY-MM-DD", r.To)
 			}
-			r.From = to.AddDate(0, 0, -(l.Config.Export.DefaultDays - 1)).Format("2006-01-02")
+			r.From = to.AddDate(0, 0, -(p.cfg.Export.DefaultDays - 1)).Format("2006-01-02")
 		}
 		if r.Format != "csv" && r.Format != "jsonl" {
 			return fmt.Errorf("--format %q: want csv or jsonl", r.Format)
 		}
-		if _, err := r.SQL(l.Config.ClickHouse.Database); err != nil {
+		if _, err := r.SQL(p.cfg.ClickHouse.Database); err != nil {
 			return err // a bad range, sort or filter: before connecting
 		}
-		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		ch, err := p.clickHouse(cmd.Context())
 		if err != nil {
 			return err
-		}
-		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, zap.NewNop())
-		if err != nil {
-			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
 		var w io.Writer = cmd.OutOrStdout()
@@ -99,7 +92,7 @@ one an empty rating.
 			defer bw.Flush()
 			w = bw
 		}
-		n, err := report.Export(cmd.Context(), ch.Conn(), cfg.Database, r, w, nil)
+		n, err := report.Export(cmd.Context(), ch.Conn(), p.cfg.ClickHouse.Database, r, w, nil)
 		if err != nil {
 			return fmt.Errorf("export sessions: %w", err)
 		}

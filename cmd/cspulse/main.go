@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/cspulse/cspulse/config"
+	"github.com/cspulse/cspulse/report"
 )
 
 func main() {
@@ -93,6 +94,26 @@ func configFlags(cmd *cobra.Command) func() (*config.Loaded, error) {
 	}
 	return func() (*config.Loaded, error) {
 		return config.Load(path, nil, cmd.Flags())
+	}
+}
+
+// withReportKeys is load that also checks report.* and export.*, which
+// the report package owns (config does not import it): for the commands
+// that build reports and exports, and for `cspulse config`, which shows
+// the whole configuration.
+func withReportKeys(load func() (*config.Loaded, error)) func() (*config.Loaded, error) {
+	return func() (*config.Loaded, error) {
+		l, err := load()
+		if err != nil {
+			return nil, err
+		}
+		if err := report.CheckSchemes(l.Config.Report.Overview, l.Config.Report.Schemes); err != nil {
+			return nil, err
+		}
+		if err := report.CheckExportDays(l.Config.Export.DefaultDays); err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 }
 

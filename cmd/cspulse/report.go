@@ -9,11 +9,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/report"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // reportFlags are the flags of `cspulse report`.
@@ -56,13 +54,13 @@ and SQL.
 	fl.StringVar(&f.sort, "sort", "", "order rows by this metric, largest first (default: by the dimension)")
 	fl.IntVar(&f.top, "top", 0, "at most this many rows (without --by: agents listed, default 10)")
 	fl.BoolVar(&f.explain, "explain", false, "print the definition and SQL of each metric of the scheme, and exit")
-	load := configFlags(cmd)
+	load := withReportKeys(configFlags(cmd))
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, false)
 		if err != nil {
 			return err
 		}
-		names, err := schemeMetrics(l.Config, f.scheme, f.metrics, cmd.Flags().Changed("scheme"))
+		names, err := schemeMetrics(*p.cfg, f.scheme, f.metrics, cmd.Flags().Changed("scheme"))
 		if err != nil {
 			return err
 		}
@@ -92,19 +90,15 @@ and SQL.
 				return err // before connecting
 			}
 		}
-		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		ch, err := p.clickHouse(cmd.Context())
 		if err != nil {
 			return err
 		}
-		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, zap.NewNop())
-		if err != nil {
-			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
-		}
 		defer ch.Close()
+		cfg := p.cfg.ClickHouse
 		out := cmd.OutOrStdout()
 		if f.by == "" {
-			return summary(cmd.Context(), ch.Conn(), cfg.Database, l.Config, req, f.format, out, cmd.ErrOrStderr())
+			return summary(cmd.Context(), ch.Conn(), cfg.Database, *p.cfg, req, f.format, out, cmd.ErrOrStderr())
 		}
 		return runReport(cmd.Context(), ch.Conn(), cfg.Database, req, f.format, out, cmd.ErrOrStderr())
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 )
@@ -41,6 +40,9 @@ func TestReportAndExportErrors(t *testing.T) {
 		{[]string{"export", "sessions", "--sort", "size"}, `--sort "size"`},
 		{[]string{"export", "sessions", "--format", "xml"}, `--format "xml"`},
 		{[]string{"export", "sessions", "--report.overview", "nope"}, "report.overview"},
+		{[]string{"report", "--report.overview", "consult_sessions,speed"}, "config key report.overview"},
+		{[]string{"export", "sessions", "--export.default_days", "32"}, "config key export.default_days"},
+		{[]string{"config", "--export.default_days", "0"}, "config key export.default_days"},
 	} {
 		out := runFails(t, append(c.args, ch...)...)
 		if !strings.Contains(out, c.want) || strings.Contains(out, "127.0.0.1:1") {
@@ -58,11 +60,7 @@ func TestReportAndExportErrors(t *testing.T) {
 // TestReportAndExportCommands: the binary's report in every format and its
 // export, on a generated day loaded through the pipeline.
 func TestReportAndExportCommands(t *testing.T) {
-	gen := generator.DefaultConfig()
-	gen.Seed = 11
-	gen.Shops = 3
-	gen.AgentsPerShop = 4
-	gen.SessionsPerShopDay = 300
+	gen := pipetest.DemoDay()
 	addr, db := pipetest.GeneratedDay(t, gen)
 	ch := []string{"--clickhouse", addr, "--database", db}
 

@@ -27,26 +27,17 @@ func newRetentionCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the partitions it would drop; drop nothing")
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, true)
 		if err != nil {
 			return err
 		}
-		log, err := newLogger(l.Config.Log)
+		defer p.done()
+		ch, err := p.clickHouse(cmd.Context())
 		if err != nil {
 			return err
-		}
-		defer func() { _ = log.Sync() }()
-		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
-		if err != nil {
-			return err
-		}
-		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, log)
-		if err != nil {
-			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
-		dropped, err := ch.DropOldPartitions(cmd.Context(), l.Config.Retention.Months(), time.Now(), dryRun)
+		dropped, err := ch.DropOldPartitions(cmd.Context(), p.cfg.Retention.Months(), time.Now(), dryRun)
 		if err == nil || len(dropped) > 0 {
 			printDropped(os.Stdout, dropped, dryRun)
 		}

@@ -33,20 +33,16 @@ func newRunCmd() *cobra.Command {
 	}
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, true)
 		if err != nil {
 			return err
 		}
-		log, err := newLogger(l.Config.Log)
-		if err != nil {
-			return err
+		defer p.done()
+		p.log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
+		for _, w := range p.warnings {
+			p.log.Warn(w)
 		}
-		defer func() { _ = log.Sync() }()
-		log.Info("cspulse starting", zap.String("version", buildVersion()), zap.String("go_version", runtime.Version()))
-		for _, w := range l.Warnings {
-			log.Warn(w)
-		}
-		return run(cmd.Context(), &l.Config, log)
+		return run(cmd.Context(), p.cfg, p.log)
 	}
 	return cmd
 }
@@ -79,7 +75,7 @@ func run(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 		return err
 	}
 	defer ch.Close()
-	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
+	engines, err := pipeline.NewEnginesFor(cfg, partitions)
 	if err != nil {
 		return err
 	}
@@ -133,7 +129,7 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	var ch *sinks.ClickHouse
 	err := pipeline.Retry(ctx, fmt.Sprintf("clickhouse %v", c.Addr), log, func(ctx context.Context) error {
 		var err error
-		chc, err := clickHouseConfig(c)
+		chc, err := pipeline.ClickHouseConfig(c)
 		if err != nil {
 			return backoff.Permanent(err)
 		}
@@ -153,23 +149,6 @@ func openClickHouse(ctx context.Context, c config.ClickHouse, log *zap.Logger) (
 	}
 	log.Info("clickhouse ready", zap.Strings("addr", c.Addr), zap.String("database", c.Database), zap.Int("migrations_applied", n))
 	return ch, nil
-}
-
-func clickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
-	sc := sinks.ClickHouseConfig{
-		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
-		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
-		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
-		Cluster: c.Cluster,
-	}
-	if c.TLS.Enabled {
-		tc, err := c.TLS.Build("clickhouse.tls")
-		if err != nil {
-			return sc, err
-		}
-		sc.TLS = tc
-	}
-	return sc, nil
 }
 
 func serveMetrics(ctx context.Context, rc config.Run, runner *pipeline.Runner, log *zap.Logger) error {

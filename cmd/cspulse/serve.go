@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/cspulse/cspulse/sinks"
 	"github.com/cspulse/cspulse/web"
 )
 
@@ -39,23 +38,16 @@ local day (time.default_zone, time.shop_zones).
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the page (host:port)")
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, true)
 		if err != nil {
 			return err
 		}
-		cfg := l.Config.ClickHouse // --clickhouse and --database: clickhouse.addr, clickhouse.database
-		log, err := newLogger(l.Config.Log)
+		defer p.done()
+		log := p.log
+		cfg := p.cfg.ClickHouse // --clickhouse and --database: clickhouse.addr, clickhouse.database
+		ch, err := p.clickHouse(cmd.Context())
 		if err != nil {
 			return err
-		}
-		defer func() { _ = log.Sync() }()
-		chc, err := clickHouseConfig(cfg)
-		if err != nil {
-			return err
-		}
-		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, zap.NewNop())
-		if err != nil {
-			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
 		ln, err := net.Listen("tcp", listen)
@@ -63,7 +55,7 @@ local day (time.default_zone, time.shop_zones).
 			return fmt.Errorf("--listen: %w", err)
 		}
 		s := &web.Server{Conn: ch.Conn(), Database: cfg.Database,
-			DefaultZone: l.Config.Time.DefaultZone, ShopZones: l.Config.Time.ShopZones}
+			DefaultZone: p.cfg.Time.DefaultZone, ShopZones: p.cfg.Time.ShopZones}
 		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		log.Info("serving the supervisors' page", zap.String("url", "http://"+ln.Addr().String()+"/"),
 			zap.String("database", cfg.Database))

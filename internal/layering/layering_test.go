@@ -22,6 +22,11 @@ var rules = []struct {
 			module + "/web", "github.com/twmb/franz-go", "github.com/ClickHouse"},
 		why: "the metric core is pure event-time logic: no Kafka, no ClickHouse, no configuration",
 	},
+	{
+		pkg:       module + "/config",
+		forbidden: []string{module + "/report", module + "/web", module + "/sinks", module + "/pipeline"},
+		why:       "the configuration sits below what it configures: the report checks its own keys (report.CheckSchemes)",
+	},
 	{pkg: module + "/eventtime", forbidden: []string{module}, why: "the event-time machinery sits below everything"},
 	{pkg: module + "/tables", forbidden: []string{module}, why: "the table definitions are a leaf the core and the sinks share"},
 	{

@@ -11,6 +11,18 @@ import (
 	"github.com/cspulse/cspulse/generator"
 )
 
+// DemoDay is the generated day the report, page and command-line tests
+// load (GeneratedDay) and compare with the documented queries: three
+// shops of four agents, 300 sessions a shop, seed 11.
+func DemoDay() generator.Config {
+	gen := generator.DefaultConfig()
+	gen.Seed = 11
+	gen.Shops = 3
+	gen.AgentsPerShop = 4
+	gen.SessionsPerShopDay = 300
+	return gen
+}
+
 // GeneratedDay loads a generated day of traffic (gen; generator.
 // DefaultConfig's Monday 2026-11-02, with its orders paid over the
 // following days and robot calls) through the whole pipeline into a fresh

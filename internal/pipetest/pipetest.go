@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cspulse/cspulse/config"
@@ -53,19 +54,13 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	log := zaptest.NewLogger(t)
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := openMigrated(t, ctx, cfg.ClickHouse, log)
 	defer ch.Close()
-	if _, err := sinks.Migrate(ctx, ch.Conn(), cfg.ClickHouse.Database, log); err != nil {
-		t.Fatal(err)
-	}
 	partitions, err := pipeline.PrepareKafka(ctx, cfg, cfg.Kafka.Brokers, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines, err := pipeline.NewEngineFactoryFor(cfg, partitions)
+	engines, err := pipeline.NewEnginesFor(cfg, partitions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,4 +69,52 @@ func Run(t *testing.T, cfg *config.Config) pipeline.Summary {
 		t.Fatalf("run: %v", err)
 	}
 	return sum
+}
+
+// ClickHouseConfig is the writer config of the clickhouse.* defaults for
+// database db at addr.
+func ClickHouseConfig(t testing.TB, addr, db string) sinks.ClickHouseConfig {
+	t.Helper()
+	c := config.Defaults().ClickHouse
+	c.Addr, c.Database = []string{addr}, db
+	chc, err := pipeline.ClickHouseConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chc
+}
+
+// MigratedDatabase creates a fresh database with cspulse's tables, as
+// `cspulse run` migrates it, and returns the server's address and the
+// database's name; the database is dropped when the test ends.
+func MigratedDatabase(t testing.TB) (addr, db string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs ClickHouse")
+	}
+	c := config.Defaults().ClickHouse
+	addr = testenv.ClickHouseAddr(t)
+	c.Addr, c.Database = []string{addr}, testenv.Database(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	openMigrated(t, ctx, c, zaptest.NewLogger(t)).Close()
+	return addr, c.Database
+}
+
+// openMigrated opens the writer c describes and applies the migrations.
+func openMigrated(t testing.TB, ctx context.Context, c config.ClickHouse, log *zap.Logger) *sinks.ClickHouse {
+	t.Helper()
+	chc, err := pipeline.ClickHouseConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sinks.OpenClickHouse(ctx, chc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sinks.Migrate(ctx, ch.Conn(), c.Database, log); err != nil {
+		ch.Close()
+		t.Fatal(err)
+	}
+	return ch
 }

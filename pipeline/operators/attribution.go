@@ -106,10 +106,10 @@ type attribution struct {
 func newAttribution(e *Engine, s *Attribution) *attribution {
 	a := &attribution{
 		e:         e,
-		defRule:   cmp.Or(s.Rule, RuleOrderFirst),
+		defRule:   s.Rule,
 		shopRules: s.ShopRules,
-		validDays: cmp.Or(s.ValidDays, DefaultInquiryValidDays),
-		payWindow: cmp.Or(s.PayWindow, DefaultPayWindow).Milliseconds(),
+		validDays: s.ValidDays,
+		payWindow: s.PayWindow.Milliseconds(),
 		buyers:    make(map[string]*buyer),
 		orders:    make(map[string]*order),
 		cells:     make(map[inqKey]*inqCell),

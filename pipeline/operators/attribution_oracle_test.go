@@ -153,7 +153,7 @@ func (o *oracleRows) latestValid(shop, buyer string, t int64, days int) *oracleI
 
 // attribution evaluates SPEC §3.4 over all orders and inquiries.
 func (o *oracleRows) attribution(steps []step, set *Settings) {
-	days := cmp.Or(set.Attribution.ValidDays, DefaultInquiryValidDays)
+	days := set.Attribution.ValidDays
 	type dayRow struct{ inquiry, ordered, paid map[string]bool }
 	rows := map[string]*dayRow{}
 	dayRowOf := func(shop, agent string, at int64) *dayRow {
@@ -200,7 +200,7 @@ func (o *oracleRows) credit(set *Settings, created, paid oracleOrderEvent, days 
 	if paid.ok {
 		byPay = o.latestValid(string(paid.ev.ShopID), string(paid.ev.BuyerID), paid.ev.TS, days)
 	}
-	rule := cmp.Or(set.Attribution.ShopRules[string(cmp.Or(created.ev, paid.ev).ShopID)], set.Attribution.Rule, RuleOrderFirst)
+	rule := cmp.Or(set.Attribution.ShopRules[string(cmp.Or(created.ev, paid.ev).ShopID)], set.Attribution.Rule)
 	switch rule {
 	case RuleOrder:
 		return byOrder

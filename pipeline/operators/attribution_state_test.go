@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // snapshotOperators encodes everything the attribution and robot
@@ -26,7 +27,7 @@ func snapshotOperators(e *Engine, out StateSink) {
 	for _, c := range a.cells {
 		out.Put(a.cellKey(c.key), encodeValues(&a.ck.val, c.v[:]))
 	}
-	if m := a.metaNow(); m != newAttribution(e, &Attribution{}).metaNow() {
+	if m := a.metaNow(); m != newAttribution(e, &Attribution{Rule: RuleOrderFirst, ValidDays: 1, PayWindow: time.Hour}).metaNow() {
 		out.Put([]byte(keyAttrMeta), a.encodeMeta(m))
 	}
 	r := e.robots

@@ -140,7 +140,7 @@ func TestGeneratedWeekRunsFlat(t *testing.T) {
 func checkFlat(tb testing.TB, samples []daySample) {
 	tb.Helper()
 	const first, refDays = 1, 2 // samples[0] is a partial UTC day
-	warm := first + int(DefaultPayWindow/(24*time.Hour))
+	warm := first + int(DefaultSettings(nil).Attribution.PayWindow/(24*time.Hour))
 	if len(samples) < warm+refDays+2 {
 		tb.Fatalf("%d days sampled: too few to tell flat from growing", len(samples))
 	}

@@ -3,6 +3,7 @@ package operators
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -179,10 +180,10 @@ func (sc *scenario) engineSettings(t testing.TB) Settings {
 	s.RatingWindow = durationOr(t, sc.settings.RatingWindow, s.RatingWindow)
 	s.Filters = sc.settings.Filters
 	s.Attribution = Attribution{
-		Rule:      sc.settings.AttributionRule,
+		Rule:      cmp.Or(sc.settings.AttributionRule, s.Attribution.Rule),
 		ShopRules: sc.settings.ShopAttributionRules,
-		ValidDays: sc.settings.InquiryValidDays,
-		PayWindow: durationOr(t, sc.settings.OrderPayWindow, DefaultPayWindow),
+		ValidDays: cmp.Or(sc.settings.InquiryValidDays, s.Attribution.ValidDays),
+		PayWindow: durationOr(t, sc.settings.OrderPayWindow, s.Attribution.PayWindow),
 	}
 	s.Alerts = sc.alerts
 	s.Rankings = sc.rankings

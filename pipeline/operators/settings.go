@@ -51,19 +51,20 @@ type Settings struct {
 	Rankings bool
 }
 
-// Attribution configures SPEC §3.4's sales attribution. Zero values mean
-// the defaults, so that Settings built field by field keep working.
+// Attribution configures SPEC §3.4's sales attribution. Every field is
+// required: the defaults and the user-facing ranges are the config
+// package's (metrics.attribution_rule, metrics.inquiry_valid_days,
+// metrics.order_pay_window).
 type Attribution struct {
-	// Rule is the default rule (业绩判定规则); "" is RuleOrderFirst.
+	// Rule is the default rule (业绩判定规则).
 	Rule AttributionRule
 	// ShopRules override Rule per shop id.
 	ShopRules map[string]AttributionRule
-	// ValidDays: an inquiry on local day D is valid on days D … D+N−1; 0
-	// is 2.
+	// ValidDays: an inquiry on local day D is valid on days D … D+N−1
+	// (N ≥ 1).
 	ValidDays int
 	// PayWindow bounds how long a created order waits for its payment
-	// (state for created-but-never-paid orders); 0 is 72 h, the longest
-	// time Taobao keeps an unpaid order open.
+	// (state for created-but-never-paid orders); > 0.
 	PayWindow time.Duration
 }
 
@@ -77,15 +78,9 @@ const (
 	RuleOrderFirst AttributionRule = "order_first" // 下单优先判定: the order agent, else the pay agent
 )
 
-// Defaults of Attribution's zero values.
-const (
-	DefaultInquiryValidDays = 2
-	DefaultPayWindow        = 72 * time.Hour
-)
-
 func (r AttributionRule) valid() bool {
 	switch r {
-	case "", RuleOrder, RulePay, RuleOrderFirst:
+	case RuleOrder, RulePay, RuleOrderFirst:
 		return true
 	}
 	return false
@@ -101,10 +96,10 @@ func (a *Attribution) validate() error {
 		}
 	}
 	switch {
-	case a.ValidDays < 0 || a.ValidDays > 366:
-		return fmt.Errorf("operators: inquiry valid days %d not in 1..366", a.ValidDays)
-	case a.PayWindow < 0:
-		return fmt.Errorf("operators: pay window %v < 0", a.PayWindow)
+	case a.ValidDays < 1:
+		return fmt.Errorf("operators: inquiry valid days %d < 1", a.ValidDays)
+	case a.PayWindow <= 0:
+		return fmt.Errorf("operators: pay window %v ≤ 0", a.PayWindow)
 	}
 	return nil
 }
@@ -125,21 +120,9 @@ type Filters struct {
 	Monologue bool
 }
 
-// DefaultSettings returns SPEC's defaults with zones.
-func DefaultSettings(zones *eventtime.ZoneSet) Settings {
-	return Settings{
-		Zones:             zones,
-		AllowedLateness:   time.Hour,
-		SessionTimeout:    30 * time.Minute,
-		RatingWindow:      24 * time.Hour,
-		WindowStartMin:    8 * 60,
-		WindowEndMin:      23 * 60,
-		ReplyWithin:       3 * time.Minute,
-		SatisfiedMinScore: 4,
-	}
-}
-
-// Validate reports the first setting that the engine cannot work with.
+// Validate reports the first setting that the engine cannot work with: a
+// programming error (NewEngine panics), since the config package owns the
+// defaults and the user-facing ranges and names their keys.
 func (s *Settings) Validate() error {
 	switch {
 	case s.Zones == nil:

@@ -106,8 +106,6 @@ func scenarioConfig(t *testing.T, sc *operators.Scenario) *config.Config {
 	}
 	if s.InquiryValidDays != 0 {
 		cfg.Metrics.InquiryValidDays = s.InquiryValidDays
-	} else {
-		cfg.Metrics.InquiryValidDays = operators.DefaultInquiryValidDays
 	}
 	return &cfg
 }
