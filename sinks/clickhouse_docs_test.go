@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cspulse/cspulse/internal/testenv"
 )
 
 var (
@@ -60,6 +62,7 @@ func TestDocQueriesRun(t *testing.T) {
 	ch := openMigrated(t, "docs", nil)
 	seedDocsData(t, ch)
 	conn := openWithDefaultDB(t, ch.Database())
+	testenv.InsertRankingsAndAlerts(t, conn)
 	for _, b := range blocks {
 		rows, err := conn.Query(ctx, b.sql)
 		if err != nil {
@@ -72,6 +75,18 @@ func TestDocQueriesRun(t *testing.T) {
 			t.Errorf("%s: %v", b.where, err)
 		}
 		rows.Close()
+	}
+
+	// Section 9 on the hand-made alerts and rankings: an alert written
+	// twice shows once, a row with ranked = 0 or an older version never.
+	for name, want := range map[string]int{"alerts_recent": 4, "alerts_open_breaches": 2,
+		"ranking_shop_day": 3, "ranking_group_day": 2, "ranking_agent_history": 2} {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM ("+named[name]+")").Scan(&n); err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if n != uint64(want) {
+			t.Errorf("%s: %d rows on the hand-made alerts and rankings, want %d", name, n, want)
+		}
 	}
 
 	// The FINAL and argMax shapes, on both pages, read the same: the
