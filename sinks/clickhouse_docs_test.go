@@ -62,7 +62,6 @@ func TestDocQueriesRun(t *testing.T) {
 	ch := openMigrated(t, "docs", nil)
 	seedDocsData(t, ch)
 	conn := openWithDefaultDB(t, ch.Database())
-	testenv.InsertRankingsAndAlerts(t, conn)
 	for _, b := range blocks {
 		rows, err := conn.Query(ctx, b.sql)
 		if err != nil {
@@ -158,4 +157,8 @@ func seedDocsData(t *testing.T, ch *ClickHouse) {
 		"ended", "shop-0001-a01", []string{"shop-0001-a02", "shop-0001-a01"}, "pre-sales",
 		uint32(3), uint32(4), uint32(0), uint8(1), uint8(0), int64(5_000),
 		int64(12_000), uint8(1), uint8(0), uint8(3), "agent_single_sentence", uint64(1)})
+	// Rankings and alerts: the hand-made rows the read side is tested on.
+	for _, h := range testenv.HandMadeRankingsAndAlerts(t) {
+		write(Table{Name: h.Name, Columns: h.Columns}, h.Rows...)
+	}
 }

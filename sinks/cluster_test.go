@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/tables"
 )
 
@@ -198,6 +199,12 @@ func clusterSeed(t *testing.T, ch *ClickHouse) {
 	}{{agentHourlyTable, agent}, {shopTable, shop}, {inquiryTable, inquiry}, {robotTable, robot}, {sessionsTable, sessions}} {
 		if err := ch.Write(ctx, w.t, w.rows); err != nil {
 			t.Fatalf("seed %s: %v", w.t.Name, err)
+		}
+	}
+	// Rankings and alerts: the hand-made rows of docs/queries.md §9.
+	for _, h := range testenv.HandMadeRankingsAndAlerts(t) {
+		if err := ch.Write(ctx, Table{Name: h.Name, Columns: h.Columns}, h.Rows); err != nil {
+			t.Fatalf("seed %s: %v", h.Name, err)
 		}
 	}
 }

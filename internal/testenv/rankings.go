@@ -87,6 +87,39 @@ var (
 	alertTypes   = strings.Fields("s s s s s s s s t t f i64 i64 f s s t d u64")
 )
 
+// HandMadeTable is the hand-made rows of one table, as the Go values of
+// its columns.
+type HandMadeTable struct {
+	Name    string
+	Columns []string
+	Rows    [][]any
+}
+
+// HandMadeRankingsAndAlerts returns the rows above for a writer of its own
+// (a cluster's Distributed tables).
+func HandMadeRankingsAndAlerts(t testing.TB) []HandMadeTable {
+	t.Helper()
+	var out []HandMadeTable
+	for _, tb := range []struct {
+		name, cols  string
+		types, rows []string
+	}{{"cs_agent_rankings", rankingCols, rankingTypes, rankingRows}, {"cs_alerts", alertCols, alertTypes, alertRows}} {
+		h := HandMadeTable{Name: tb.name}
+		for _, c := range strings.Split(tb.cols, ",") {
+			h.Columns = append(h.Columns, strings.TrimSpace(c))
+		}
+		for _, r := range tb.rows {
+			vals, err := parseTuple(r, tb.types)
+			if err != nil {
+				t.Fatalf("%s row %s: %v", tb.name, r, err)
+			}
+			h.Rows = append(h.Rows, vals)
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // InsertRankingsAndAlerts empties cs_agent_rankings and cs_alerts of the
 // connection's database and writes the hand-made rows into them, so a
 // test sees exactly these numbers even once the engine writes its own.
@@ -101,26 +134,20 @@ func InsertRankingsAndAlerts(t testing.TB, conn driver.Conn) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	insert := func(table, cols string, types, rows []string) {
-		b, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+cols+")")
+	for _, h := range HandMadeRankingsAndAlerts(t) {
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO "+h.Name+" ("+strings.Join(h.Columns, ", ")+")")
 		if err != nil {
-			t.Fatalf("insert into %s: %v", table, err)
+			t.Fatalf("insert into %s: %v", h.Name, err)
 		}
-		for _, r := range rows {
-			vals, err := parseTuple(r, types)
-			if err != nil {
-				t.Fatalf("%s row %s: %v", table, r, err)
-			}
-			if err := b.Append(vals...); err != nil {
-				t.Fatalf("%s row %s: %v", table, r, err)
+		for _, r := range h.Rows {
+			if err := b.Append(r...); err != nil {
+				t.Fatalf("%s row %v: %v", h.Name, r, err)
 			}
 		}
 		if err := b.Send(); err != nil {
-			t.Fatalf("insert into %s: %v", table, err)
+			t.Fatalf("insert into %s: %v", h.Name, err)
 		}
 	}
-	insert("cs_agent_rankings", rankingCols, rankingTypes, rankingRows)
-	insert("cs_alerts", alertCols, alertTypes, alertRows)
 }
 
 // parseTuple reads one "(…, …)" row of literals as the Go values of types.
