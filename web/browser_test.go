@@ -257,20 +257,28 @@ func testBrowser(t *testing.T, pc *pageCase) {
 
 	// The ranking's switches: its day so far or the day before, a group,
 	// the metric it is ordered by (ties by agent id, no rank last).
+	// agents is the order worked out by hand from testenv's rows.
 	for _, c := range []struct {
 		query, group, day, sort string
+		agents                  []string
 	}{
-		{"?shop=" + shopSH + "&sort=reply_3min_rate_session", "", testenv.RankingsDay, "reply_3min_rate_session"},
-		{"?shop=" + shopSH + "&sort=satisfaction_rate", "", testenv.RankingsDay, "satisfaction_rate"},
-		{"?shop=" + shopSH + "&group=pre-sales&rank=prev&sort=received_sessions", "pre-sales", testenv.RankingsPrevDay, "received_sessions"},
-		{"?shop=" + shopSH + "&group=after-sales", "after-sales", testenv.RankingsDay, "received_buyers"},
+		{"?shop=" + shopSH + "&sort=reply_3min_rate_session", "", testenv.RankingsDay, "reply_3min_rate_session", []string{"a02", "a01", "a03", "a04"}},
+		{"?shop=" + shopSH + "&sort=satisfaction_rate", "", testenv.RankingsDay, "satisfaction_rate", []string{"a04", "a01", "a03", "a02"}},
+		{"?shop=" + shopSH + "&group=pre-sales&rank=prev&sort=received_sessions", "pre-sales", testenv.RankingsPrevDay, "received_sessions", []string{"a02", "a01"}},
+		{"?shop=" + shopSH + "&group=after-sales", "after-sales", testenv.RankingsDay, "received_buyers", []string{"a03", "a04"}},
 	} {
 		t.Run(c.query, func(t *testing.T) {
 			dom := headless(t, bin, ts.URL+"/"+c.query, "--dump-dom")
 			if st := statusRE.FindStringSubmatch(dom); st == nil || st[1] != "status" || !strings.HasPrefix(st[2], "updated ") {
 				t.Fatalf("page status %q\n%s", st, dom)
 			}
-			checkRankingsDOM(t, pc, dom, shopSH, c.group, c.day, c.sort)
+			agents := checkRankingsDOM(t, pc, dom, shopSH, c.group, c.day, c.sort)
+			for i, a := range c.agents {
+				c.agents[i] = shopSH + "-" + a
+			}
+			if strings.Join(agents, " ") != strings.Join(c.agents, " ") {
+				t.Errorf("rankings by %s: %v, want %v", c.sort, agents, c.agents)
+			}
 			checkAlertsDOM(t, pc, dom, shopSH, "Asia/Shanghai")
 		})
 	}

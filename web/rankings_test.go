@@ -145,7 +145,7 @@ func domSection(t *testing.T, dom, id string) string {
 // query's rows for shop, group and day, in sort's rank order, each value,
 // rank, change and mean as `cspulse report rankings` shows it, with every
 // metric's definition on its heading.
-func checkRankingsDOM(t *testing.T, pc *pageCase, dom, shop, group, day, sort string) {
+func checkRankingsDOM(t *testing.T, pc *pageCase, dom, shop, group, day, sort string) (agents []string) {
 	t.Helper()
 	table := domSection(t, dom, "rankings")
 	heads := rankHeadRE.FindAllStringSubmatch(table, -1)
@@ -170,6 +170,7 @@ func checkRankingsDOM(t *testing.T, pc *pageCase, dom, shop, group, day, sort st
 	}
 	for i, r := range rows {
 		want := doc[i]
+		agents = append(agents, r[1])
 		if r[1] != want["agent_id"] {
 			t.Errorf("rankings row %d: %s, the query's %s", i, r[1], want["agent_id"])
 		}
@@ -198,6 +199,7 @@ func checkRankingsDOM(t *testing.T, pc *pageCase, dom, shop, group, day, sort st
 			t.Errorf("rankings mean of %s: %q, the query's %s", m.Name, got, want)
 		}
 	}
+	return agents
 }
 
 func value(s string) report.Value {

@@ -217,6 +217,7 @@ async function refresh() {
       $("robots").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
       for (const id of ["rankings", "alerts"]) {
         $(id).tHead.replaceChildren();
+        if ($(id).tFoot) $(id).tFoot.replaceChildren();
         $(id).tBodies[0].replaceChildren(el("tr"));
         $(id).tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
       }
