@@ -169,7 +169,7 @@ func TestRecentAlertsEqualDocQuery(t *testing.T) {
 			t.Errorf("alert %d: %v\nthe query's %v", i, got, w)
 		}
 	}
-	if want := []string{"al-4", "al-3", "al-2", "al-1"}; !reflect.DeepEqual(ids, want) || len(doc) != len(alerts) {
+	if want := []string{"al-4", "al-3", "al-2", "al-1", "al-5"}; !reflect.DeepEqual(ids, want) || len(doc) != len(alerts) {
 		t.Errorf("alerts %v (the query has %d), want %v", ids, len(doc), want)
 	}
 	if alerts[0].EvaluatedAt.UTC() != time.Date(2026, 11, 3, 6, 0, 0, 0, time.UTC) || alerts[0].State != "recovered" {

@@ -234,8 +234,11 @@ func checkAlertsDOM(t *testing.T, pc *pageCase, dom, shop, zone string) {
 		}
 		m, _ := report.Lookup(w["metric"])
 		scope := w["scope"] + " " + w["scope_id"]
-		if w["scope"] == "shop" {
+		switch {
+		case w["scope"] == "shop":
 			scope = "shop"
+		case w["scope_id"] == "":
+			scope = w["scope"] + " ''"
 		}
 		got := []string{r[1], r[2], c[1], c[2], c[3], html.UnescapeString(c[4]), c[5], html.UnescapeString(c[6]), c[7], c[8], c[9], html.UnescapeString(c[10]), html.UnescapeString(c[11]), c[12]}
 		want := []string{w["alert_id"], w["state"], w["local"], w["local"][5:], w["scope_id"], scope, w["alert_window"], m.Title,

@@ -66,8 +66,9 @@ var rankingRows = []string{
 const alertCols = `alert_id, shop_id, rule, scope, scope_id, group_id, metric, alert_window,
  window_start, window_end, value, numerator, denominator, threshold, direction, state, evaluated_at, day, version`
 
-// AlertsShop's alerts, oldest first; al-3 is written twice (a retried
-// checkpoint) and shows once. shop-0002's alert is never on its page.
+// AlertsShop's alerts (al-5, the oldest, is of the group '': figures
+// outside any group); al-3 is written twice (a retried checkpoint) and
+// shows once. shop-0002's alert is never on its page.
 const AlertsShop = "shop-0001"
 
 var alertRows = []string{
@@ -76,6 +77,7 @@ var alertRows = []string{
 	`('al-3', 'shop-0001', 'satisfaction_rate_min', 'group', 'pre-sales', 'pre-sales', 'satisfaction_rate', 'rolling_7d', '2026-10-27 04:00:00', '2026-11-03 04:00:00', 0.75, 30, 40, 0.8, '>=', 'breach', '2026-11-03 04:00:00', '2026-11-03', 1)`,
 	`('al-3', 'shop-0001', 'satisfaction_rate_min', 'group', 'pre-sales', 'pre-sales', 'satisfaction_rate', 'rolling_7d', '2026-10-27 04:00:00', '2026-11-03 04:00:00', 0.75, 30, 40, 0.8, '>=', 'breach', '2026-11-03 04:00:00', '2026-11-03', 1)`,
 	`('al-4', 'shop-0001', 'reply_3min_rate_min', 'shop', 'shop-0001', '', 'reply_3min_rate', 'rolling_7d', '2026-10-27 06:00:00', '2026-11-03 06:00:00', 0.9034, 9034, 10000, 0.9, '>=', 'recovered', '2026-11-03 06:00:00', '2026-11-03', 1)`,
+	`('al-5', 'shop-0001', 'avg_wait_s_max', 'group', '', '', 'avg_wait_s', 'rolling_7d', '2026-10-26 23:00:00', '2026-11-02 23:00:00', 640.2, 3201000, 5000, 600, '<', 'breach', '2026-11-02 23:00:00', '2026-11-03', 1)`,
 	`('al-0', 'shop-0002', 'reply_3min_rate_min', 'shop', 'shop-0002', '', 'reply_3min_rate', 'rolling_7d', '2026-10-27 05:00:00', '2026-11-03 05:00:00', 0.5, 1, 2, 0.9, '>=', 'breach', '2026-11-03 05:00:00', '2026-11-02', 1)`,
 }
 

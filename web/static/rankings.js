@@ -110,8 +110,9 @@ function renderAlerts(data) {
     const tr = el("tr", { "data-alert": a.alert_id, class: a.state });
     // The year is in the hover text: the pane is narrow.
     tr.appendChild(el("td", { class: "key", "data-time": a.local, title: a.local + " " + data.zone }, a.local.slice(5)));
-    // A shop's own rule needs no id: the pane is the shop's.
-    tr.appendChild(el("td", { class: "key", "data-scope-id": a.scope_id }, a.scope === "shop" ? "shop" : a.scope + " " + a.scope_id));
+    // A shop's own rule needs no id: the pane is the shop's. The group ''
+    // (figures outside any group) is written as `cspulse report` does.
+    tr.appendChild(el("td", { class: "key", "data-scope-id": a.scope_id }, a.scope === "shop" ? "shop" : a.scope + " " + (a.scope_id || "''")));
     const about = "rule " + a.rule + ", window " + a.window + (a.definition ? " — " + a.metric + ": " + a.definition : "");
     tr.appendChild(el("td", { class: "key", "data-window": a.window, title: about }, a.title));
     tr.appendChild(el("td", { "data-value": String(a.value), title: a.numerator + " / " + a.denominator }, fmt(a.kind, a.value)));
