@@ -66,7 +66,7 @@ var rankingRows = []string{
 const alertCols = `alert_id, shop_id, rule, scope, scope_id, group_id, metric, alert_window,
  window_start, window_end, value, numerator, denominator, threshold, direction, state, evaluated_at, day, version`
 
-// AlertsShop's alerts (al-5, the oldest, is of the group '': figures
+// AlertsShop's alerts (al-5, the oldest, is of the empty group: figures
 // outside any group); al-3 is written twice (a retried checkpoint) and
 // shows once. shop-0002's alert is never on its page.
 const AlertsShop = "shop-0001"
