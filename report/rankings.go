@@ -122,8 +122,8 @@ func RankingColumns() []string {
 // unqualified (the connection's database).
 func RankingSQL(db string, r RankingRequest) string {
 	sort := r.Sort
-	if sort == "" {
-		sort = RankingMetrics[0].Name
+	if _, ok := LookupRanking(sort); !ok {
+		sort = RankingMetrics[0].Name // Check names an unknown one; never SQL from it
 	}
 	cols := RankingColumns()
 	var b strings.Builder
@@ -131,8 +131,8 @@ func RankingSQL(db string, r RankingRequest) string {
 	for i := 0; i < len(cols); i += 4 {
 		fmt.Fprintf(&b, ",\n    %s", strings.Join(cols[i:i+4], ", "))
 	}
-	fmt.Fprintf(&b, "\nFROM %s FINAL\nWHERE shop_id = %s\n  AND day = '%s'\n  AND scope = '%s'\n  AND group_id = %s\n  AND ranked = 1\nORDER BY %s_rank, agent_id",
-		qualified(db, Rankings), Quote(r.Shop), r.Day, r.Scope(), Quote(r.Group), sort)
+	fmt.Fprintf(&b, "\nFROM %s FINAL\nWHERE shop_id = %s\n  AND day = %s\n  AND scope = '%s'\n  AND group_id = %s\n  AND ranked = 1\nORDER BY %s_rank, agent_id",
+		qualified(db, Rankings), Quote(r.Shop), Quote(r.Day), r.Scope(), Quote(r.Group), sort)
 	return b.String()
 }
 
@@ -218,8 +218,8 @@ func PreviousDay(day string) (string, error) {
 
 // RankingGroups lists the groups of the shop with a ranked agent on day.
 func RankingGroups(ctx context.Context, conn driver.Conn, db, shop, day string) ([]string, error) {
-	q := fmt.Sprintf("SELECT DISTINCT group_id FROM %s FINAL WHERE shop_id = %s AND day = '%s' AND scope = 'group' AND ranked = 1 ORDER BY group_id",
-		qualified(db, Rankings), Quote(shop), day)
+	q := fmt.Sprintf("SELECT DISTINCT group_id FROM %s FINAL WHERE shop_id = %s AND day = %s AND scope = 'group' AND ranked = 1 ORDER BY group_id",
+		qualified(db, Rankings), Quote(shop), Quote(day))
 	groups := []string{}
 	err := scanQuery(ctx, conn, q, func(vals []Value, _ []string) { groups = append(groups, vals[0].Text) })
 	if err != nil {
