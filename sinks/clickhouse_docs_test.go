@@ -76,6 +76,18 @@ func TestDocQueriesRun(t *testing.T) {
 		rows.Close()
 	}
 
+	// Section 9 on the hand-made alerts and rankings: an alert written
+	// twice shows once, a row with ranked = 0 or an older version never.
+	for name, want := range map[string]int{"alerts_recent": 5, "alerts_open_breaches": 3,
+		"ranking_shop_day": 3, "ranking_group_day": 2, "ranking_agent_history": 2} {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM ("+named[name]+")").Scan(&n); err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if n != uint64(want) {
+			t.Errorf("%s: %d rows on the hand-made alerts and rankings, want %d", name, n, want)
+		}
+	}
+
 	// The FINAL and argMax shapes, on both pages, read the same: the
 	// newest version of each row (20 + 20), never a sum of versions.
 	shapes := []docSQL{
@@ -145,4 +157,8 @@ func seedDocsData(t *testing.T, ch *ClickHouse) {
 		"ended", "shop-0001-a01", []string{"shop-0001-a02", "shop-0001-a01"}, "pre-sales",
 		uint32(3), uint32(4), uint32(0), uint8(1), uint8(0), int64(5_000),
 		int64(12_000), uint8(1), uint8(0), uint8(3), "agent_single_sentence", uint64(1)})
+	// Rankings and alerts: the hand-made rows the read side is tested on.
+	for _, h := range testenv.HandMadeRankingsAndAlerts(t) {
+		write(Table{Name: h.Name, Columns: h.Columns}, h.Rows...)
+	}
 }

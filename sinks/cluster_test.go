@@ -201,6 +201,12 @@ func clusterSeed(t *testing.T, ch *ClickHouse) {
 			t.Fatalf("seed %s: %v", w.t.Name, err)
 		}
 	}
+	// Rankings and alerts: the hand-made rows of docs/queries.md §9.
+	for _, h := range testenv.HandMadeRankingsAndAlerts(t) {
+		if err := ch.Write(ctx, Table{Name: h.Name, Columns: h.Columns}, h.Rows); err != nil {
+			t.Fatalf("seed %s: %v", h.Name, err)
+		}
+	}
 }
 
 // queryRows runs sql and returns its rows as sorted lines of text.

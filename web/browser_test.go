@@ -146,13 +146,15 @@ func testBrowser(t *testing.T, pc *pageCase) {
 	defer ts.Close()
 
 	for _, c := range []struct {
-		query, shop, zone, by string
+		query, shop, zone, by, rankDay string
 	}{
 		// Each shop's today (the server's clock: New York on 11-02,
-		// Shanghai on 11-03), the New York shop's hours and tasks.
-		{"?shop=" + shopNY, shopNY, "America/New_York", "task"},
-		// One day for every shop; a Shanghai shop's robots and tasks.
-		{"?day=" + day + "&shop=" + shopSH + "&by=robot", shopSH, "Asia/Shanghai", "robot"},
+		// Shanghai on 11-03), the New York shop's hours and tasks, its
+		// ranking of its latest day.
+		{"?shop=" + shopNY, shopNY, "America/New_York", "task", testenv.RankingsPrevDay},
+		// One day for every shop; a Shanghai shop's robots and tasks, its
+		// ranking of that day.
+		{"?day=" + day + "&shop=" + shopSH + "&by=robot", shopSH, "Asia/Shanghai", "robot", day},
 	} {
 		t.Run(c.query, func(t *testing.T) {
 			dom := headless(t, bin, ts.URL+"/"+c.query, "--dump-dom")
@@ -245,11 +247,39 @@ func testBrowser(t *testing.T, pc *pageCase) {
 				}
 				checkIntentSums(t, pc.conn, c.shop, "", vals)
 			}
-			for _, s := range []string{"issue 11", "Rankings", "Recent alerts"} {
-				if !strings.Contains(dom, s) {
-					t.Errorf("the page lacks %q", s)
-				}
+			checkRankingsDOM(t, pc, dom, c.shop, "", c.rankDay, "received_buyers")
+			checkAlertsDOM(t, pc, dom, c.shop, c.zone)
+			if strings.Contains(dom, "issue 11") {
+				t.Error("the page still has a placeholder of issue 11")
 			}
+		})
+	}
+
+	// The ranking's switches: its day so far or the day before, a group,
+	// the metric it is ordered by (ties by agent id, no rank last).
+	// agents is the order worked out by hand from testenv's rows.
+	for _, c := range []struct {
+		query, group, day, sort string
+		agents                  []string
+	}{
+		{"?shop=" + shopSH + "&sort=reply_3min_rate_session", "", testenv.RankingsDay, "reply_3min_rate_session", []string{"a02", "a01", "a03", "a04"}},
+		{"?shop=" + shopSH + "&sort=satisfaction_rate", "", testenv.RankingsDay, "satisfaction_rate", []string{"a04", "a01", "a03", "a02"}},
+		{"?shop=" + shopSH + "&group=pre-sales&rank=prev&sort=received_sessions", "pre-sales", testenv.RankingsPrevDay, "received_sessions", []string{"a02", "a01"}},
+		{"?shop=" + shopSH + "&group=after-sales", "after-sales", testenv.RankingsDay, "received_buyers", []string{"a03", "a04"}},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			dom := headless(t, bin, ts.URL+"/"+c.query, "--dump-dom")
+			if st := statusRE.FindStringSubmatch(dom); st == nil || st[1] != "status" || !strings.HasPrefix(st[2], "updated ") {
+				t.Fatalf("page status %q\n%s", st, dom)
+			}
+			agents := checkRankingsDOM(t, pc, dom, shopSH, c.group, c.day, c.sort)
+			for i, a := range c.agents {
+				c.agents[i] = shopSH + "-" + a
+			}
+			if strings.Join(agents, " ") != strings.Join(c.agents, " ") {
+				t.Errorf("rankings by %s: %v, want %v", c.sort, agents, c.agents)
+			}
+			checkAlertsDOM(t, pc, dom, shopSH, "Asia/Shanghai")
 		})
 	}
 

@@ -2,8 +2,9 @@
 // HTML page, its CSS and a small vanilla script, all embedded in the
 // binary, and the JSON endpoints the page polls. Every figure comes from
 // ClickHouse through package report, so each one is a metric of
-// report.Metrics: the same SQL as `cspulse report` and docs/queries.md,
-// with its definition shown on hover.
+// report.Metrics (or, for rankings, report.RankingMetrics): the same SQL
+// as `cspulse report` and docs/queries.md, with its definition shown on
+// hover.
 //
 // Endpoints (GET; all days are shop-local, YYYY-MM-DD):
 //
@@ -11,6 +12,9 @@
 //	/api/monitor   today's figures per shop (?day= another day for all shops)
 //	/api/hourly    ?shop=S[&day=D] buyer messages and the 3-minute reply rate per local hour
 //	/api/robots    ?shop=S[&day=D][&by=task|robot][&hours=09:00-18:00] the robot intent report
+//	/api/rankings  ?shop=S[&group=G][&day=D][&prev=1] the agents' ranking of cs_agent_rankings:
+//	               the shop's (or group G's) on D, else on its latest day; prev=1 the day before
+//	/api/alerts    ?shop=S[&limit=50] the shop's latest alerts of cs_alerts, newest first
 //	/healthz       200 "ok"
 //
 // "Today" is the shop's local day: time.shop_zones[shop], else
@@ -88,6 +92,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/monitor", s.api(s.monitor))
 	mux.HandleFunc("GET /api/hourly", s.api(s.hourly))
 	mux.HandleFunc("GET /api/robots", s.api(s.robots))
+	mux.HandleFunc("GET /api/rankings", s.api(s.rankings))
+	mux.HandleFunc("GET /api/alerts", s.api(s.alerts))
 	return mux
 }
 

@@ -120,6 +120,9 @@ func loadDay(t *testing.T) *pageCase {
 	// 20:00 UTC: already 2026-11-03 04:00 in Shanghai, still
 	// 2026-11-02 15:00 in New York.
 	now := time.Date(2026, 11, 2, 20, 0, 0, 0, time.UTC)
+	// Rankings and alerts: hand-made rows with known numbers (shop-0001's
+	// day so far is 2026-11-03, as its "today" at this clock).
+	testenv.InsertRankingsAndAlerts(t, conn)
 	srv := &web.Server{Conn: conn, Database: db, DefaultZone: "Asia/Shanghai", ShopZones: gen.ShopZones(),
 		Now: func() time.Time { return now }}
 	return &pageCase{conn, srv, gen}
@@ -241,6 +244,8 @@ func TestPageEqualsDocQueries(t *testing.T) {
 		}
 	})
 
+	t.Run("rankings", func(t *testing.T) { testRankingsAPI(t, pc) })
+	t.Run("alerts", func(t *testing.T) { testAlertsAPI(t, pc) })
 	t.Run("browser", func(t *testing.T) { testBrowser(t, pc) })
 }
 
@@ -382,6 +387,11 @@ func TestAPIErrors(t *testing.T) {
 		"/api/robots?shop=s&hours=9-5:30":                "hours",
 		"/api/hourly?shop=s&day=2026-13-01":              "is not a day",
 		"/api/robots?shop=s&day=2026-11-02&hours=24:00-": "hours",
+		"/api/rankings":                                  "shop",
+		"/api/rankings?shop=s&day=11-02":                 "is not a day",
+		"/api/alerts":                                    "shop",
+		"/api/alerts?shop=s&limit=0":                     "limit",
+		"/api/alerts?shop=s&limit=501":                   "limit",
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", url, nil))
@@ -389,7 +399,7 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 with %q", url, rec.Code, rec.Body, want)
 		}
 	}
-	for _, url := range []string{"/", "/static/app.js", "/static/style.css", "/healthz"} {
+	for _, url := range []string{"/", "/static/app.js", "/static/rankings.js", "/static/style.css", "/healthz"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", url, nil))
 		if rec.Code != 200 || rec.Body.Len() == 0 {

@@ -38,8 +38,11 @@ and SQL.
   cspulse report --by day --from 2026-11-01 --to 2026-11-30 --shop shop-0001
   cspulse report --by agent --scheme agents --hours 09:00-18:00 --format csv
   cspulse report --by robot --scheme robots --format json
-  cspulse report --explain --scheme agents`,
+  cspulse report --explain --scheme agents
+
+The agents' ranking of cs_agent_rankings: cspulse report rankings --help.`,
 	}
+	cmd.AddCommand(newReportRankingsCmd())
 	fl := cmd.Flags()
 	fl.StringVar(&f.by, "by", "", "dimension: "+strings.Join(report.DimensionNames(), ", ")+" (empty: the per-shop summary and top agents)")
 	fl.StringVar(&f.scheme, "scheme", "overview", "metric scheme: overview or a name under report.schemes")

@@ -26,11 +26,12 @@ func newServeCmd() *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the supervisors' web page: today's monitor per shop, hourly chart, robot intents",
+		Short: "Serve the supervisors' web page: today's monitor per shop, hourly chart, rankings, alerts, robot intents",
 		Long: `Serve the supervisors' page: one HTML page embedded in the binary and the
-JSON endpoints it polls every 5 s (/api/monitor, /api/hourly, /api/robots).
-Every figure is a metric of cspulse report (the SQL of docs/queries.md) read
-from ClickHouse; hover a heading for its definition. "Today" is each shop's
+JSON endpoints it polls every 5 s (/api/monitor, /api/hourly, /api/robots,
+/api/rankings, /api/alerts). Every figure is a metric of cspulse report, or
+a ranking or alert of cs_agent_rankings and cs_alerts (the SQL of
+docs/queries.md), read from ClickHouse; hover a heading for its definition. "Today" is each shop's
 local day (time.default_zone, time.shop_zones).
 
   cspulse serve --listen 127.0.0.1:8080 --database cspulse_demo`,

@@ -1,6 +1,6 @@
-// The supervisors' page: polls /api/monitor, /api/hourly and /api/robots
-// every few seconds and draws the tables and an inline SVG chart. No
-// library, no network but this server.
+// The supervisors' page: polls /api/monitor, /api/hourly, /api/robots,
+// /api/rankings and /api/alerts every few seconds and draws the tables and
+// an inline SVG chart. No library, no network but this server.
 "use strict";
 
 const REFRESH_MS = 5000;
@@ -10,6 +10,9 @@ const state = {
   shop: params.get("shop") || "",
   by: params.get("by") === "robot" ? "robot" : "task",
   hours: params.get("hours") || "",
+  group: params.get("group") || "", // the ranking's group; "": the whole shop
+  prev: params.get("rank") === "prev", // the ranking of the previous day
+  sort: params.get("sort") || "received_buyers", // the ranking's order: this metric's rank
 };
 
 const $ = (id) => document.getElementById(id);
@@ -56,8 +59,10 @@ function query(extra) {
 
 function saveURL() {
   const q = new URLSearchParams();
-  for (const k of ["day", "shop", "hours"]) if (state[k]) q.set(k, state[k]);
+  for (const k of ["day", "shop", "hours", "group"]) if (state[k]) q.set(k, state[k]);
   if (state.by !== "task") q.set("by", state.by);
+  if (state.prev) q.set("rank", "prev");
+  if (state.sort !== "received_buyers") q.set("sort", state.sort);
   const s = q.toString();
   history.replaceState(null, "", location.pathname + (s ? "?" + s : ""));
 }
@@ -194,18 +199,28 @@ async function refresh() {
     const mon = await getJSON("/api/monitor" + query({}));
     renderMonitor(mon);
     if (state.shop) {
-      const [hourly, robots] = await Promise.all([
+      const [hourly, robots, rankings, alerts] = await Promise.all([
         getJSON("/api/hourly" + query({ shop: state.shop })),
         getJSON("/api/robots" + query({ shop: state.shop, by: state.by, hours: state.hours })),
+        getJSON("/api/rankings" + query({ shop: state.shop, group: state.group, prev: state.prev ? "1" : "" })),
+        getJSON("/api/alerts?shop=" + encodeURIComponent(state.shop)),
       ]);
       renderChart(hourly);
       renderRobots(robots);
+      renderRankings(rankings);
+      renderAlerts(alerts);
     } else {
       const none = "No shop to show: no figures for this day yet.";
       $("chart").replaceChildren(el("p", { class: "empty" }, none));
       $("robots").tHead.replaceChildren();
       $("robots").tBodies[0].replaceChildren(el("tr"));
       $("robots").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
+      for (const id of ["rankings", "alerts"]) {
+        $(id).tHead.replaceChildren();
+        if ($(id).tFoot) $(id).tFoot.replaceChildren();
+        $(id).tBodies[0].replaceChildren(el("tr"));
+        $(id).tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
+      }
     }
     setStatus("updated " + new Date().toLocaleTimeString([], { hour12: false }) + " · every " + REFRESH_MS / 1000 + " s");
     document.body.setAttribute("data-loaded", "true");
@@ -240,6 +255,9 @@ function init() {
   };
   from.addEventListener("change", onHours);
   to.addEventListener("change", onHours);
+  $("rank-group").addEventListener("change", (e) => { state.group = e.target.value; saveURL(); refresh(); });
+  $("rank-today").addEventListener("click", () => { state.prev = false; saveURL(); refresh(); });
+  $("rank-prev").addEventListener("click", () => { state.prev = true; saveURL(); refresh(); });
   refresh();
 }
 
