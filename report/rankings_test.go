@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	. "github.com/cspulse/cspulse/report"
 	"github.com/cspulse/cspulse/sinks"
@@ -29,7 +30,7 @@ func handMade(t *testing.T) driver.Conn {
 	db := testenv.Database(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ch, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, zap.NewNop())
+	ch, err := sinks.OpenClickHouse(ctx, pipetest.ClickHouseConfig(t, addr, db), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/cspulse/cspulse/report"
-	"github.com/cspulse/cspulse/sinks"
 )
 
 // newReportRankingsCmd is `cspulse report rankings`: one ranking of
@@ -48,10 +46,11 @@ Without --day: the shop's latest day in the table, its day so far;
 	fl.BoolVar(&explain, "explain", false, "print the definition of each metric, rank, rank change and mean, and exit")
 	load := configFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		l, err := load()
+		p, err := begin(load, false)
 		if err != nil {
 			return err
 		}
+		defer p.done()
 		if explain {
 			_, err := io.WriteString(cmd.OutOrStdout(), explainRankings())
 			return err
@@ -62,14 +61,10 @@ Without --day: the shop's latest day in the table, its day so far;
 		if format != "table" && format != "csv" && format != "json" {
 			return fmt.Errorf("--format %q: want table, csv or json", format)
 		}
-		cfg := l.Config.ClickHouse
-		chc, err := clickHouseConfig(cfg)
+		cfg := p.cfg.ClickHouse
+		ch, err := p.clickHouse(cmd.Context())
 		if err != nil {
 			return err
-		}
-		ch, err := sinks.OpenClickHouse(cmd.Context(), chc, zap.NewNop())
-		if err != nil {
-			return fmt.Errorf("clickhouse %v: %w", cfg.Addr, err)
 		}
 		defer ch.Close()
 		if r.Day == "" {

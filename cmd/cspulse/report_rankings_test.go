@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/report"
 	"github.com/cspulse/cspulse/sinks"
@@ -50,7 +51,7 @@ func TestReportRankings(t *testing.T) {
 	db := testenv.Database(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	chc, err := sinks.OpenClickHouse(ctx, sinks.ClickHouseConfig{Addr: []string{addr}, Database: db}, zap.NewNop())
+	chc, err := sinks.OpenClickHouse(ctx, pipetest.ClickHouseConfig(t, addr, db), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
