@@ -67,6 +67,12 @@ type Config struct {
 	// allowed_lateness they exercise the `late` dead-letter path. Default 0.
 	LateRate float64
 	LateBy   time.Duration
+	// SlipEvery makes one shop in SlipEvery slip for two hours, so that
+	// alerts have something to report: shop-0003, then every
+	// SlipEvery-th after it. From 10:00 to 12:00 local on its first day,
+	// 80 % of its agents' replies take more than 3 minutes; the rest of the
+	// day is as usual. 0 turns it off.
+	SlipEvery int
 }
 
 // DefaultConfig is a small but complete run: 10 shops, one of them in
@@ -88,6 +94,7 @@ func DefaultConfig() Config {
 		SessionsPerShopDay: 2000,
 		Disorder:           5 * time.Second,
 		LateBy:             2 * time.Hour,
+		SlipEvery:          10,
 	}
 }
 
@@ -110,6 +117,7 @@ func (c Config) Validate() error {
 		{!isRate(c.LateRate), "LateRate", "a fraction in [0, 1]", c.LateRate},
 		{c.LateRate > 0 && c.LateBy < MaxDisorder, "LateBy", "≥ " + MaxDisorder.String() + " when LateRate > 0", c.LateBy},
 		{c.AltZoneEvery < 0, "AltZoneEvery", "≥ 0", c.AltZoneEvery},
+		{c.SlipEvery < 0, "SlipEvery", "≥ 0", c.SlipEvery},
 	}
 	for _, ch := range checks {
 		if ch.bad {

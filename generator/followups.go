@@ -4,8 +4,8 @@ package generator
 // after it.
 
 var (
-	scoresContent    = cumulative(6, 3, 6, 17, 68) // scores 1..5
-	scoresFrustrated = cumulative(20, 10, 15, 20, 35)
+	scoresContent    = cumulative(4, 2, 4, 15, 75) // scores 1..5
+	scoresFrustrated = cumulative(15, 10, 15, 25, 35)
 	prices           = [...]int64{1990, 2990, 3990, 5990, 8990, 12900, 19900, 29900, 49900, 99900}
 	priceWeights     = cumulative(12, 16, 16, 14, 12, 10, 8, 6, 4, 2)
 )

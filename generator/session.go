@@ -439,15 +439,20 @@ func (c *conv) buyerBurst(transfer bool) (first int64) {
 	return first
 }
 
-// snapToWindowEdge moves a buyer message that falls in the 10 s before
-// local 08:00 or 23:00 onto the edge of the 08–23 window (exactly on it or
-// 1 ms before), so that the half-open window of SPEC §2 gets tested.
+// snapToWindowEdge moves a buyer message that falls in the minute before
+// local 08:00 or 23:00 onto the edge of the 08–23 window, exactly on it
+// and 1 ms before it in turn, so that the half-open window of SPEC §2 gets
+// tested on both sides even in a small run (07:00–08:00 is quiet).
 func (c *conv) snapToWindowEdge() {
 	local := c.sh.clock.local(c.now)
 	into := local % hour
-	if h := local / hour % 24; (h == 7 || h == 22) && into >= hour-10*second {
+	if h := local / hour % 24; (h == 7 || h == 22) && into >= hour-minute {
 		edge := c.now + hour - into
-		c.now = edge - int64(c.r.intn(2))
+		c.sh.edgeBefore = !c.sh.edgeBefore
+		if c.sh.edgeBefore {
+			edge--
+		}
+		c.now = edge
 	}
 }
 
@@ -484,7 +489,7 @@ func (c *conv) agentReplies(first int64) bool {
 	}
 	var delay int64
 	switch {
-	case !c.r.chance(p.slowShare):
+	case !c.r.chance(c.sh.slowShare(p, c.now)):
 		delay = clamp(int64(c.r.logNormal(p.replyMedian, 0.7)), 2*second, 170*second)
 	case c.r.chance(0.1):
 		delay = 3*minute + int64(c.r.intn(2))

@@ -46,16 +46,20 @@ type robotTask struct{ task, robot, altRobot uint8 }
 // number of days: ids are counters and returning buyers come from a small
 // ring of recent ones.
 type shop struct {
-	index  uint32
-	id     string
-	key    []byte
-	clock  zoneClock
-	start  int64 // local midnight of the first day, epoch ms
-	end    int64 // local midnight after the last day
-	rng    rng
-	agents []agentProfile // index 0 is the supervisor a00
-	group  [3][]uint8     // agents by group
-	tasks  []robotTask
+	index uint32
+	id    string
+	key   []byte
+	clock zoneClock
+	start int64 // local midnight of the first day, epoch ms
+	end   int64 // local midnight after the last day
+	// slipFrom and slipTo bound the hours in which the shop's agents are
+	// slow (Config.SlipEvery); equal when it does not slip.
+	slipFrom, slipTo int64
+	edgeBefore       bool // the last window-edge message went 1 ms before the edge
+	rng              rng
+	agents           []agentProfile // index 0 is the supervisor a00
+	group            [3][]uint8     // agents by group
+	tasks            []robotTask
 
 	// arrival process (thinning of a Poisson process, see advanceArrival)
 	nextArrival int64
@@ -90,6 +94,7 @@ func newShop(cfg Config, index int, loc *time.Location) *shop {
 		clock:           zoneClock{loc: loc},
 		start:           time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli(),
 		end:             time.Date(y, m, d+cfg.Days, 0, 0, 0, 0, loc).UnixMilli(),
+		slipFrom:        time.Date(y, m, d, slipHour, 0, 0, 0, loc).UnixMilli(),
 		rng:             newRNG(cfg.Seed, uint64(num)),
 		eventIDPrefix:   []byte(`{"event_id":"` + id + "-"),
 		shopAndTS:       []byte(`","shop_id":"` + id + `","ts":`),
@@ -98,10 +103,36 @@ func newShop(cfg Config, index int, loc *time.Location) *shop {
 		orderIDPrefix:   []byte(`,"order_id":"` + id + "-o"),
 		nextBuyer:       1, // b0 is the test account
 	}
+	sh.slipTo = sh.slipFrom
+	if Slips(cfg, num) {
+		sh.slipTo = time.Date(y, m, d, slipHour+slipHours, 0, 0, 0, loc).UnixMilli()
+	}
 	sh.initAgents(cfg.AgentsPerShop)
 	sh.initTasks()
 	sh.initArrivals(cfg.SessionsPerShopDay)
 	return sh
+}
+
+// A slipping shop (Config.SlipEvery) is slow from slipHour local for
+// slipHours hours of its first day, most replies taking over 3 minutes.
+const (
+	slipHour      = 10
+	slipHours     = 2
+	slipSlowShare = 0.8
+)
+
+// slowShare is the share of agent p's replies that take over 3 minutes at
+// t: its own habit, or most of them while the shop slips.
+func (sh *shop) slowShare(p *agentProfile, t int64) float64 {
+	if sh.slipFrom <= t && t < sh.slipTo {
+		return slipSlowShare
+	}
+	return p.slowShare
+}
+
+// Slips reports whether shop number num (1-based) slips under cfg.
+func Slips(cfg Config, num int) bool {
+	return cfg.SlipEvery > 0 && num >= 3 && (num-3)%cfg.SlipEvery == 0
 }
 
 // initAgents puts about 60 % of the agents into pre-sales (售前) and the
@@ -118,7 +149,7 @@ func (sh *shop) initAgents(n int) {
 		p := agentProfile{
 			group:       groupPre,
 			replyMedian: float64(sh.rng.between(15*second, 40*second)),
-			slowShare:   0.02 + 0.08*sh.rng.float(),
+			slowShare:   0.01 + 0.05*sh.rng.float(),
 			silentShare: 0.005 + 0.02*sh.rng.float(),
 		}
 		if a > preSales {

@@ -228,7 +228,7 @@ func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.
 
 // persist writes a snapshot ahead of acting on it:
 //
-//  1. each task's dead letters, changed state, rows and task entry (input
+//  1. each task's dead letters, alerts, changed state, rows and task entry (input
 //     offsets, row version) in one Kafka transaction: the checkpoint is in
 //     the changelog whole or not at all;
 //  2. the rows into ClickHouse;
@@ -242,7 +242,7 @@ func addOffset(offsets map[string]map[int32]kgo.EpochOffset, key lagKey, at kgo.
 // its rows are not inserted and its offsets not committed.
 func (r *Runner) persist(ctx context.Context, snap *checkpointSnapshot) error {
 	failpoint.Hit(failpoint.CheckpointBeforeState)
-	r.stats.setStage("kafka transaction (state, rows, dead letters)")
+	r.stats.setStage("kafka transaction (state, rows, dead letters, alerts)")
 	abandoned, err := r.writeState(ctx, snap)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -297,7 +297,7 @@ func (r *Runner) writeState(ctx context.Context, snap *checkpointSnapshot) (aban
 		if part.empty {
 			continue
 		}
-		recs := part.dead
+		recs := append(part.dead, part.alerts...)
 		if part.state != nil {
 			recs = append(recs, part.state.recs...)
 		}

@@ -359,6 +359,7 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 	t.now = r.clock.Now
 	t.writer = w
 	t.evalHorizon = r.cfg.Time.RatingWindow.Milliseconds()
+	t.alertsTopic = r.cfg.Topics.Alerts
 	t.alive, t.stop = context.WithCancel(context.Background())
 	return t, nil
 }

@@ -21,6 +21,7 @@ type taskStats struct {
 	deadLetters  map[schemas.Reason]*atomic.Int64
 	rowsWritten  atomic.Int64
 	stateRecords atomic.Int64
+	alerts       atomic.Int64 // alerts cut into checkpoints (written once the checkpoint commits)
 	flushes      atomic.Int64
 
 	// Wall-clock marks (unix nanos) for Summary.Busy.
@@ -331,6 +332,9 @@ func (s *taskStats) register(reg prometheus.Registerer, topicNames []string) err
 	cs = append(cs,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_rows_written_total",
 			Help: "Rows written to ClickHouse."}, func() float64 { return float64(s.rowsWritten.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_alerts_total",
+			Help: "Alerts (SPEC §4.2) emitted; a checkpoint that fails emits them again after its restore."},
+			func() float64 { return float64(s.alerts.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_state_records_total",
 			Help: "State entries written to the changelog."}, func() float64 { return float64(s.stateRecords.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cspulse_checkpoints_total",

@@ -58,9 +58,11 @@ type taskCheckpoint struct {
 	// state collects the changed state entries, the rows' chunks and the
 	// task entry; nil without state checkpoints.
 	state *stateBatch
-	// dead are the dead letters since the last checkpoint. They go out
-	// in the checkpoint's transaction, before its state.
-	dead []*kgo.Record
+	// dead are the dead letters since the last checkpoint, alerts the
+	// alerts (SPEC §4.2). Both go out in the checkpoint's transaction,
+	// before its state: a read_committed consumer sees each once.
+	dead   []*kgo.Record
+	alerts []*kgo.Record
 	// finished: the task's state is closed (event time advanced to the
 	// end, now or before a restore).
 	finished bool
@@ -106,6 +108,9 @@ type task struct {
 	// max_future); now stands still during pauses, so it cannot be used.
 	wall   func() time.Time
 	checks InputChecks
+
+	// alertsTopic is where the engine's alerts go; "" drops them.
+	alertsTopic string
 
 	// Owned by the runner: the task's checkpoint writer, and alive, which
 	// stop ends when the task is stopped.
@@ -290,13 +295,14 @@ func (t *task) serve(req taskRequest) {
 	next.version = nextVersion(t.saved.version, time.Now())
 	t.engine.Flush(next.version, out.rows)
 	out.dead = t.dead.Take()
+	out.alerts = t.takeAlerts()
 	if out.state != nil {
 		// After Flush: the engine's contract is that no row is pending
 		// when its state is saved.
 		t.engine.(checkpointable).SaveChanged(out.state)
 		t.saveHeldEvals(out.state)
 	}
-	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && (out.state == nil || len(out.state.recs) == 0) &&
+	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && len(out.alerts) == 0 && (out.state == nil || len(out.state.recs) == 0) &&
 		t.next == t.saved.next && t.watermark == t.saved.watermark
 	if !out.empty {
 		next.next, next.watermark = t.next, t.watermark
@@ -311,6 +317,30 @@ func (t *task) serve(req taskRequest) {
 	t.stats.setWatermark(t.partition, t.watermark)
 	out.finished = t.watermark == math.MaxInt64
 	close(req.done)
+}
+
+// alertSource is an engine that emits alerts (operators.Engine).
+type alertSource interface {
+	TakeAlerts() []schemas.Alert
+}
+
+// takeAlerts turns the alerts the engine flushed into records of the
+// alerts topic, keyed by shop like the input.
+func (t *task) takeAlerts() []*kgo.Record {
+	src, ok := t.engine.(alertSource)
+	if !ok {
+		return nil
+	}
+	alerts := src.TakeAlerts()
+	if t.alertsTopic == "" || len(alerts) == 0 {
+		return nil
+	}
+	recs := make([]*kgo.Record, len(alerts))
+	for i := range alerts {
+		recs[i] = &kgo.Record{Topic: t.alertsTopic, Key: []byte(alerts[i].ShopID), Value: schemas.MarshalAlert(&alerts[i])}
+	}
+	t.stats.alerts.Add(int64(len(recs)))
+	return recs
 }
 
 // saveRows adds the checkpoint's rows and its task entry to the state

@@ -41,6 +41,7 @@ func newGenCmd() *cobra.Command {
 	fs.DurationVar(&f.gen.Disorder, "disorder", f.gen.Disorder, "max displacement from event-time order (< 10s)")
 	fs.Float64Var(&f.gen.DuplicateRate, "duplicates", f.gen.DuplicateRate, "fraction of events delivered twice")
 	fs.Float64Var(&f.gen.PoisonRate, "poison", f.gen.PoisonRate, "malformed records per valid record")
+	fs.IntVar(&f.gen.SlipEvery, "slip-every", f.gen.SlipEvery, "shop-0003 and every N-th after it reply slowly 10:00-12:00 local on the first day, for alerts; 0 = none")
 	fs.Float64Var(&f.rate, "rate", 0, "records per second; 0 = as fast as possible")
 	fs.StringVar(&f.outDir, "out-dir", "", "write JSON lines per topic into this directory instead of Kafka")
 	fs.StringVar(&f.zonesOut, "zones-out", "", "write the shops' time zones as a cspulse config file here")
