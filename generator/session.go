@@ -303,14 +303,15 @@ func (c *conv) queue(group uint8) {
 
 // queueWait is the time in the queue: seconds mostly, minutes sometimes, a
 // few over 10 minutes; at night few agents are on duty, waits are long and
-// more buyers leave.
+// more buyers leave. A wait stays under session_timeout: a session that
+// timed out in the queue would take its assignment after its close.
 func (c *conv) queueWait() (wait int64, abandon bool) {
 	h := c.sh.localHour(c.now)
 	if h < 8 {
 		if c.r.chance(0.2) {
 			return c.r.between(minute, 20*minute), true
 		}
-		return clamp(int64(c.r.logNormal(float64(3*minute), 0.8)), 10*second, 40*minute), false
+		return clamp(int64(c.r.logNormal(float64(3*minute), 0.8)), 10*second, 28*minute), false
 	}
 	if c.r.chance(0.045) {
 		return c.r.between(20*second, 8*minute), true
