@@ -99,6 +99,7 @@ func TestFailpointsAreExact(t *testing.T) {
 			}
 			compareTables(t, chAddr, clean, db)
 			checkDeadLettersOnce(t, kcat, cleanAddr, addr)
+			checkAlertsOnce(t, kcat, chAddr, clean, cleanAddr, "clean", addr, "faulty")
 		})
 	}
 }

@@ -23,11 +23,13 @@ import (
 // tableKeys are the columns that identify a row; every other column but
 // version is compared.
 var tableKeys = map[string]string{
-	"cs_agent_hourly":  "shop_id, hour, group_id, agent_id",
-	"cs_shop_hourly":   "shop_id, hour",
-	"cs_sessions":      "shop_id, session_id",
-	"cs_inquiry_daily": "shop_id, agent_id, day",
-	"cs_robot_hourly":  "shop_id, task_id, robot_id, hour, intent",
+	"cs_agent_hourly":   "shop_id, hour, group_id, agent_id",
+	"cs_shop_hourly":    "shop_id, hour",
+	"cs_sessions":       "shop_id, session_id",
+	"cs_inquiry_daily":  "shop_id, agent_id, day",
+	"cs_robot_hourly":   "shop_id, task_id, robot_id, hour, intent",
+	"cs_alerts":         "shop_id, evaluated_at, alert_id",
+	"cs_agent_rankings": "shop_id, day, scope, group_id, agent_id",
 }
 
 // dumpRows returns every row of table (FINAL, without version) as text,
@@ -154,7 +156,7 @@ func TestKillNineAndRestartIsExact(t *testing.T) {
 		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < 3; i++ {
-		run, out := start(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty}, common...)...)
+		run, out := start(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty, "--topics.alerts", alertsTopic("faulty")}, common...)...)
 		// Kill mid-run, once the member holds partitions: kfake never
 		// evicts a member killed in the middle of a join, which would hold
 		// its partitions forever (a real broker evicts it after
@@ -172,9 +174,10 @@ func TestKillNineAndRestartIsExact(t *testing.T) {
 	if err := waitExit(t, gen, 2*time.Minute); err != nil {
 		t.Fatalf("gen: %v", err)
 	}
-	runOK(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty, "--until-idle", "2s"}, common...)...)
-	runOK(t, append([]string{"run", "--kafka.group", "clean", "--database", clean, "--until-idle", "2s"}, common...)...)
+	runOK(t, append([]string{"run", "--kafka.group", "faulty", "--database", faulty, "--until-idle", "2s", "--topics.alerts", alertsTopic("faulty")}, common...)...)
+	runOK(t, append([]string{"run", "--kafka.group", "clean", "--database", clean, "--until-idle", "2s", "--topics.alerts", alertsTopic("clean")}, common...)...)
 	compareTables(t, chAddr, clean, faulty)
+	checkAlertsOnce(t, kcat, chAddr, clean, addr, "clean", addr, "faulty")
 }
 
 // startBrokerWithInput starts a broker process and produces a seeded input
@@ -203,7 +206,7 @@ func faultInputSize() []string {
 func runArgs(addr, chAddr, group, db string, extra ...string) []string {
 	return append([]string{"run", "--brokers", addr, "--clickhouse", chAddr, "--run.http_listen=",
 		"--run.flush_interval", "300ms", "--kafka.group", group, "--database", db,
-		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s"}, extra...)
+		"--kafka.session_timeout", "6s", "--kafka.rebalance_timeout", "10s", "--topics.alerts", alertsTopic(group)}, extra...)
 }
 
 // cleanRun processes a clean copy of the input (extra gen flags, such as
@@ -229,7 +232,7 @@ func TestInstanceKilledIsExact(t *testing.T) {
 	}
 	chAddr := testenv.ClickHouseAddr(t)
 	kcat := testenv.Kcat(t)
-	clean, _ := cleanRun(t, kcat, chAddr)
+	clean, cleanAddr := cleanRun(t, kcat, chAddr)
 	faulty := testenv.Database(t, chAddr)
 	addr, gen := startBrokerWithInput(t, kcat, "30000")
 	victim, vout := start(t, runArgs(addr, chAddr, "faulty", faulty)...)
@@ -253,6 +256,7 @@ func TestInstanceKilledIsExact(t *testing.T) {
 		}
 	}
 	compareTables(t, chAddr, clean, faulty)
+	checkAlertsOnce(t, kcat, chAddr, clean, cleanAddr, "clean", addr, "faulty")
 }
 
 func assigned(out *bytes.Buffer) bool { return strings.Contains(out.String(), "partitions assigned") }
