@@ -19,9 +19,18 @@ import (
 // generated day (records in arrival order, as the consumer hands them
 // over). Kafka and ClickHouse are left out; BenchmarkTaskHotPath's
 // events/s is the ceiling the whole path can approach per core.
-func BenchmarkTaskHotPath(b *testing.B) {
-	batches, n := generatedBatches(b)
+func BenchmarkTaskHotPath(b *testing.B) { benchmarkTaskHotPath(b, config.Defaults()) }
+
+// BenchmarkTaskHotPathWithoutAlerts is BenchmarkTaskHotPath with alerts
+// and rankings off: the two side by side are what they cost per event.
+func BenchmarkTaskHotPathWithoutAlerts(b *testing.B) {
 	cfg := config.Defaults()
+	cfg.Alerts.Rules, cfg.Rankings.Enabled = nil, false
+	benchmarkTaskHotPath(b, cfg)
+}
+
+func benchmarkTaskHotPath(b *testing.B, cfg config.Config) {
+	batches, n := generatedBatches(b)
 	// One partition: every record passes the co-partitioning check, which
 	// still hashes each key, as on a real run.
 	engines, err := NewEnginesFor(&cfg, 1)

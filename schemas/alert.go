@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -40,11 +41,13 @@ const (
 func MarshalAlert(a *Alert) []byte {
 	c := *a
 	c.WindowStart, c.WindowEnd, c.EvaluatedAt = c.WindowStart.UTC(), c.WindowEnd.UTC(), c.EvaluatedAt.UTC()
-	b, err := json.Marshal(&c)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // ">=" stays readable for people reading the topic with kcat
+	if err := enc.Encode(&c); err != nil {
 		panic("schemas: marshal alert: " + err.Error()) // only plain fields: cannot fail
 	}
-	return b
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // AlertSchema returns the JSON Schema of the alerts topic's records. The

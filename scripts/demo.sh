@@ -50,6 +50,15 @@ step "dead letters in cs.deadletter, by reason (read with kcat)"
 kcat -C -b "$BROKER" -t cs.deadletter -X isolation.level=read_committed -o beginning -e -q -f '%h\n' |
 	tr ',' '\n' | sed -n 's/^cspulse.reason=//p' | sort | uniq -c
 
+step "alerts in cs.alerts (read with kcat, read_committed; shop-0003 and shop-0013 slip 10:00-12:00 local)"
+kcat -C -b "$BROKER" -t cs.alerts -X isolation.level=read_committed -o beginning -e -q -f '%s\n' >"$WORK/alerts.jsonl"
+printf '%d alerts; the first of shop-0003 and shop-0013 (evaluated_at is UTC, the end of the local hour):\n' "$(wc -l <"$WORK/alerts.jsonl")"
+grep -E '"shop_id":"shop-00(03|13)"' "$WORK/alerts.jsonl" | head -8 |
+	sed -E 's/.*"shop_id":"([^"]*)","rule":"([^"]*)".*"value":([0-9.]+).*"threshold":([0-9.]+),"direction":"([^"]*)","state":"([^"]*)","evaluated_at":"([^"]*)".*/  \7  \1  \2  \6  value \3 (healthy: \5 \4)/'
+
+step "ranking of shop-0001's agents on the generated day (cspulse report rankings)"
+"$BIN" report rankings --clickhouse.database "$DB" --shop shop-0001 --day 2026-11-02
+
 cat <<MSG
 
 Query it yourself:  scripts/clickhouse.sh client --database $DB

@@ -104,7 +104,7 @@ func restored(t *testing.T, e *Engine, s Settings) *Engine {
 	return fresh
 }
 
-func alertSettings(t *testing.T, zone string, rules ...AlertRule) Settings {
+func alertSettings(t testing.TB, zone string, rules ...AlertRule) Settings {
 	t.Helper()
 	zones, err := eventtime.NewZoneSet(zone, nil)
 	if err != nil {
@@ -144,6 +144,11 @@ func TestAlertBreachAndRecovery(t *testing.T) {
 	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-02T11:00:00+08:00", 80, 30*time.Second)...)
 	evs = append(evs, hourOf("s2", "a9", "", "2026-03-02T10:00:00+08:00", 4, 5*time.Minute)...)
 	got, _ := alertRun{settings: alertSettings(t, "Asia/Shanghai", replyRule(1, false, 5)), flushEvery: 7}.run(t, evs)
+	// Saved for the first time mid-stream and restored: the same alerts.
+	again, _ := alertRun{settings: alertSettings(t, "Asia/Shanghai", replyRule(1, false, 5)), flushEvery: 7, restoreAt: len(evs) / 2}.run(t, evs)
+	if !slices.Equal(briefs(again), briefs(got)) || again[0].AlertID != got[0].AlertID {
+		t.Errorf("restored mid-stream: %q, want %q", briefs(again), briefs(got))
+	}
 	want := []string{
 		// 09:00 ok (10/10); by 11:00 10 slow of 20: breach.
 		"2026-03-02T03:00:00Z reply shop/s1 breach 10/20 2026-03-01T03:00:00Z..2026-03-02T03:00:00Z",

@@ -55,12 +55,27 @@ type rankDay struct {
 	gone    bool
 }
 
+type buyerCount struct {
+	key rankKey
+	n   int64
+}
+
+// count returns k's count and its index in b.counts, -1 when absent.
+func (b *rankBuyer) count(k rankKey) (int64, int) {
+	for i, c := range b.counts {
+		if c.key == k {
+			return c.n, i
+		}
+	}
+	return 0, -1
+}
+
 // rankBuyer counts one buyer's receptions of a day per ranking entry:
 // received buyers are the entries with a count above 0.
 type rankBuyer struct {
 	day     *rankDay
 	buyer   string
-	counts  map[rankKey]int64
+	counts  []buyerCount // few: the agents who received the buyer that day
 	changed bool
 	saved   bool
 }
@@ -132,15 +147,18 @@ func (r *rankings) sessionClosed(s *session, sign int64) {
 func (r *rankings) countBuyer(rd *rankDay, buyer string, k rankKey, fig *rankFigures, sign int64) {
 	b := rd.buyers[buyer]
 	if b == nil {
-		b = &rankBuyer{day: rd, buyer: buyer, counts: make(map[rankKey]int64)}
+		b = &rankBuyer{day: rd, buyer: buyer}
 		rd.buyers[buyer] = b
 	}
-	before := b.counts[k]
+	before, i := b.count(k)
 	after := before + sign
-	if after == 0 {
-		delete(b.counts, k)
-	} else {
-		b.counts[k] = after
+	switch {
+	case i < 0:
+		b.counts = append(b.counts, buyerCount{k, after})
+	case after == 0:
+		b.counts = slices.Delete(b.counts, i, i+1)
+	default:
+		b.counts[i].n = after
 	}
 	switch {
 	case before <= 0 && after > 0:

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -49,6 +50,12 @@ func TestRankings(t *testing.T) {
 	s := alertSettings(t, "Asia/Shanghai")
 	s.Rankings = true
 	_, rows := alertRun{settings: s, flushEvery: 9}.run(t, evs)
+	// An engine saved for the first time mid-stream and restored gives
+	// the same rows.
+	_, again := alertRun{settings: s, flushEvery: 9, restoreAt: len(evs) / 2}.run(t, evs)
+	if !reflect.DeepEqual(normalizeRows(again.final()), normalizeRows(rows.final())) {
+		t.Errorf("restored mid-stream:\n%s", rowDiff(normalizeRows(rows.final()), normalizeRows(again.final())))
+	}
 	var got []string
 	for _, cols := range rows.final()[RankingsTable.Name] {
 		got = append(got, rankingRow(cols))

@@ -53,11 +53,15 @@ func (r *rankings) saveChanged(out StateSink) {
 	r.buyers = r.buyers[:0]
 }
 
+// trackAll lists everything for an engine's first save. Unconditionally:
+// before tracking began, a change set the flags without listing.
 func (r *rankings) trackAll() {
 	for _, rd := range r.days {
-		listChanged(&rd.changed, true, &r.changed, rd)
+		rd.changed = true
+		r.changed = append(r.changed, rd)
 		for _, b := range rd.buyers {
-			listChanged(&b.changed, true, &r.buyers, b)
+			b.changed = true
+			r.buyers = append(r.buyers, b)
 		}
 	}
 }
@@ -122,13 +126,14 @@ func (r *rankings) dayValue(rd *rankDay) []byte {
 func (r *rankings) buyerValue(b *rankBuyer) []byte {
 	w := writer{b: []byte{stateVersion}}
 	keys := make([]rankKey, 0, len(b.counts))
-	for k := range b.counts {
-		keys = append(keys, k)
+	for _, c := range b.counts {
+		keys = append(keys, c.key)
 	}
 	w.uint(uint64(len(keys)))
 	for _, k := range r.sortedKeys(keys) {
 		r.writeKey(&w, k)
-		w.int(b.counts[k])
+		n, _ := b.count(k)
+		w.int(n)
 	}
 	return w.b
 }
@@ -164,10 +169,10 @@ func (r *rankings) load(key, value []byte) (bool, error) {
 		if rd.buyers[name] != nil {
 			return true, errors.New("loaded twice")
 		}
-		b := &rankBuyer{day: rd, buyer: name, counts: make(map[rankKey]int64, n), saved: true}
+		b := &rankBuyer{day: rd, buyer: name, counts: make([]buyerCount, 0, n), saved: true}
 		for range n {
 			k := r.readKey(vr)
-			b.counts[k] = vr.int()
+			b.counts = append(b.counts, buyerCount{k, vr.int()})
 		}
 		rd.buyers[name] = b
 		return true, vr.done()
@@ -191,9 +196,9 @@ func (r *rankings) readKey(rr *reader) rankKey {
 func (r *rankings) loadDone() {
 	for _, rd := range r.days {
 		for _, b := range rd.buyers {
-			for k, n := range b.counts {
-				if n > 0 {
-					rd.figures(k).buyers++
+			for _, c := range b.counts {
+				if c.n > 0 {
+					rd.figures(c.key).buyers++
 				}
 			}
 		}
