@@ -1103,7 +1103,7 @@ func TestDocQueriesScenario(t *testing.T) {
 		}
 	}
 	for _, q := range queries {
-		if _, ok := owner[q.name]; !ok && !notWrittenYet[q.name] {
+		if _, ok := owner[q.name]; !ok && !checkedElsewhere[q.name] {
 			t.Errorf("query %s: no expected rows in wantScenario or wantSalesScenario; add them (worked out by hand)", q.name)
 		}
 	}
@@ -1170,7 +1170,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 		switch {
 		case emptyChecks[q.name] && len(got) != 0:
 			t.Errorf("check %s must print no row; on generated traffic:\n%s\n%s", q.name, strings.Join(got, "\n"), q.sql)
-		case !emptyChecks[q.name] && !notWrittenYet[q.name] && len(got) == 0:
+		case !emptyChecks[q.name] && len(got) == 0:
 			t.Errorf("query %s returned no rows on generated traffic:\n%s", q.name, q.sql)
 		}
 	}
@@ -1204,12 +1204,14 @@ func TestDocQueriesGenerated(t *testing.T) {
 	}
 }
 
-// notWrittenYet are the queries of section 9 (cs_alerts,
-// cs_agent_rankings): the engine does not write those tables yet, so they
-// have no rows on the whole path; report and web test them on hand-made
-// rows (testenv.InsertRankingsAndAlerts). Remove each name as its table
-// gets rows here.
-var notWrittenYet = map[string]bool{"alerts_recent": true, "alerts_open_breaches": true,
+// checkedElsewhere are the queries of section 9 (cs_alerts,
+// cs_agent_rankings), which have no hand-worked rows on the doc scenarios
+// here: the scenarios are far below the alert rules' minimum sample, and
+// the rankings' figures are worked out by hand in the engine's own
+// scenarios (pipeline/operators TestRankings, TestAlert*). Here they must
+// return rows on generated traffic; report and web check them against
+// hand-made rows (testenv.InsertRankingsAndAlerts).
+var checkedElsewhere = map[string]bool{"alerts_recent": true, "alerts_open_breaches": true,
 	"ranking_shop_day": true, "ranking_group_day": true, "ranking_agent_history": true}
 
 // emptyChecks are the page's consistency checks: queries that must print
