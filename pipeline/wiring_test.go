@@ -63,3 +63,42 @@ func TestClickHouseWiring(t *testing.T) {
 		t.Errorf("missing CA: %v, want an error naming clickhouse.tls.ca_file", err)
 	}
 }
+
+// TestAlertRulesWired: the default rules reach the engine as the
+// platforms' thresholds, and a wrong rule is refused naming it and the
+// field.
+func TestAlertRulesWired(t *testing.T) {
+	cfg := config.Defaults()
+	s, err := operatorSettings(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Alerts) != 5 || !s.Rankings {
+		t.Fatalf("defaults: %d rules, rankings %v; want the 5 platform thresholds and rankings", len(s.Alerts), s.Rankings)
+	}
+	if r := s.Alerts[0]; r.Metric != "reply_3min_rate" || r.Threshold != 0.9 || r.Direction != ">=" || r.WindowDays != 7 || r.MinSample != 20 {
+		t.Errorf("first default rule %+v", r)
+	}
+	good := config.AlertRule{Name: "r", Metric: "avg_wait_s", Scope: "agent", Window: "week", Threshold: 600, Direction: "<", MinSample: 5}
+	for _, tc := range []struct {
+		change func(r *config.AlertRule)
+		want   string
+	}{
+		{func(r *config.AlertRule) { r.Metric = "speed" }, `alerts.rules[1] (r): metric "speed"`},
+		{func(r *config.AlertRule) { r.Direction = "=<" }, `alerts.rules[1] (r): direction "=<"`},
+		{func(r *config.AlertRule) { r.Window = "month" }, `alerts.rules[1] (r): window "month"`},
+		{func(r *config.AlertRule) { r.Days = 3 }, `alerts.rules[1] (r): days 3`},
+		{func(r *config.AlertRule) { r.Window, r.Days = "rolling", 40 }, `alerts.rules[1] (r): window days 40`},
+		{func(r *config.AlertRule) { r.MinSample = 0 }, `alerts.rules[1] (r): min_sample 0`},
+		{func(r *config.AlertRule) { r.Scope = "team" }, `alerts.rules[1] (r): scope "team"`},
+		{func(r *config.AlertRule) { r.Name = "shop_avg_wait" }, `alerts.rules[1] (shop_avg_wait): name: another rule has it`},
+	} {
+		bad := good
+		tc.change(&bad)
+		cfg := config.Defaults()
+		cfg.Alerts.Rules = []config.AlertRule{cfg.Alerts.Rules[3], bad}
+		if _, err := operatorSettings(&cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one containing %q", bad, err, tc.want)
+		}
+	}
+}
