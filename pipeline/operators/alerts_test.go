@@ -199,3 +199,38 @@ func TestAlertsRollingAndWeek(t *testing.T) {
 		t.Errorf("alerts:\n got %s\nwant %s", strings.Join(g, "\n     "), strings.Join(want, "\n     "))
 	}
 }
+
+// TestAlertScopesAndOverrides: group and agent scopes are judged on their
+// own figures, an agent's alert names the group of its latest figures,
+// and per-shop overrides switch a rule off or move its threshold.
+func TestAlertScopesAndOverrides(t *testing.T) {
+	var evs []schemas.Event
+	// s1: a1 fast in g1, then slow in g2; a2 fast in g2.
+	evs = append(evs, hourOf("s1", "a1", "g1", "2026-03-02T09:00:00+08:00", 10, 30*time.Second)...)
+	evs = append(evs, hourOf("s1", "a1", "g2", "2026-03-02T10:00:00+08:00", 10, 5*time.Minute)...)
+	evs = append(evs, hourOf("s1", "a2", "g2", "2026-03-02T10:00:00+08:00", 30, 30*time.Second)...)
+	// s2 and s3: the same slow hour; s2 has the rule off, s3 a threshold of 0.
+	evs = append(evs, hourOf("s2", "a1", "g1", "2026-03-02T10:00:00+08:00", 10, 5*time.Minute)...)
+	evs = append(evs, hourOf("s3", "a1", "g1", "2026-03-02T10:00:00+08:00", 10, 5*time.Minute)...)
+	zero := 0.0
+	agent := AlertRule{Name: "agent", Metric: "reply_3min_rate", Scope: ScopeAgent, WindowDays: 1, Threshold: 0.9, Direction: ">=", MinSample: 5,
+		Shops: map[string]AlertOverride{"s2": {Off: true}, "s3": {Threshold: &zero}}}
+	group := AlertRule{Name: "group", Metric: "reply_3min_rate", Scope: ScopeGroup, WindowDays: 1, Threshold: 0.9, Direction: ">=", MinSample: 5}
+	got, _ := alertRun{settings: alertSettings(t, "Asia/Shanghai", agent, group), flushEvery: 5}.run(t, evs)
+	var lines []string
+	for _, a := range got {
+		lines = append(lines, fmt.Sprintf("%s %s %s/%s group=%s %s %d/%d", a.EvaluatedAt.Format("15:04"), a.ShopID, a.Scope, a.ScopeID, a.GroupID, a.State, a.Numerator, a.Denominator))
+	}
+	want := []string{
+		// 11:00 local: a1 10 of 20 (latest figures in g2); g2 30 of 40 = 0.75;
+		// g1 10 of 10 is fine; a2 30 of 30 is fine. s2's rule is off; s3's
+		// threshold 0 is always met.
+		"03:00 s1 agent/a1 group=g2 breach 10/20",
+		"03:00 s1 group/g2 group=g2 breach 30/40",
+		"03:00 s2 group/g1 group=g1 breach 0/10",
+		"03:00 s3 group/g1 group=g1 breach 0/10",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("alerts:\n got %s\nwant %s", strings.Join(lines, "\n     "), strings.Join(want, "\n     "))
+	}
+}
