@@ -45,6 +45,7 @@ type inputMark struct {
 	last   time.Time // wall time of the last record
 	seen   bool
 	marked bool // MarkIdle was called after the last record
+	behind bool // the broker held more records than delivered (SetBehind)
 }
 
 // NewWatermarks returns the watermark tracker of n inputs. maxOutOfOrder is
@@ -88,6 +89,23 @@ func (w *Watermarks) Observe(input int, ts int64, now time.Time) {
 func (w *Watermarks) MarkIdle(input int) {
 	w.inputs[input].marked = true
 }
+
+// SetBehind tells whether input has records not delivered yet: the
+// broker's end offset is past the last record read. An input that is
+// behind is not idle after idleAfter of silence but after
+// behindIdleFactor times that: in a backlog read on a busy machine one
+// topic's fetch can lag seconds behind another's, and calling it idle
+// then would let the watermark run past the records still to come and
+// make them late. A bound remains, so that an offset the consumer can
+// never read (a transaction marker at a partition's end) cannot hold the
+// watermark forever.
+func (w *Watermarks) SetBehind(input int, behind bool) {
+	w.inputs[input].behind = behind
+}
+
+// behindIdleFactor: how much longer an input that is behind must be
+// silent to count as idle.
+const behindIdleFactor = 12
 
 // AdvanceTo moves the watermark forward to at least ts; it never moves it
 // back. AdvanceTo(math.MaxInt64) at end of input fires every timer and
@@ -145,6 +163,9 @@ func (w *Watermarks) idle(in *inputMark, now time.Time) bool {
 	since := w.start
 	if in.seen {
 		since = in.last
+	}
+	if in.behind {
+		return now.Sub(since) >= behindIdleFactor*w.idleAfter
 	}
 	return now.Sub(since) >= w.idleAfter
 }

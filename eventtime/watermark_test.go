@@ -13,7 +13,7 @@ var wall = time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)
 // wmStep is one call against a Watermarks: Observe (a record), MarkIdle,
 // AdvanceTo, or only a Current check, at wall time wall+at.
 type wmStep struct {
-	op    string // "observe", "idle", "advance", "check"
+	op    string // "observe", "idle", "behind", "caught-up", "advance", "check"
 	input int
 	ts    int64
 	at    time.Duration
@@ -81,6 +81,23 @@ func TestWatermarks(t *testing.T) {
 			{op: "advance", ts: math.MaxInt64, want: math.MaxInt64},
 			{op: "observe", input: 1, ts: 200_000, want: math.MaxInt64},
 		}},
+		{"an input with records still to come is not idle after idleAfter", 2, []wmStep{
+			{op: "observe", input: 0, ts: 100_000, want: min},
+			{op: "observe", input: 1, ts: 50_000, want: 40_000},
+			{op: "behind", input: 1, want: 40_000},
+			{op: "observe", input: 0, ts: 300_000, at: 30 * time.Second, want: 40_000},
+			{op: "check", at: 2 * time.Minute, want: 40_000}, // input 1's fetch is slow, not over
+			{op: "check", at: 11 * time.Minute, want: 40_000},
+			{op: "check", at: 12 * time.Minute, want: 290_000}, // bounded: 12 × idleAfter
+		}},
+		{"caught up again: idle after idleAfter", 2, []wmStep{
+			{op: "observe", input: 0, ts: 100_000, want: min},
+			{op: "observe", input: 1, ts: 50_000, want: 40_000},
+			{op: "behind", input: 1, want: 40_000},
+			{op: "caught-up", input: 1, want: 40_000},
+			{op: "observe", input: 0, ts: 300_000, at: 30 * time.Second, want: 40_000},
+			{op: "check", at: 60 * time.Second, want: 290_000},
+		}},
 		{"near MinInt64 the lag saturates", 1, []wmStep{
 			{op: "observe", ts: math.MinInt64 + 5, want: min},
 		}},
@@ -95,6 +112,8 @@ func TestWatermarks(t *testing.T) {
 					w.Observe(s.input, s.ts, now)
 				case "idle":
 					w.MarkIdle(s.input)
+				case "behind", "caught-up":
+					w.SetBehind(s.input, s.op == "behind")
 				case "advance":
 					w.AdvanceTo(s.ts)
 				}

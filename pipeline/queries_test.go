@@ -1170,7 +1170,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 		switch {
 		case emptyChecks[q.name] && len(got) != 0:
 			t.Errorf("check %s must print no row; on generated traffic:\n%s\n%s", q.name, strings.Join(got, "\n"), q.sql)
-		case !emptyChecks[q.name] && len(got) == 0:
+		case !emptyChecks[q.name] && !mayBeEmpty[q.name] && len(got) == 0:
 			t.Errorf("query %s returned no rows on generated traffic:\n%s", q.name, q.sql)
 		}
 	}
@@ -1213,6 +1213,11 @@ func TestDocQueriesGenerated(t *testing.T) {
 // hand-made rows (testenv.InsertRankingsAndAlerts).
 var checkedElsewhere = map[string]bool{"alerts_recent": true, "alerts_open_breaches": true,
 	"ranking_shop_day": true, "ranking_group_day": true, "ranking_agent_history": true}
+
+// mayBeEmpty are queries whose answer on the generated day may rightly be
+// empty: shop-0001 ends the day with no breach open (the slipping shop of
+// the generator is shop-0003; alerts_recent shows shop-0001's alerts).
+var mayBeEmpty = map[string]bool{"alerts_open_breaches": true}
 
 // emptyChecks are the page's consistency checks: queries that must print
 // no row, on any data.

@@ -312,7 +312,7 @@ func (r *Runner) dispatch(p kgo.FetchTopicPartition) {
 		r.fatal.Store(&err)
 		return
 	}
-	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: recs}
+	t.inputs <- taskInput{topic: schemas.Topics[input], input: input, records: recs, highWatermark: p.HighWatermark}
 	last := recs[len(recs)-1].Offset
 	r.position[key] = last + 1
 	r.stats.setConsumed(key, last+1)

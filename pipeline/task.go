@@ -42,6 +42,9 @@ type taskInput struct {
 	topic   schemas.Topic
 	input   int // index into the task's inputs, one per topic
 	records []*kgo.Record
+	// highWatermark is the partition's end offset as the fetch saw it:
+	// past the last record, the input is behind (Watermarks.SetBehind).
+	highWatermark int64
 }
 
 // taskRequest is a control message to a task: cut a checkpoint into
@@ -230,6 +233,7 @@ func (t *task) process(in taskInput) {
 	if valid {
 		t.marks.Observe(in.input, newest, now)
 	}
+	t.marks.SetBehind(in.input, in.highWatermark > t.next[in.input])
 	t.stats.events[in.input].Add(accepted)
 	t.watermark = t.marks.Current(now)
 	t.advance()

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -133,4 +135,51 @@ func inputOf(t *testing.T, topic schemas.Topic) int {
 	}
 	t.Fatalf("topic %v is not an input", topic)
 	return -1
+}
+
+// TestTaskInputBehindHoldsTheWatermark: an input whose fetch stopped short
+// of the partition's end (a backlog on a busy machine) keeps holding the
+// watermark after idle_input of silence, so that the records it has still
+// to deliver are not late; one that is caught up does not.
+func TestTaskInputBehindHoldsTheWatermark(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		behind bool
+	}{{"behind", true}, {"caught up", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			clock := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			eng := &recordingEngine{}
+			tk := newTask(0, eng, InputChecks{}, newMarks(&cfg), &recordingDeadLetters{}, newTaskStats())
+			tk.now = func() time.Time { return clock }
+			msgs, evals := inputOf(t, schemas.TopicMessages), inputOf(t, schemas.TopicEvaluations)
+			for i := range schemas.Topics {
+				if i != msgs && i != evals {
+					tk.marks.MarkIdle(i)
+				}
+			}
+			slow := taskInput{topic: schemas.TopicMessages, input: msgs, records: []*kgo.Record{agentMessage(0, "a1")}, highWatermark: 1}
+			if tc.behind {
+				slow.highWatermark = 1000 // 999 more records in the broker
+			}
+			tk.process(slow)
+			clock = clock.Add(cfg.Time.IdleInput + time.Second)
+			ahead := agentMessage(500_000, "a1") // 500 s later in event time, on the other input
+			tk.process(taskInput{topic: schemas.TopicEvaluations, input: evals, records: []*kgo.Record{evaluation(ahead)}, highWatermark: 1})
+			held := schemas.DefaultMinTS - cfg.Time.MaxOutOfOrder.Milliseconds()
+			if got := tk.watermark; (got == held) != tc.behind {
+				t.Errorf("watermark %d after the messages input was silent for idle_input; held at %d: %v, want %v", got, held, got == held, tc.behind)
+			}
+		})
+	}
+}
+
+// evaluation turns an agent message record into an evaluation at its ts.
+func evaluation(msg *kgo.Record) *kgo.Record {
+	var ev struct {
+		TS int64 `json:"ts"`
+	}
+	_ = json.Unmarshal(msg.Value, &ev)
+	v := fmt.Sprintf(`{"event_id":"ev%d","shop_id":"s1","ts":%d,"session_id":"x","score":5}`, ev.TS, ev.TS)
+	return &kgo.Record{Key: []byte("s1"), Value: []byte(v)}
 }

@@ -116,7 +116,7 @@ func compareRows(t *testing.T, chAddr, clean, faulty string, withZero bool) {
 	for table := range tableKeys {
 		a, b := dumpRows(t, chAddr, clean, table, withZero), dumpRows(t, chAddr, faulty, table, withZero)
 		t.Logf("compared %s: %d rows clean, %d rows after faults", table, len(a), len(b))
-		if len(a) == 0 {
+		if len(a) == 0 && table != "cs_alerts" { // a small input may raise no alert
 			t.Errorf("%s: the clean run wrote nothing; the comparison would prove nothing", table)
 		}
 		diffs := 0

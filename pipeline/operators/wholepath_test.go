@@ -89,6 +89,10 @@ func scenarioConfig(t *testing.T, sc *operators.Scenario) *config.Config {
 	dur(s.SessionTimeout, &cfg.Time.SessionTimeout)
 	dur(s.RatingWindow, &cfg.Time.RatingWindow)
 	dur(s.OrderPayWindow, &cfg.Metrics.OrderPayWindow)
+	// The scenarios define the hourly, daily and session tables; alerts
+	// and rankings have scenarios of their own (alerts_test.go,
+	// rankings_test.go), and the engine has them off in the harness.
+	cfg.Alerts.Rules, cfg.Rankings.Enabled = nil, false
 	// The scenarios' filters are all off unless settings.json turns them
 	// on; the config's default turns some on: replace them whole.
 	cfg.Filters = config.Filters{
