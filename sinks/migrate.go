@@ -418,10 +418,23 @@ func execIdempotent(ctx context.Context, conn driver.Conn, database, stmt string
 	if !errors.As(execErr, &ex) || ex.Code != 44 {
 		return execErr
 	}
-	if done, err := columnChangeDone(ctx, conn, change); err != nil || !done {
-		return execErr
+	// The racing instance's ALTER may not show in system.columns yet: look
+	// again for a moment before calling it an error.
+	for range 20 {
+		done, err := columnChangeDone(ctx, conn, change)
+		if err != nil {
+			return execErr
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return execErr
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return nil
+	return execErr
 }
 
 // columnChangeDone reports whether an ADD COLUMN's column exists (with the
