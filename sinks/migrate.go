@@ -418,21 +418,15 @@ func execIdempotent(ctx context.Context, conn driver.Conn, database, stmt string
 	if !errors.As(execErr, &ex) || ex.Code != 44 {
 		return execErr
 	}
-	// The racing instance's ALTER may not show in system.columns yet: look
-	// again for a moment before calling it an error.
-	for range 20 {
-		done, err := columnChangeDone(ctx, conn, change)
-		if err != nil {
-			return execErr
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return execErr
-		case <-time.After(50 * time.Millisecond):
-		}
+	// "Already exists": a racing instance added the column. Look again
+	// to refuse one of another type; a column gone again was dropped by a
+	// later migration that instance has run since, which is fine too.
+	done, err = columnChangeDone(ctx, conn, change)
+	switch {
+	case err != nil:
+		return err
+	case done || change.add:
+		return nil
 	}
 	return execErr
 }
