@@ -136,9 +136,11 @@ type Topics struct {
 	Messages    string `koanf:"messages"`
 	Evaluations string `koanf:"evaluations"`
 	Orders      string `koanf:"orders"`
-	DeadLetter  string `koanf:"deadletter"`
-	Alerts      string `koanf:"alerts"`
-	Changelog   string `koanf:"changelog"`
+	// Outreach is optional (SPEC §1, §3.7): empty turns it off.
+	Outreach   string `koanf:"outreach"`
+	DeadLetter string `koanf:"deadletter"`
+	Alerts     string `koanf:"alerts"`
+	Changelog  string `koanf:"changelog"`
 }
 
 // All lists every topic cspulse reads or writes.
@@ -155,9 +157,15 @@ func (c *Config) ChangelogTopic() string {
 	return c.Kafka.Group + ".changelog"
 }
 
-// Inputs lists the five input topic names in schemas.Topics order.
+// Inputs lists the input topic names in schemas.Topics order: the five
+// required ones, then cs.outreach when it is configured (it is last in
+// schemas.Topics, so the input indexes are the same with or without it).
 func (t Topics) Inputs() []string {
-	return []string{t.Sessions, t.Transfers, t.Messages, t.Evaluations, t.Orders}
+	in := []string{t.Sessions, t.Transfers, t.Messages, t.Evaluations, t.Orders}
+	if t.Outreach != "" {
+		in = append(in, t.Outreach)
+	}
+	return in
 }
 
 type ClickHouse struct {
@@ -360,6 +368,9 @@ func (c *Config) validateTopics() error {
 		"topics.evaluations": t.Evaluations, "topics.orders": t.Orders,
 		"topics.deadletter": t.DeadLetter, "topics.alerts": t.Alerts,
 		"topics.changelog": c.ChangelogTopic(),
+	}
+	if t.Outreach != "" { // optional: empty is off
+		names["topics.outreach"] = t.Outreach
 	}
 	seen := map[string]string{}
 	for _, key := range sortedKeys(names) {
