@@ -603,12 +603,15 @@ func (r *robots) LoadDone() error {
 func (e *Engine) saveOperators(out StateSink) {
 	e.attr.SaveChanged(out)
 	e.robots.SaveChanged(out)
+	e.excl.SaveChanged(out)
 }
 
 // loadOperator loads key when an owned operator owns it; false when none
 // does.
 func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 	switch {
+	case e.excl.owns(key):
+		return true, e.excl.Load(key, value)
 	case bytes.HasPrefix(key, []byte(keyRobotCell)):
 		return true, e.robots.Load(key, value)
 	case bytes.HasPrefix(key, []byte(keyBuyer)), bytes.HasPrefix(key, []byte(keyOrder)),
@@ -622,6 +625,9 @@ func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 // engine's own state (its finality bound) is loaded.
 func (e *Engine) loadOperatorsDone() error {
 	if err := e.attr.LoadDone(); err != nil {
+		return err
+	}
+	if err := e.excl.LoadDone(); err != nil {
 		return err
 	}
 	return e.robots.LoadDone()

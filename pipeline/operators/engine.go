@@ -47,6 +47,7 @@ type Engine struct {
 	// share its time, finality, flushes and checkpoints.
 	attr    *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
 	robots  *robots      // SPEC §3.5, cs_robot_hourly
+	excl    *exclusive   // SPEC §3.7, cs.outreach and cs_exclusive_daily
 	viewBuf SessionView  // the listeners' view, valid during their call
 
 	// discard absorbs the contributions of dropped sessions.
@@ -81,7 +82,8 @@ func NewEngine(s Settings) *Engine {
 	e.timers = newTimerQueue(e.lim.nearTimers())
 	e.attr = newAttribution(e, &s.Attribution)
 	e.robots = newRobots(e)
-	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)
+	e.excl = newExclusive(e)
+	e.listener = sessionListeners(e.attr, e.robots, e.excl, s.Sessions)
 	return e
 }
 
@@ -97,7 +99,10 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 	case schemas.TopicEvaluations:
 		return e.applyEvaluation(ev)
 	case schemas.TopicOrders:
+		e.excl.order(ev)
 		return e.attr.apply(ev)
+	case schemas.TopicOutreach:
+		return e.excl.apply(ev)
 	}
 	return "", true
 }
@@ -131,6 +136,7 @@ func (e *Engine) Advance(watermark int64) {
 	e.attr.advance() // after the closes, before finality: see attribution
 	e.advanceFinality()
 	e.robots.sweep()
+	e.excl.advance()
 }
 
 func (e *Engine) late() (schemas.Reason, bool) {

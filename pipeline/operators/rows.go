@@ -46,6 +46,7 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	e.dirtySessions = e.dirtySessions[:0]
 	e.attr.flush(version, out)
 	e.robots.flush(version, out)
+	e.excl.flush(version, out)
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {

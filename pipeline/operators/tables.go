@@ -9,6 +9,7 @@ var (
 	SessionsTable     = tables.Sessions
 	InquiryDailyTable = tables.InquiryDaily
 	RobotHourlyTable  = tables.RobotHourly
+	ExclusiveTable    = tables.ExclusiveDaily
 	Tables            = tables.All
 )
 
