@@ -257,7 +257,9 @@ func (x *exclusive) SessionClosed(v *SessionView, sign int) {
 			for _, m := range msgs {
 				x.saw(m.ts)
 			}
-			b.sessions = append(b.sessions, xsession{id: id, msgs: msgs})
+			if len(msgs) > 0 { // a session without messages shows nothing
+				b.sessions = append(b.sessions, xsession{id: id, msgs: msgs})
+			}
 		}
 	}
 	x.changedAt(b, math.MinInt64)

@@ -187,7 +187,10 @@ func (x *exclusive) refresh(st *stock, from eventtime.Date) {
 		c.v[xCustomers] = v
 		x.markDirty(c)
 	}
-	st.lastDay = max(st.lastDay, cur)
+	if cur > st.lastDay {
+		st.lastDay = cur
+		x.touchStock(st)
+	}
 }
 
 // dayWalkEvery bounds how often advance looks for new and final days: a
@@ -232,12 +235,25 @@ func (x *exclusive) foldFinal() {
 	for _, b := range x.buyers {
 		x.foldBuyer(b, x.lastFinalDay(b.shop))
 	}
+	x.release()
 	horizon := x.e.finalBefore - presaleWindow
 	for k, d := range x.deposits {
 		if d.ts < horizon {
-			delete(x.deposits, k)
 			x.touchDeposit(k)
+			delete(x.deposits, k)
 		}
+	}
+}
+
+// release gives back the memory of a burst: Go maps and slices never
+// shrink, and the buyers and wake-ups of a busy day would otherwise stay
+// allocated next to the folded relationships.
+func (x *exclusive) release() {
+	if len(x.buyers) == 0 {
+		x.buyers = make(map[uint64]*xbuyer)
+	}
+	if len(x.wake) == 0 && cap(x.wake) > 1024 {
+		x.wake = nil
 	}
 }
 
@@ -299,7 +315,11 @@ func (x *exclusive) foldBuyer(b *xbuyer, last eventtime.Date) {
 			x.touchBuyer(b)
 		}
 	}
-	b.sessions = slices.DeleteFunc(b.sessions, func(s xsession) bool { return len(s.msgs) == 0 })
+	if n := len(b.sessions); n > 0 {
+		if b.sessions = slices.DeleteFunc(b.sessions, func(s xsession) bool { return len(s.msgs) == 0 }); len(b.sessions) != n {
+			x.touchBuyer(b)
+		}
+	}
 	b.contrib = slices.DeleteFunc(b.contrib, func(c xcontrib) bool { return c.day <= last })
 	if b.empty() {
 		b.deleted = true
@@ -327,12 +347,12 @@ func (x *exclusive) foldRels(b *xbuyer, final func(int64) bool) {
 		}
 	}
 	b.rels = slices.Delete(b.rels, 0, n)
+	x.touchRel(b.key)
 	if ok {
 		x.rels[b.key] = r
 	} else {
 		delete(x.rels, b.key)
 	}
-	x.touchRel(b.key)
 	x.touchBuyer(b)
 }
 
@@ -352,15 +372,18 @@ func (x *exclusive) keepDeposit(m mark) {
 	if d, ok := x.deposits[m.ref]; ok && (d.ts > m.ts || d.ts == m.ts && d.hash > m.hash) {
 		return
 	}
-	x.deposits[m.ref] = deposit{ts: m.ts, amount: m.amount, hash: m.hash}
 	x.touchDeposit(m.ref)
+	x.deposits[m.ref] = deposit{ts: m.ts, amount: m.amount, hash: m.hash}
 }
 
-// flush writes every changed row, in key order, and forgets final ones.
+// flush writes every changed row, in key order (by name: interned ids
+// follow arrival order, and a restored engine must write in the same
+// order), and forgets final ones.
 func (x *exclusive) flush(version uint64, out RowSink) {
 	e := x.e
 	slices.SortFunc(x.dirty, func(a, b *xcell) int {
-		return cmp.Or(cmp.Compare(a.key.shop, b.key.shop), cmp.Compare(a.key.day, b.key.day), cmp.Compare(a.key.agent, b.key.agent))
+		return cmp.Or(cmp.Compare(e.shopIDs.name(a.key.shop), e.shopIDs.name(b.key.shop)),
+			cmp.Compare(a.key.day, b.key.day), cmp.Compare(e.names.name(a.key.agent), e.names.name(b.key.agent)))
 	})
 	for _, c := range x.dirty {
 		if c.isLive() {

@@ -60,8 +60,8 @@ type xCheckpoints struct {
 	buyers   []*xbuyer
 	cells    []*xcell
 	stocks   []*stock
-	rels     map[uint64]struct{}
-	deposits map[uint64]struct{}
+	rels     map[uint64]bool // changed since the last save → the changelog holds it
+	deposits map[uint64]bool
 	seen     int64 // as the changelog holds it
 	key, val []byte
 }
@@ -74,15 +74,22 @@ func (x *exclusive) touchStock(s *stock) {
 	listChanged(&s.changed, x.ck.tracking, &x.ck.stocks, s)
 }
 
+// touchRel records that the relationship of k is about to change. Call it
+// before the change: whether the changelog holds k is whether rels held it
+// before the first change since the last save (one bit kept per change,
+// none per relationship).
 func (x *exclusive) touchRel(k uint64) {
-	if x.ck.tracking {
-		x.ck.rels[k] = struct{}{}
+	if _, listed := x.ck.rels[k]; x.ck.tracking && !listed {
+		_, held := x.rels[k]
+		x.ck.rels[k] = held
 	}
 }
 
+// touchDeposit is touchRel for a deposit.
 func (x *exclusive) touchDeposit(k uint64) {
-	if x.ck.tracking {
-		x.ck.deposits[k] = struct{}{}
+	if _, listed := x.ck.deposits[k]; x.ck.tracking && !listed {
+		_, held := x.deposits[k]
+		x.ck.deposits[k] = held
 	}
 }
 
@@ -91,7 +98,7 @@ func (x *exclusive) touchDeposit(k uint64) {
 func (x *exclusive) startTracking(all bool) {
 	ck := &x.ck
 	ck.tracking = true
-	ck.rels, ck.deposits = map[uint64]struct{}{}, map[uint64]struct{}{}
+	ck.rels, ck.deposits = map[uint64]bool{}, map[uint64]bool{}
 	if !all {
 		ck.seen = x.seen
 		return
@@ -110,10 +117,10 @@ func (x *exclusive) startTracking(all bool) {
 		ck.stocks = append(ck.stocks, s)
 	}
 	for k := range x.rels {
-		ck.rels[k] = struct{}{}
+		ck.rels[k] = false
 	}
 	for k := range x.deposits {
-		ck.deposits[k] = struct{}{}
+		ck.deposits[k] = false
 	}
 }
 
@@ -130,18 +137,18 @@ func (x *exclusive) SaveChanged(out StateSink) {
 	saveCellList(out, &ck.cells, func(c *xcell) []byte { return x.cellKey(c.key) },
 		func(c *xcell) []byte { return x.encodeCols(c.v[:]) })
 	x.saveStocks(out)
-	for k := range ck.rels {
+	for k, saved := range ck.rels {
 		if r, ok := x.rels[k]; ok {
 			out.Put(x.hashKey(keyXRel, k), x.encodeRel(r))
-		} else {
+		} else if saved {
 			out.Delete(x.hashKey(keyXRel, k))
 		}
 	}
 	clear(ck.rels)
-	for k := range ck.deposits {
+	for k, saved := range ck.deposits {
 		if d, ok := x.deposits[k]; ok {
 			out.Put(x.hashKey(keyXDeposit, k), x.encodeDeposit(d))
-		} else {
+		} else if saved {
 			out.Delete(x.hashKey(keyXDeposit, k))
 		}
 	}

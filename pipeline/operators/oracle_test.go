@@ -569,6 +569,9 @@ func (o *oracleRows) cell(table, key, shop, group, agent string, hour int64) map
 func (o *oracleRows) final() map[string]map[string]map[string]any {
 	out := map[string]map[string]map[string]any{}
 	for _, table := range Tables {
+		if table.Name == ExclusiveTable.Name {
+			continue // not modelled: see withoutExclusive
+		}
 		out[table.Name] = map[string]map[string]any{}
 		for key, meta := range o.meta[table.Name] {
 			row := map[string]any{}
