@@ -696,7 +696,7 @@ func TestSnapshotCoversState(t *testing.T) {
 			"dirtyAgents": transient, "dirtyShops": transient, "dirtySessions": transient, // empty after Flush
 			"stats": transient,              // per process
 			"attr":  saved, "robots": saved, // attrstate.go, TestAttributionStateCovered
-			"excl": saved, // exclusive_state.go, TestExclusiveStateCovered
+			"excl":    saved,     // exclusive_state.go, TestExclusiveStateCovered
 			"viewBuf": transient, // the listeners' view, during their call
 		},
 		reflect.TypeFor[session](): {
