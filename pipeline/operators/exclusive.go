@@ -47,8 +47,8 @@ type exclusive struct {
 	// start (rows of the customer stock) no later than its day, so that
 	// the end of input (a watermark of +∞) does not start every day to
 	// come.
-	seen                   int64
-	dayBucket, finalBucket int64 // guards of the per-day walks (advance)
+	seen        int64
+	finalBucket int64 // the guard of foldFinal (advance)
 	ck                     xCheckpoints
 }
 
@@ -153,7 +153,7 @@ func newExclusive(e *Engine) *exclusive {
 	return &exclusive{
 		e: e, rels: make(map[uint64]relation), buyers: make(map[uint64]*xbuyer),
 		cells: make(map[xkey]*xcell), stocks: make(map[stockKey]*stock), deposits: make(map[uint64]deposit),
-		seen: math.MinInt64, dayBucket: math.MinInt64, finalBucket: math.MinInt64,
+		seen: math.MinInt64, finalBucket: math.MinInt64,
 	}
 }
 

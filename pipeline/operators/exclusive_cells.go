@@ -120,10 +120,15 @@ func (x *exclusive) refreshAll() {
 	x.refreshes = x.refreshes[:0]
 }
 
+// cell returns k's cell, creating it with the agent's customers of its
+// day (a day's row shows its customers, whatever made the row).
 func (x *exclusive) cell(k xkey) *xcell {
 	c := x.cells[k]
 	if c == nil {
 		c = &xcell{key: k}
+		if st := x.stocks[stockKey{shop: k.shop, agent: k.agent}]; st != nil && k.day > st.baseDay {
+			c.v[xCustomers] = st.at(k.day)
+		}
 		x.cells[k] = c
 	}
 	return c
@@ -156,28 +161,40 @@ func (x *exclusive) currentDay(shop uint32) eventtime.Date {
 	return x.e.shopZones[shop].Day(x.stepped())
 }
 
+// endedDay is the shop's latest local day that has ended in event time
+// (the watermark is past its midnight), no later than the latest fact's
+// day: the end of input (a watermark of +∞) ends there.
+func (x *exclusive) endedDay(shop uint32) eventtime.Date {
+	if x.seen == math.MinInt64 || x.e.wm == math.MinInt64 {
+		return math.MinInt32
+	}
+	z := x.e.shopZones[shop]
+	return min(z.Day(min(x.e.wm, satAdd(x.seen, 2*24*hourMs)))-1, z.Day(x.seen))
+}
+
 // lastFinalDay is the shop's latest local day whose every hour is final
-// and that has started (refresh has written its customers). Beyond the
-// latest fact nothing is held, so the end of input (finality at +∞) ends
-// there.
+// and that has ended.
 func (x *exclusive) lastFinalDay(shop uint32) eventtime.Date {
 	if x.e.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {
 		return math.MinInt32
 	}
 	last := x.e.shopZones[shop].Day(min(x.e.finalBefore, satAdd(x.seen, 2*24*hourMs))) - 1
-	return min(last, x.currentDay(shop))
+	return min(last, x.endedDay(shop))
 }
 
 // refresh writes the stock's customers into the cells of the days from
-// `from` to the current day: a day with customers gets a row even when
-// nothing else happened in it.
+// `from` on. A day that has ended gets a row for its customers even when
+// nothing else happened in it; a day in progress only updates the rows
+// its activity made. (Writing the customers of a day in progress as a
+// row of its own would depend on where the watermark steps: an
+// unsubscribe a second later would leave an all-zero row on some paths.)
 func (x *exclusive) refresh(st *stock, from eventtime.Date) {
-	cur := x.currentDay(st.key.shop)
+	cur, ended := x.currentDay(st.key.shop), x.endedDay(st.key.shop)
 	from = max(from, st.baseDay+1)
 	for d := from; d <= cur; d++ {
 		k := xkey{shop: st.key.shop, agent: st.key.agent, day: d}
 		v, c := st.at(d), x.cells[k]
-		if c == nil && v == 0 || c != nil && c.v[xCustomers] == v {
+		if c == nil && (v == 0 || d > ended) || c != nil && c.v[xCustomers] == v {
 			continue
 		}
 		if c == nil {
@@ -187,14 +204,15 @@ func (x *exclusive) refresh(st *stock, from eventtime.Date) {
 		c.v[xCustomers] = v
 		x.markDirty(c)
 	}
-	if cur > st.lastDay {
-		st.lastDay = cur
+	if ended > st.lastDay {
+		st.lastDay = ended
 		x.touchStock(st)
 	}
 }
 
-// dayWalkEvery bounds how often advance looks for new and final days: a
-// local day starts on a quarter hour in every zone.
+// dayWalkEvery bounds how often advance folds final days: a local day
+// starts on a quarter hour in every zone. When the fold runs does not
+// change any row.
 const dayWalkEvery = 15 * 60 * 1000
 
 // advance steps the facts the watermark passed, starts the agents' rows
@@ -203,12 +221,13 @@ const dayWalkEvery = 15 * 60 * 1000
 func (x *exclusive) advance() {
 	x.stepDue()
 	e := x.e
-	if b := floorDiv(x.stepped(), dayWalkEvery); x.seen != math.MinInt64 && b != x.dayBucket {
-		x.dayBucket = b
-		for _, st := range x.stocks {
-			if st.lastDay < x.currentDay(st.key.shop) {
-				x.refresh(st, st.lastDay+1)
-			}
+	// Every Advance: which days have ended depends on the watermark and
+	// the latest fact, per zone; a guard that skipped walks would make
+	// the rows depend on where the watermark steps. A walk is a compare
+	// per agent with customers.
+	for _, st := range x.stocks {
+		if st.lastDay < x.endedDay(st.key.shop) {
+			x.refresh(st, st.lastDay+1)
 		}
 	}
 	if e.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {

@@ -486,7 +486,7 @@ func (x *exclusive) LoadDone() error {
 			}
 		}
 	}
-	x.dayBucket, x.finalBucket = math.MinInt64, math.MinInt64 // the next Advance walks every day: a no-op when nothing changed
+	x.finalBucket = math.MinInt64 // the next Advance folds: a no-op when nothing is final
 	x.startTracking(false)
 	return nil
 }

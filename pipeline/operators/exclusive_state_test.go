@@ -74,7 +74,7 @@ func TestExclusiveStateCovered(t *testing.T) {
 			"e": rebuilt, "rels": saved, "buyers": saved, "cells": saved, "stocks": saved, "deposits": saved,
 			"seen": saved, "wake": rebuilt, "dirty": transient, "due": transient, "refreshes": transient,
 			"scratch": transient, "keyBuf": transient, "ck": transient,
-			"dayBucket": rebuilt, "finalBucket": rebuilt, // guards: the next Advance walks again, a no-op
+			"finalBucket": rebuilt, // the fold's guard: the next Advance folds again, a no-op
 		},
 		reflect.TypeFor[xbuyer](): {
 			"key": saved, "shop": saved, "rels": saved, "marks": saved, "sessions": saved,
