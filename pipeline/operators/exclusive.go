@@ -49,7 +49,7 @@ type exclusive struct {
 	// come.
 	seen        int64
 	finalBucket int64 // the guard of foldFinal (advance)
-	ck                     xCheckpoints
+	ck          xCheckpoints
 }
 
 // relation is a folded relationship: the owner agent (interned) and when
