@@ -53,6 +53,8 @@ type Retention struct {
 	InquiryDaily int `koanf:"cs_inquiry_daily"`
 	RobotHourly  int `koanf:"cs_robot_hourly"`
 	Sessions     int `koanf:"cs_sessions"`
+	// ExclusiveDaily: cs_exclusive_daily (SPEC §3.7).
+	ExclusiveDaily int `koanf:"cs_exclusive_daily"`
 }
 
 // Months maps each table to its months to keep.
@@ -60,7 +62,7 @@ func (r Retention) Months() map[string]int {
 	return map[string]int{
 		"cs_agent_hourly": r.AgentHourly, "cs_shop_hourly": r.ShopHourly,
 		"cs_inquiry_daily": r.InquiryDaily, "cs_robot_hourly": r.RobotHourly,
-		"cs_sessions": r.Sessions,
+		"cs_sessions": r.Sessions, "cs_exclusive_daily": r.ExclusiveDaily,
 	}
 }
 

@@ -125,7 +125,7 @@ func TestMigrateAppliesOnceAndIsIdempotent(t *testing.T) {
 		}
 		tables = append(tables, n)
 	}
-	want := []string{"cs_agent_hourly", "cs_inquiry_daily", "cs_robot_hourly", "cs_sessions", "cs_shop_hourly", "schema_migrations"}
+	want := []string{"cs_agent_hourly", "cs_exclusive_daily", "cs_inquiry_daily", "cs_robot_hourly", "cs_sessions", "cs_shop_hourly", "schema_migrations"}
 	if !reflect.DeepEqual(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}
