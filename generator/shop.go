@@ -69,6 +69,7 @@ type shop struct {
 	nextOrder    uint32
 	recent       [64]uint32 // ring of recent buyers
 	recentCount  int
+	out          outreach // exclusive customers (outreach.go)
 
 	// JSON fragments of the shop's ids, rendered once.
 	eventIDPrefix   []byte   // {"event_id":"shop-0001-
@@ -101,6 +102,7 @@ func newShop(cfg Config, index int, loc *time.Location) *shop {
 	sh.initAgents(cfg.AgentsPerShop)
 	sh.initTasks()
 	sh.initArrivals(cfg.SessionsPerShopDay)
+	sh.out = newOutreach(cfg, num, sh.start)
 	return sh
 }
 
