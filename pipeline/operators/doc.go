@@ -16,6 +16,7 @@
 //	e.Load(key, value); e.LoadDone() // restore, into a new engine, before Apply
 //	e.Stats()                       // gauges and counters; walks the state
 //	e.AttributionStats()            // the same for attribution and robots
+//	e.ExclusiveStats()              // the same for exclusive customers
 //
 // Apply hands cs.orders to the attribution operator (attribution.go),
 // which the engine owns with the robot operator (robot.go): both hear

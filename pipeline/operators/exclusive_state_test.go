@@ -153,3 +153,20 @@ func BenchmarkRelationshipBytes(b *testing.B) {
 		b.ReportMetric(relationshipBytes(b, 100_000), "B/relationship")
 	}
 }
+
+// TestExclusiveStats: the gauges see the scenario's state, and the
+// engine's ApproxBytes includes it.
+func TestExclusiveStats(t *testing.T) {
+	sc := loadScenario(t, filepath.Join("testdata", "scenarios", "exclusive_customers"))
+	d := newDriver(t, sc, sc.steps, true)
+	for i := range len(sc.steps) - 8 {
+		d.run(i)
+	}
+	st := d.e.ExclusiveStats()
+	if st.Buyers == 0 || st.Facts == 0 || st.Cells+st.Stocks == 0 || st.ApproxBytes <= 0 {
+		t.Fatalf("ExclusiveStats = %+v, want buyers, facts and cells", st)
+	}
+	if d.e.Stats().ApproxBytes < st.ApproxBytes {
+		t.Errorf("Stats().ApproxBytes %d does not include the exclusive operator's %d", d.e.Stats().ApproxBytes, st.ApproxBytes)
+	}
+}
