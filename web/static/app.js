@@ -1,4 +1,4 @@
-// The supervisors' page: polls /api/monitor, /api/hourly and /api/robots
+// The supervisors' page: polls /api/monitor, /api/hourly, /api/robots and /api/exclusive
 // every few seconds and draws the tables and an inline SVG chart. No
 // library, no network but this server.
 "use strict";
@@ -181,6 +181,23 @@ function renderRobots(data) {
   }
 }
 
+function renderExclusive(data) {
+  $("exclusive-title").textContent = "— " + data.shop + ", " + data.day;
+  const t = $("exclusive");
+  headRow(t.tHead, ["agent"], data.metrics);
+  const body = t.tBodies[0];
+  body.replaceChildren();
+  if (data.rows.length === 0) {
+    body.appendChild(el("tr")).appendChild(el("td", { colspan: String(data.metrics.length + 1), class: "empty key" }, "No exclusive customers followed up."));
+  }
+  for (const r of data.rows) {
+    const tr = el("tr", { "data-agent": r.agent });
+    tr.appendChild(el("td", { class: "key" }, r.agent));
+    metricCells(tr, data.metrics, r.values);
+    body.appendChild(tr);
+  }
+}
+
 function setStatus(text, error) {
   const s = $("status");
   s.textContent = text;
@@ -194,18 +211,23 @@ async function refresh() {
     const mon = await getJSON("/api/monitor" + query({}));
     renderMonitor(mon);
     if (state.shop) {
-      const [hourly, robots] = await Promise.all([
+      const [hourly, robots, exclusive] = await Promise.all([
         getJSON("/api/hourly" + query({ shop: state.shop })),
         getJSON("/api/robots" + query({ shop: state.shop, by: state.by, hours: state.hours })),
+        getJSON("/api/exclusive" + query({ shop: state.shop })),
       ]);
       renderChart(hourly);
       renderRobots(robots);
+      renderExclusive(exclusive);
     } else {
       const none = "No shop to show: no figures for this day yet.";
       $("chart").replaceChildren(el("p", { class: "empty" }, none));
       $("robots").tHead.replaceChildren();
       $("robots").tBodies[0].replaceChildren(el("tr"));
       $("robots").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
+      $("exclusive").tHead.replaceChildren();
+      $("exclusive").tBodies[0].replaceChildren(el("tr"));
+      $("exclusive").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
     }
     setStatus("updated " + new Date().toLocaleTimeString([], { hour12: false }) + " · every " + REFRESH_MS / 1000 + " s");
     document.body.setAttribute("data-loaded", "true");
