@@ -99,8 +99,11 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 	case schemas.TopicEvaluations:
 		return e.applyEvaluation(ev)
 	case schemas.TopicOrders:
-		e.excl.order(ev)
-		return e.attr.apply(ev)
+		reason, ok := e.attr.apply(ev)
+		if ok { // a dead letter counts nowhere
+			e.excl.order(ev)
+		}
+		return reason, ok
 	case schemas.TopicOutreach:
 		return e.excl.apply(ev)
 	}

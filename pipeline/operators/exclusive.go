@@ -218,9 +218,8 @@ func outreachKind(t schemas.EventType) xkind {
 	return xVisited
 }
 
-// order takes a cs.orders event: payments only (the attribution operator
-// has its own copy). A payment of a final hour changes nothing here; the
-// attribution operator dead-letters it.
+// order takes a cs.orders event the attribution operator accepted:
+// payments only. A payment of a final hour changes nothing here.
 func (x *exclusive) order(ev *schemas.Event) {
 	if ev.Type != schemas.TypePaid || ev.TS < x.e.finalBefore {
 		return
