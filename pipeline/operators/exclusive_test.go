@@ -329,3 +329,48 @@ func setXType(t *testing.T, ev *schemas.Event, topic, typ string, kv map[string]
 		t.Fatalf("topic %q", topic)
 	}
 }
+
+// TestExclusiveLate: an outreach event whose hour is final is a dead
+// letter (late); one behind the watermark whose day is still held is
+// applied and corrects the rows (here: an unsubscribe before the payment
+// takes the guided order back).
+func TestExclusiveLate(t *testing.T) {
+	evs := parseXEvents(t, join(accepted, proactive("p1", "D1", "10:00"),
+		"out read D1 10:10 buyer=b1 s=p1", "ord paid D1 11:00 buyer=b1 order=o1 amount=500",
+		"out unsubscribed D1 10:30 buyer=b1 agent=a1", "out visited D0 10:00 buyer=b1"))
+	e := NewEngine(benchSettings(t))
+	rows := xSink{}
+	const pay, unsub, visit = 5, 6, 7
+	for i := range evs[:visit] {
+		if _, ok := e.Apply(&evs[i]); !ok {
+			t.Fatalf("event %d refused", i)
+		}
+	}
+	e.Advance(evs[pay].TS + 10*60_000)
+	e.Flush(1, rows)
+	if got := rows["a1|D1"]; got[xGuidedOrders] != 0 {
+		t.Errorf("the unsubscribe at 10:30 was applied with the rest: %s", showX(got))
+	}
+	// The same, the unsubscribe arriving after the watermark passed it.
+	e = NewEngine(benchSettings(t))
+	rows = xSink{}
+	for i := range evs[:unsub] {
+		e.Apply(&evs[i])
+	}
+	e.Advance(evs[pay].TS + 10*60_000) // past the payment: guided
+	e.Flush(1, rows)
+	if got := rows["a1|D1"]; got[xGuidedOrders] != 1 {
+		t.Fatalf("before the unsubscribe: %s, want a guided order", showX(got))
+	}
+	if reason, ok := e.Apply(&evs[unsub]); !ok {
+		t.Fatalf("an unsubscribe 40 min behind the watermark (within allowed_lateness) refused: %s", reason)
+	}
+	e.Flush(2, rows)
+	if got := rows["a1|D1"]; got[xGuidedOrders] != 0 || got[xEnded] != 1 {
+		t.Errorf("after the late unsubscribe: %s, want no guided order, ended 1", showX(got))
+	}
+	e.Advance(evs[pay].TS + 2*24*hourMs) // D0 and D1 are final
+	if reason, ok := e.Apply(&evs[visit]); ok || reason != schemas.ReasonLate {
+		t.Errorf("a visit of a final day: Apply = %q, %v; want late", reason, ok)
+	}
+}
