@@ -191,6 +191,13 @@ func (x *exclusive) lastFinalDay(shop uint32) eventtime.Date {
 func (x *exclusive) refresh(st *stock, from eventtime.Date) {
 	cur, ended := x.currentDay(st.key.shop), x.endedDay(st.key.shop)
 	from = max(from, st.baseDay+1)
+	if st.baseDay == math.MinInt32 { // nothing folded: no customers before the first step
+		if len(st.deltas) == 0 {
+			from = cur + 1
+		} else {
+			from = max(from, st.deltas[0].day)
+		}
+	}
 	for d := from; d <= cur; d++ {
 		k := xkey{shop: st.key.shop, agent: st.key.agent, day: d}
 		v, c := st.at(d), x.cells[k]
