@@ -78,10 +78,20 @@ func TestEmbeddedMigrationsParse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedded migrations: %v", err)
 	}
-	for i, m := range ms {
-		if m.version != uint32(i+1) {
-			t.Errorf("%s: version %d, want %d (no gaps)", m.file, m.version, i+1)
+	// Versions 9 and 10 are reserved for tables added on other branches
+	// at the same time as 0011 (cs_exclusive_daily); the runner applies
+	// whatever is not recorded, so a gap is harmless, but any other gap is
+	// a mistake.
+	reserved := map[uint32]bool{9: true, 10: true}
+	want := uint32(1)
+	for _, m := range ms {
+		for reserved[want] && m.version != want {
+			want++
 		}
+		if m.version != want {
+			t.Errorf("%s: version %d, want %d (no gaps but the reserved 9 and 10)", m.file, m.version, want)
+		}
+		want = m.version + 1
 	}
 	if ms[0].file != "0001_schema_migrations.sql" {
 		t.Errorf("first migration is %s, want the runner's own table first", ms[0].file)
