@@ -14,7 +14,7 @@ import (
 	"github.com/cspulse/cspulse/internal/testenv"
 )
 
-var inputTopics = []string{"cs.sessions", "cs.transfers", "cs.messages", "cs.evaluations", "cs.orders"}
+var inputTopics = []string{"cs.sessions", "cs.transfers", "cs.messages", "cs.evaluations", "cs.orders", "cs.outreach"}
 
 // produceFiles produces the JSON lines of a `cspulse gen --out-dir` to
 // their topics with kcat, keyed by shop as Kafka partitions them; it
