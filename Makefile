@@ -1,4 +1,4 @@
-# cspulse — make demo runs a simulated day end to end; make test runs every test.
+# cspulse — make demo runs two simulated days end to end; make test runs every test.
 # Both install and start what they need (ClickHouse, kcat) on a fresh machine.
 
 GO        ?= go
@@ -16,7 +16,7 @@ build: $(BIN)
 $(BIN): $(GOFILES) go.mod go.sum config/defaults.yaml $(wildcard deploy/clickhouse/migrations/*.sql)
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/cspulse
 
-## demo: local ClickHouse + embedded broker + a generated day for 20 shops → summary
+## demo: local ClickHouse + embedded broker + two generated days for 20 shops → summary
 demo: build
 	scripts/demo.sh
 

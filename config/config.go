@@ -87,6 +87,8 @@ type Retention struct {
 	Sessions     int `koanf:"cs_sessions"`
 	Alerts       int `koanf:"cs_alerts"`
 	Rankings     int `koanf:"cs_agent_rankings"`
+	// ExclusiveDaily: cs_exclusive_daily (SPEC §3.7).
+	ExclusiveDaily int `koanf:"cs_exclusive_daily"`
 }
 
 // Months maps each table to its months to keep.
@@ -95,6 +97,7 @@ func (r Retention) Months() map[string]int {
 		"cs_agent_hourly": r.AgentHourly, "cs_shop_hourly": r.ShopHourly,
 		"cs_inquiry_daily": r.InquiryDaily, "cs_robot_hourly": r.RobotHourly,
 		"cs_sessions": r.Sessions, "cs_alerts": r.Alerts, "cs_agent_rankings": r.Rankings,
+		"cs_exclusive_daily": r.ExclusiveDaily,
 	}
 }
 
@@ -170,9 +173,11 @@ type Topics struct {
 	Messages    string `koanf:"messages"`
 	Evaluations string `koanf:"evaluations"`
 	Orders      string `koanf:"orders"`
-	DeadLetter  string `koanf:"deadletter"`
-	Alerts      string `koanf:"alerts"`
-	Changelog   string `koanf:"changelog"`
+	// Outreach is optional (SPEC §1, §3.7): empty turns it off.
+	Outreach   string `koanf:"outreach"`
+	DeadLetter string `koanf:"deadletter"`
+	Alerts     string `koanf:"alerts"`
+	Changelog  string `koanf:"changelog"`
 }
 
 // All lists every topic cspulse reads or writes.
@@ -189,9 +194,15 @@ func (c *Config) ChangelogTopic() string {
 	return c.Kafka.Group + ".changelog"
 }
 
-// Inputs lists the five input topic names in schemas.Topics order.
+// Inputs lists the input topic names in schemas.Topics order: the five
+// required ones, then cs.outreach when it is configured (it is last in
+// schemas.Topics, so the input indexes are the same with or without it).
 func (t Topics) Inputs() []string {
-	return []string{t.Sessions, t.Transfers, t.Messages, t.Evaluations, t.Orders}
+	in := []string{t.Sessions, t.Transfers, t.Messages, t.Evaluations, t.Orders}
+	if t.Outreach != "" {
+		in = append(in, t.Outreach)
+	}
+	return in
 }
 
 type ClickHouse struct {
@@ -397,6 +408,9 @@ func (c *Config) validateTopics() error {
 		"topics.evaluations": t.Evaluations, "topics.orders": t.Orders,
 		"topics.deadletter": t.DeadLetter, "topics.alerts": t.Alerts,
 		"topics.changelog": c.ChangelogTopic(),
+	}
+	if t.Outreach != "" { // optional: empty is off
+		names["topics.outreach"] = t.Outreach
 	}
 	seen := map[string]string{}
 	for _, key := range sortedKeys(names) {

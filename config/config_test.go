@@ -221,7 +221,7 @@ func TestRetentionKeys(t *testing.T) {
 	}
 	m := l.Config.Retention.Months()
 	want := map[string]int{"cs_agent_hourly": 24, "cs_shop_hourly": 0, "cs_inquiry_daily": 0, "cs_robot_hourly": 0, "cs_sessions": 3,
-		"cs_alerts": 0, "cs_agent_rankings": 0}
+		"cs_alerts": 0, "cs_agent_rankings": 0, "cs_exclusive_daily": 0}
 	if len(m) != len(want) {
 		t.Fatalf("Months() = %v, want %v", m, want)
 	}

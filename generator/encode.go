@@ -86,6 +86,8 @@ func appendEvent(b []byte, sh *shop, ev *event) []byte {
 		b = append(b, '0'+ev.score)
 	case schemas.TopicOrders:
 		b = appendOrder(b, sh, ev)
+	case schemas.TopicOutreach:
+		b = appendOutreach(b, sh, ev)
 	}
 	return append(b, '}')
 }
@@ -134,7 +136,31 @@ func appendOrder(b []byte, sh *shop, ev *event) []byte {
 	b = append(b, '"')
 	b = appendBuyerID(b, sh, ev.buyer)
 	b = append(b, `,"amount":`...)
-	return strconv.AppendInt(b, ev.amount, 10)
+	b = strconv.AppendInt(b, ev.amount, 10)
+	return append(b, stageJSON[ev.extra]...)
+}
+
+var (
+	stageJSON    = [...]string{"", `,"stage":"deposit"`, `,"stage":"final"`}
+	viaJSON      = [...]string{"", `,"via":"manual"`, `,"via":"auto"`}
+	outreachJSON = [...]string{
+		kindInvited: `,"type":"invited"`, kindAccepted: `,"type":"accepted"`, kindRejected: `,"type":"rejected"`,
+		kindUnsubscribed: `,"type":"unsubscribed"`, kindRead: `,"type":"read"`, kindVisited: `,"type":"visited"`,
+	}
+)
+
+// appendOutreach renders a cs.outreach event (SPEC §1).
+func appendOutreach(b []byte, sh *shop, ev *event) []byte {
+	b = append(b, outreachJSON[ev.kind]...)
+	b = appendBuyerID(b, sh, ev.buyer)
+	b = appendAgentField(b, sh, `,"agent_id":`, ev.agent)
+	if ev.kind == kindAccepted {
+		b = append(b, viaJSON[ev.extra]...)
+	}
+	if ev.kind == kindRead {
+		b = appendSessionID(b, sh, ev.session)
+	}
+	return b
 }
 
 func appendMessage(b []byte, sh *shop, ev *event) []byte {

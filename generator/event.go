@@ -15,6 +15,12 @@ const (
 	kindEvaluation
 	kindOrderCreated
 	kindOrderPaid
+	kindInvited // cs.outreach
+	kindAccepted
+	kindRejected
+	kindUnsubscribed
+	kindRead
+	kindVisited
 )
 
 func (k kind) topic() schemas.Topic {
@@ -27,8 +33,10 @@ func (k kind) topic() schemas.Topic {
 		return schemas.TopicMessages
 	case kindEvaluation:
 		return schemas.TopicEvaluations
-	default:
+	case kindOrderCreated, kindOrderPaid:
 		return schemas.TopicOrders
+	default:
+		return schemas.TopicOutreach
 	}
 }
 
@@ -88,4 +96,5 @@ type event struct {
 	robot   uint8
 	isAd    bool
 	flags   uint8
+	extra   uint8 // accepted: via (viaManual, viaAuto); paid: presale stage (stageDeposit, stageFinal)
 }

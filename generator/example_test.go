@@ -24,5 +24,5 @@ func ExampleGenerate() {
 	fmt.Println(stats.Sessions, "sessions,", stats.Records, "records")
 	// Output:
 	// cs.sessions shop-0001 {"event_id":"shop-0001-0000000001","shop_id":"shop-0001","ts":1793551569755,"type":"started","session_id":"shop-0001-s1","buyer_id":"shop-0001-b1","origin":"buyer","channel":"app"}
-	// 12 sessions, 181 records
+	// 16 sessions, 207 records
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/cspulse/cspulse/schemas"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,7 +53,7 @@ func TestFilesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 5 {
+	if len(got) != len(schemas.Topics) {
 		t.Fatalf("read %d topics", len(got))
 	}
 	for topic, recs := range want {
@@ -173,7 +174,7 @@ func TestSampleIsValid(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if n < 500 || len(keys) != 5 {
+	if n < 500 || len(keys) != len(schemas.Topics) {
 		t.Fatalf("sample has %d records in topics %v", n, keys)
 	}
 }

@@ -57,6 +57,12 @@ type Stats struct {
 	ReRatings         int64
 	OrdersCreated     int64
 	OrdersPaid        int64
+	// Exclusive customers (cs.outreach): relationships accepted,
+	// campaigns, proactive follow-up messages, presale orders.
+	Relationships int64
+	Campaigns     int64
+	FollowUps     int64
+	Presales      int64
 
 	// MaxPending is the largest number of events held for later emission.
 	// It depends on shops and sessions per day, not on the number of days:
@@ -179,6 +185,7 @@ func (g *generator) generateShop(sh *shop, limit int64) {
 		g.startSession(sh, sh.nextArrival)
 		sh.advanceArrival()
 	}
+	g.outreachShop(sh, limit)
 }
 
 // schedule numbers ev and queues it for delivery, with a delivery delay

@@ -73,6 +73,7 @@ type shop struct {
 	nextOrder    uint32
 	recent       [64]uint32 // ring of recent buyers
 	recentCount  int
+	out          outreach // exclusive customers (outreach.go)
 
 	// JSON fragments of the shop's ids, rendered once.
 	eventIDPrefix   []byte   // {"event_id":"shop-0001-
@@ -110,6 +111,7 @@ func newShop(cfg Config, index int, loc *time.Location) *shop {
 	sh.initAgents(cfg.AgentsPerShop)
 	sh.initTasks()
 	sh.initArrivals(cfg.SessionsPerShopDay)
+	sh.out = newOutreach(cfg, num, sh.start)
 	return sh
 }
 

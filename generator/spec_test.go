@@ -41,7 +41,8 @@ var specFields = map[string]map[string]fieldKind{
 	"cs.messages": {"session_id": fString, "sender": fString, "agent_id": fString,
 		"content_type": fString, "text": fString, "is_ad": fBool},
 	"cs.evaluations": {"session_id": fString, "agent_id": fString, "score": fInt},
-	"cs.orders":      {"type": fString, "order_id": fString, "buyer_id": fString, "amount": fInt},
+	"cs.orders":      {"type": fString, "order_id": fString, "buyer_id": fString, "amount": fInt, "stage": fString},
+	"cs.outreach":    {"type": fString, "buyer_id": fString, "agent_id": fString, "via": fString, "session_id": fString},
 }
 
 // Plausible event times: 2020-01-01 .. 2100-01-01.
@@ -204,6 +205,32 @@ func checkTopicRules(ev *specEvent) error {
 		if n, _ := strconv.ParseInt(string(ev.Fields["amount"].(json.Number)), 10, 64); n <= 0 {
 			return fmt.Errorf("orders: amount %d", n)
 		}
+		if ev.has("stage") && (typ != "paid" || !oneOf(ev.str("stage"), "deposit", "final")) {
+			return fmt.Errorf("orders: stage %q on %s", ev.str("stage"), typ)
+		}
+	case "cs.outreach":
+		return checkOutreach(ev, typ)
+	}
+	return nil
+}
+
+// checkOutreach: SPEC §1 cs.outreach — agent_id exactly on the
+// relationship types, via only on accepted, session_id on read.
+func checkOutreach(ev *specEvent, typ string) error {
+	if !oneOf(typ, "invited", "accepted", "rejected", "unsubscribed", "read", "visited") {
+		return fmt.Errorf("outreach: unknown type %q", typ)
+	}
+	if err := require(ev, "buyer_id"); err != nil {
+		return err
+	}
+	if oneOf(typ, "invited", "accepted", "rejected", "unsubscribed") != ev.has("agent_id") {
+		return fmt.Errorf("outreach: agent_id on %s", typ)
+	}
+	if ev.has("via") && (typ != "accepted" || !oneOf(ev.str("via"), "manual", "auto")) {
+		return fmt.Errorf("outreach: via %q on %s", ev.str("via"), typ)
+	}
+	if (typ == "read") != ev.has("session_id") {
+		return fmt.Errorf("outreach: session_id on %s", typ)
 	}
 	return nil
 }

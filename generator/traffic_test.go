@@ -35,6 +35,8 @@ type wireEvent struct {
 	Score       int    `json:"score"`
 	OrderID     string `json:"order_id"`
 	Amount      int64  `json:"amount"`
+	Stage       string `json:"stage"`
+	Via         string `json:"via"`
 }
 
 func (e *wireEvent) isActivity() bool {
@@ -47,6 +49,7 @@ type traffic struct {
 	sessions map[string][]*wireEvent
 	orders   map[string][]*wireEvent // by order id
 	buyers   map[string][]*wireEvent // session starts by shop|buyer
+	outreach []*wireEvent            // cs.outreach, in emission order
 }
 
 func collect(t *testing.T, cfg Config) *traffic {
@@ -70,6 +73,8 @@ func collect(t *testing.T, cfg Config) *traffic {
 		switch {
 		case ev.topic == "cs.orders":
 			tr.orders[ev.OrderID] = append(tr.orders[ev.OrderID], ev)
+		case ev.topic == "cs.outreach":
+			tr.outreach = append(tr.outreach, ev)
 		default:
 			tr.sessions[ev.SessionID] = append(tr.sessions[ev.SessionID], ev)
 		}
@@ -102,6 +107,7 @@ func TestTrafficCoversTheSpec(t *testing.T) {
 		}
 	}
 	tr.checkOrders(t, seen)
+	tr.checkOutreach(t, seen)
 	cases := []string{
 		// §1 sessions
 		"origin buyer", "origin proactive", "origin robot_outbound", "ended", "timed out",
@@ -123,7 +129,10 @@ func TestTrafficCoversTheSpec(t *testing.T) {
 		// §3.4 sales
 		"paid", "unpaid order", "paid less than created", "silent buyer order",
 		"order after inquiries to two agents", "created before a new session, paid after it",
-		"order > 48h after the buyer's last session",
+		"order > 48h after the buyer's last session", "presale in two payments",
+		// §3.7 exclusive customers
+		"outreach invited", "outreach accepted", "outreach accepted auto", "outreach rejected", "outreach unsubscribed",
+		"outreach read", "outreach visited", "read after local midnight", "campaign at local 23:30",
 		// §3.5 robots
 		"intent A", "intent B", "intent C", "intent D", "intent E", "intent F", "call not connected", "call without intent",
 	}
@@ -415,6 +424,10 @@ func (tr *traffic) checkOrders(t *testing.T, seen map[string]int) {
 	for id, evs := range tr.orders {
 		sort.Slice(evs, func(i, j int) bool { return evs[i].TS < evs[j].TS })
 		created := evs[0]
+		if len(evs) == 3 && checkPresale(t, id, evs) {
+			seen["presale in two payments"]++
+			continue
+		}
 		if created.Type != "created" || len(evs) > 2 {
 			t.Errorf("order %s: %d events, first %s", id, len(evs), created.Type)
 			continue
@@ -444,6 +457,53 @@ func (tr *traffic) checkOrders(t *testing.T, seen map[string]int) {
 			}
 		}
 	}
+}
+
+// checkOutreach: every read names a proactive session of its buyer and
+// comes after that session's start; the late campaign's reads run past
+// midnight.
+func (tr *traffic) checkOutreach(t *testing.T, seen map[string]int) {
+	for _, ev := range tr.outreach {
+		seen["outreach "+ev.Type]++
+		if ev.Type == "accepted" && ev.Via == "auto" {
+			seen["outreach accepted auto"]++
+		}
+		if ev.Type != "read" {
+			continue
+		}
+		var start *wireEvent
+		for _, s := range tr.sessions[ev.SessionID] {
+			if s.Type == "started" {
+				start = s
+			}
+		}
+		if start == nil || start.Origin != "proactive" || start.BuyerID != ev.BuyerID || start.TS > ev.TS {
+			t.Errorf("read %s of session %s: not after a proactive session of its buyer", ev.EventID, ev.SessionID)
+			continue
+		}
+		loc := tr.zones[ev.ShopID]
+		s, r := time.UnixMilli(start.TS).In(loc), time.UnixMilli(ev.TS).In(loc)
+		if s.Hour() == 23 && s.Minute() >= 30 {
+			seen["campaign at local 23:30"]++
+			if r.YearDay() != s.YearDay() {
+				seen["read after local midnight"]++
+			}
+		}
+	}
+}
+
+// checkPresale: a presale (预售) order is created, then paid in two
+// parts, the deposit and days later the final payment, which add up to the
+// order's amount.
+func checkPresale(t *testing.T, id string, evs []*wireEvent) bool {
+	c, d, f := evs[0], evs[1], evs[2]
+	if c.Type != "created" || d.Stage != "deposit" || f.Stage != "final" {
+		return false
+	}
+	if d.Amount+f.Amount != c.Amount || f.TS-d.TS < 24*time.Hour.Milliseconds() || d.BuyerID != c.BuyerID || f.BuyerID != c.BuyerID {
+		t.Errorf("order %s: presale created %d, deposit %d, final %d %d ms later", id, c.Amount, d.Amount, f.Amount, f.TS-d.TS)
+	}
+	return true
 }
 
 func (tr *traffic) orderCases(created *wireEvent, starts []*wireEvent, seen map[string]int) {

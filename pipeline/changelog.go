@@ -114,6 +114,10 @@ func (s taskState) encode() []byte {
 	return binary.AppendUvarint(b, uint64(s.rowChunks))
 }
 
+// v1Inputs is the number of inputs of a version-1 entry, written before
+// cs.outreach: the five required ones.
+const v1Inputs = 5
+
 func decodeTaskState(b []byte) (taskState, error) {
 	var s taskState
 	truncated := fmt.Errorf("changelog entry %q: truncated", taskKey)
@@ -122,7 +126,7 @@ func decodeTaskState(b []byte) (taskState, error) {
 	}
 	v2 := b[0] == taskStateV2
 	d := rowDecoder{b: b[1:]}
-	inputs := uint64(len(s.next))
+	inputs := uint64(v1Inputs)
 	if v2 {
 		inputs = d.uvarint()
 	}

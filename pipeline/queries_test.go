@@ -1054,10 +1054,11 @@ var metricQueries = map[string][]string{
 	"satisfaction rate":             {"satisfaction_rate_agent_week", "satisfaction_rate_shop_day"},
 	"rollups": {"agent_week_dashboard", "agent_day_office_hours", "group_month_dashboard", "shop_day_dashboard", "leaderboard_shop_day",
 		"monitor_shop_day", "reply_volume_shop_hour"},
-	"agent sales":        {"agent_sales_day", "agent_sales_month", "group_sales_week"},
-	"silent sales":       {"shop_sales_day", "shop_sales_month", "shop_sales_hour_of_day", "sales_split_check"},
-	"inquiry conversion": {"inquiry_conversion_agent_day", "inquiry_conversion_agent_week", "inquiry_conversion_shop_month"},
-	"robot outbound":     {"robot_calls_day", "robot_task_week", "robot_task_intent_month", "robot_robot_task_day", "robot_hours_10_12_month", "robot_hour_of_day"},
+	"agent sales":         {"agent_sales_day", "agent_sales_month", "group_sales_week"},
+	"silent sales":        {"shop_sales_day", "shop_sales_month", "shop_sales_hour_of_day", "sales_split_check"},
+	"inquiry conversion":  {"inquiry_conversion_agent_day", "inquiry_conversion_agent_week", "inquiry_conversion_shop_month"},
+	"exclusive customers": {"exclusive_agent_day", "exclusive_shop_day", "exclusive_relationships_agent_day", "exclusive_agent_month"},
+	"robot outbound":      {"robot_calls_day", "robot_task_week", "robot_task_intent_month", "robot_robot_task_day", "robot_hours_10_12_month", "robot_hour_of_day"},
 }
 
 // docScenario is a hand-made scenario with the expected rows of the
@@ -1070,8 +1071,9 @@ type docScenario struct {
 }
 
 var docScenarios = []docScenario{
-	{"service", queryScenario, wantScenario},           // sections 1–6
-	{"sales_robots", salesScenario, wantSalesScenario}, // section 7
+	{"service", queryScenario, wantScenario},                // sections 1–6
+	{"sales_robots", salesScenario, wantSalesScenario},      // section 7
+	{"exclusive", exclusiveScenario, wantExclusiveScenario}, // section 10 (queries_exclusive_test.go)
 }
 
 func TestDocQueriesScenario(t *testing.T) {

@@ -122,7 +122,7 @@ func TestRowCodecRejects(t *testing.T) {
 // written before row versions were kept (version 1) still loads, and row
 // versions only grow.
 func TestTaskStateVersions(t *testing.T) {
-	st := taskState{next: [5]int64{1, 2, 3, 4, 5}, watermark: -9, version: 1_790_000_000_077, rowChunks: 3}
+	st := taskState{next: [6]int64{1, 2, 3, 4, 5, 6}, watermark: -9, version: 1_790_000_000_077, rowChunks: 3}
 	got, err := decodeTaskState(st.encode())
 	if err != nil || got != st {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, err, st)
@@ -132,7 +132,7 @@ func TestTaskStateVersions(t *testing.T) {
 		v1 = appendVarint(v1, n)
 	}
 	got, err = decodeTaskState(v1)
-	want := taskState{next: [5]int64{10, 20, 30, 40, 50}, watermark: 1234}
+	want := taskState{next: [6]int64{10, 20, 30, 40, 50}, watermark: 1234}
 	if err != nil || got != want {
 		t.Fatalf("version 1: %+v, %v; want %+v", got, err, want)
 	}

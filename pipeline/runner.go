@@ -364,9 +364,10 @@ func (r *Runner) newTask(p int32, engine Engine) (*task, error) {
 	return t, nil
 }
 
-// newMarks tracks the watermark of a task's five inputs.
+// newMarks tracks the watermark of a task's inputs: the five, and
+// cs.outreach when configured (an input never read would hold it back).
 func newMarks(cfg *config.Config) *eventtime.Watermarks {
-	return eventtime.NewWatermarks(len(schemas.Topics), cfg.Time.MaxOutOfOrder, cfg.Time.IdleInput)
+	return eventtime.NewWatermarks(len(cfg.Topics.Inputs()), cfg.Time.MaxOutOfOrder, cfg.Time.IdleInput)
 }
 
 func (r *Runner) startTask(t *task) {

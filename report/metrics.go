@@ -19,6 +19,8 @@ const (
 	ShopHourly   = "cs_shop_hourly"
 	InquiryDaily = "cs_inquiry_daily"
 	RobotHourly  = "cs_robot_hourly"
+	// ExclusiveDaily is SPEC §3.7 (专属客服), a daily table like InquiryDaily.
+	ExclusiveDaily = "cs_exclusive_daily"
 )
 
 // Kind is how a figure is shown.
@@ -103,6 +105,24 @@ var Metrics = []Metric{
 		"round(sum(ordered_buyers) / nullIf(sum(inquiry_buyers), 0), 4)", Rate},
 	{"payment_conversion", "payment conv.", "付款转化率: paying buyers ÷ ordering buyers", InquiryDaily,
 		"round(sum(paid_buyers) / nullIf(sum(ordered_buyers), 0), 4)", Rate},
+
+	// cs_exclusive_daily: proactive follow-up of exclusive customers (buyer-days over several days).
+	{"exclusive_sent", "sent", "发送客户数: exclusive customers the agent wrote in a proactive session that day (summed over days: buyer-days)", ExclusiveDaily,
+		"sum(sent_customers)", Count},
+	{"exclusive_read", "read", "阅读客户数: of them, those who read a proactive message of the day, after the first one and before midnight", ExclusiveDaily,
+		"sum(read_customers)", Count},
+	{"exclusive_read_rate", "read rate", "阅读率: read ÷ sent customers", ExclusiveDaily,
+		"round(sum(read_customers) / nullIf(sum(sent_customers), 0), 4)", Rate},
+	{"exclusive_visited", "visited", "引导进店客户数: of the sent customers, those who entered the shop that day after the first message", ExclusiveDaily,
+		"sum(visited_customers)", Count},
+	{"exclusive_bought", "bought", "引导购买客户数: of the sent customers, those who paid that day after the first message (a presale deposit is no purchase)", ExclusiveDaily,
+		"sum(bought_customers)", Count},
+	{"exclusive_bought_rate", "bought rate", "bought ÷ sent customers", ExclusiveDaily,
+		"round(sum(bought_customers) / nullIf(sum(sent_customers), 0), 4)", Rate},
+	{"guided_orders", "guided orders", "引导成交订单数: payments of the day after the first proactive message, read before paying, by a customer of the agent since an earlier day", ExclusiveDaily,
+		"sum(guided_orders)", Count},
+	{"guided_yuan", "guided sales", "引导成交金额: the amounts of the guided orders, yuan; a presale counts deposit and final on the final payment's day", ExclusiveDaily,
+		"round(sum(guided_amount) / 100, 2)", Yuan},
 
 	// cs_robot_hourly: robot outbound calls.
 	{"robot_calls", "calls", "机器人外呼: the robot's outbound calls, in the hour they started", RobotHourly,

@@ -24,7 +24,7 @@ type Dimension struct {
 	doc    string
 }
 
-var allTables = []string{ShopHourly, AgentHourly, InquiryDaily, RobotHourly}
+var allTables = []string{ShopHourly, AgentHourly, InquiryDaily, RobotHourly, ExclusiveDaily}
 
 // Dimensions lists every --by value. Agents, groups, tasks and robots are
 // per shop (their ids need not be unique across shops), so those
@@ -36,7 +36,7 @@ var Dimensions = []Dimension{
 	{"shop", []dimCol{{"shop", "shop_id"}}, allTables, "the shop"},
 	// "09:00": text that sorts in hour order (keys are text).
 	{"hour", []dimCol{{"hour", "concat(if(hour_of_day < 10, '0', ''), toString(hour_of_day), ':00')"}}, []string{ShopHourly, AgentHourly, RobotHourly}, "the shop-local hour of the day, 00:00–23:00"},
-	{"agent", []dimCol{{"shop", "shop_id"}, {"agent", "agent_id"}}, []string{AgentHourly, InquiryDaily}, "the agent (of the shop)"},
+	{"agent", []dimCol{{"shop", "shop_id"}, {"agent", "agent_id"}}, []string{AgentHourly, InquiryDaily, ExclusiveDaily}, "the agent (of the shop)"},
 	{"group", []dimCol{{"shop", "shop_id"}, {"group", "group_id"}}, []string{AgentHourly}, "the group of the assignment (客服组)"},
 	{"task", []dimCol{{"shop", "shop_id"}, {"task", "task_id"}}, []string{RobotHourly}, "the robot outbound task"},
 	{"robot", []dimCol{{"shop", "shop_id"}, {"robot", "robot_id"}, {"task", "task_id"}}, []string{RobotHourly}, "robot (话术) and task"},
@@ -193,9 +193,9 @@ func (r *Request) applies(d Dimension, m Metric) string {
 		return fmt.Sprintf("%s comes from %s, which has no %s dimension", m.Name, m.Table, d.Name)
 	case len(r.Groups) > 0 && m.Table != AgentHourly:
 		return fmt.Sprintf("%s comes from %s, which has no group: --group does not apply", m.Name, m.Table)
-	case len(r.Agents) > 0 && m.Table != AgentHourly && m.Table != InquiryDaily:
+	case len(r.Agents) > 0 && m.Table != AgentHourly && m.Table != InquiryDaily && m.Table != ExclusiveDaily:
 		return fmt.Sprintf("%s comes from %s, which has no agent: --agent does not apply", m.Name, m.Table)
-	case r.Hours != nil && m.Table == InquiryDaily:
+	case r.Hours != nil && (m.Table == InquiryDaily || m.Table == ExclusiveDaily):
 		return fmt.Sprintf("%s comes from %s, a daily table: --hours does not apply", m.Name, m.Table)
 	}
 	return ""

@@ -139,6 +139,12 @@ var reportCases = []reportCase{
 	{"robot, hours 10-12", "robot_hours_10_12_month", Request{By: "robot", Shops: []string{shop1}, From: nov1, To: nov30, Hours: &Hours{10, 12}},
 		map[string]string{"month": nov1}, []string{"=" + shop1, "robot_id", "task_id"},
 		cols("calls_n", "robot_calls", "connect_rate", "connect_rate"), false},
+	{"agent, exclusive follow-up of a day", "exclusive_agent_day", Request{By: "agent", Shops: []string{shop1}, From: nov2, To: nov2},
+		map[string]string{"day": nov2}, []string{"=" + shop1, "agent_id"},
+		cols("sent_n", "exclusive_sent", "read_n", "exclusive_read", "visited_n", "exclusive_visited", "bought_n", "exclusive_bought",
+			"guided_orders_n", "guided_orders", "guided_yuan", "guided_yuan", "read_rate", "exclusive_read_rate"), false},
+	{"day, exclusive follow-up of the shop", "exclusive_shop_day", Request{By: "day", Shops: []string{shop1}, From: nov1, To: nov30},
+		nil, []string{"day"}, cols("sent_n", "exclusive_sent", "bought_rate", "exclusive_bought_rate", "guided_yuan", "guided_yuan"), false},
 	{"day, robot calls", "robot_calls_day", Request{By: "day", Shops: []string{shop1}, From: nov1, To: nov30},
 		nil, []string{"day"}, cols("calls_n", "robot_calls", "connected_n", "robot_connected", "connect_rate", "connect_rate"), false},
 }

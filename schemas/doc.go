@@ -1,6 +1,7 @@
-// Package schemas defines the input contract of cspulse (SPEC §1): the five
-// event topics, their typed form, and the strict decoder that turns a Kafka
-// record into an Event or into a dead-letter reason.
+// Package schemas defines the input contract of cspulse (SPEC §1): the six
+// event topics (cs.outreach optional), their typed form, and the strict
+// decoder that turns a Kafka record into an Event or into a dead-letter
+// reason.
 //
 // # Decoding rules
 //

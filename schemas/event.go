@@ -1,6 +1,6 @@
 package schemas
 
-// Topic identifies one of the five input streams. The zero value is invalid
+// Topic identifies one of the six input streams (cs.outreach is optional). The zero value is invalid
 // so that a forgotten assignment never passes for a real topic.
 type Topic uint8
 
@@ -11,10 +11,13 @@ const (
 	TopicMessages
 	TopicEvaluations
 	TopicOrders
+	TopicOutreach // optional (SPEC §1): exclusive customers, §3.7
 )
 
 // Topics lists the valid topics in a fixed order.
-var Topics = [...]Topic{TopicSessions, TopicTransfers, TopicMessages, TopicEvaluations, TopicOrders}
+// TopicOutreach is last, so that the inputs of a run without it are a
+// prefix of this list.
+var Topics = [...]Topic{TopicSessions, TopicTransfers, TopicMessages, TopicEvaluations, TopicOrders, TopicOutreach}
 
 // DefaultTopicNames are the Kafka topic names of SPEC §1; config may rename them.
 var DefaultTopicNames = map[Topic]string{
@@ -23,6 +26,7 @@ var DefaultTopicNames = map[Topic]string{
 	TopicMessages:    "cs.messages",
 	TopicEvaluations: "cs.evaluations",
 	TopicOrders:      "cs.orders",
+	TopicOutreach:    "cs.outreach",
 }
 
 func (t Topic) String() string {
@@ -37,13 +41,16 @@ func (t Topic) String() string {
 		return "evaluations"
 	case TopicOrders:
 		return "orders"
+	case TopicOutreach:
+		return "outreach"
 	}
 	return "invalid"
 }
 
 // EventType is the `type` field. Its valid values depend on the topic:
 // sessions: Started, Ended; transfers: Queued, Assigned, Abandoned;
-// orders: Created, Paid. Messages and evaluations have no type (TypeNone).
+// orders: Created, Paid; outreach: Invited … Visited. Messages and
+// evaluations have no type (TypeNone).
 type EventType uint8
 
 const (
@@ -55,11 +62,42 @@ const (
 	TypeAbandoned
 	TypeCreated
 	TypePaid
+	TypeInvited
+	TypeAccepted
+	TypeRejected
+	TypeUnsubscribed
+	TypeRead
+	TypeVisited
 )
 
 func (t EventType) String() string {
-	return [...]string{"", "started", "ended", "queued", "assigned", "abandoned", "created", "paid"}[t]
+	return [...]string{"", "started", "ended", "queued", "assigned", "abandoned", "created", "paid",
+		"invited", "accepted", "rejected", "unsubscribed", "read", "visited"}[t]
 }
+
+// Via says how a buyer accepted a relationship (cs.outreach `accepted`);
+// ViaNone reads as manual (SPEC §1: default manual).
+type Via uint8
+
+const (
+	ViaNone Via = iota
+	ViaManual
+	ViaAuto
+)
+
+func (v Via) String() string { return [...]string{"", "manual", "auto"}[v] }
+
+// Stage is the presale part of a `paid` order event; StageNone is an
+// ordinary payment.
+type Stage uint8
+
+const (
+	StageNone Stage = iota
+	StageDeposit
+	StageFinal
+)
+
+func (s Stage) String() string { return [...]string{"", "deposit", "final"}[s] }
 
 // Origin says who opened a session.
 type Origin uint8
@@ -130,6 +168,10 @@ type Event struct {
 	// orders
 	OrderID []byte
 	Amount  int64 // minor units (fen)
+	Stage   Stage // on paid: presale part
+
+	// outreach (also BuyerID, AgentID, SessionID)
+	Via Via // on accepted
 }
 
 // Reset clears e for reuse without releasing anything it points to.

@@ -52,7 +52,7 @@ var viewOffset = func() (o [numFields]uintptr) {
 // isStringField says whether f is stored in a []byte field of Event.
 func isStringField(f fieldID) bool {
 	switch f {
-	case fTS, fType, fOrigin, fSender, fText, fIsAd, fScore, fAmount:
+	case fTS, fType, fOrigin, fSender, fText, fIsAd, fScore, fAmount, fVia, fStage:
 		return false
 	}
 	return true
@@ -73,6 +73,10 @@ func (e *Event) setCode(f fieldID, code uint8) {
 		e.Origin = Origin(code)
 	case fSender:
 		e.Sender = Sender(code)
+	case fVia:
+		e.Via = Via(code)
+	case fStage:
+		e.Stage = Stage(code)
 	}
 }
 
@@ -97,6 +101,10 @@ func (e *Event) code(f fieldID) uint8 {
 		return uint8(e.Origin)
 	case fSender:
 		return uint8(e.Sender)
+	case fVia:
+		return uint8(e.Via)
+	case fStage:
+		return uint8(e.Stage)
 	}
 	return 0
 }

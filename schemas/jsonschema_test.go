@@ -72,8 +72,8 @@ func TestJSONSchemaMatchesDecoder(t *testing.T) {
 				if r.required {
 					required = append(required, r.id.String())
 				}
-				if r.when != nil {
-					conds[*r.when] = append(conds[*r.when], r.id.String())
+				for _, w := range r.when {
+					conds[w] = append(conds[w], r.id.String())
 				}
 				checkProp(t, r, s.Properties[r.id.String()])
 			}

@@ -17,10 +17,10 @@ type keySlot struct {
 
 const (
 	keyHashBits = 6
-	// keyMul hashes the 21 known keys into 64 slots without collision. If
+	// keyMul hashes the 23 known keys into 64 slots without collision. If
 	// a new field collides, init panics; pick another odd constant (the
 	// search in TestKeyTable prints one).
-	keyMul = 0xf40299ce8c16ea33
+	keyMul = 0x6ba8674fe24001fb
 	// noKey marks an empty slot: 0xFF bytes never occur in a plain key,
 	// because the SWAR mask stops at any byte >= 0x80.
 	noKey = ^uint64(0)

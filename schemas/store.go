@@ -69,14 +69,20 @@ func init() {
 }
 
 func addCondition(t int, r fieldRule) {
-	code := enumCode(fastRules[t][r.when.field].enum, r.when.value)
+	for _, w := range r.when {
+		addCondMask(t, w, r.id)
+	}
+}
+
+func addCondMask(t int, w condition, id fieldID) {
+	code := enumCode(fastRules[t][w.field].enum, w.value)
 	for i, c := range conditions[t] {
-		if c.field == r.when.field && c.code == code {
-			conditions[t][i].mask |= 1 << r.id
+		if c.field == w.field && c.code == code {
+			conditions[t][i].mask |= 1 << id
 			return
 		}
 	}
-	conditions[t] = append(conditions[t], condMask{r.when.field, code, 1 << r.id})
+	conditions[t] = append(conditions[t], condMask{w.field, code, 1 << id})
 }
 
 func enumCode(vals []enumValue, name string) uint8 {

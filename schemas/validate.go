@@ -49,8 +49,13 @@ func (d *Decoder) isRequired(r *fieldRule) bool {
 	if r.required || r.when == nil {
 		return r.required
 	}
-	c := d.vals[r.when.field]
-	return d.present&(1<<r.when.field) != 0 && c.kind == jsonString && string(c.str) == r.when.value
+	for _, w := range r.when {
+		c := d.vals[w.field]
+		if d.present&(1<<w.field) != 0 && c.kind == jsonString && string(c.str) == w.value {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decoder) checkString(r *fieldRule, v *rawVal, ev *Event) *DecodeError {
@@ -124,7 +129,7 @@ func numText(v *rawVal) string {
 func missing(r *fieldRule, wasNull bool) *DecodeError {
 	detail := "required"
 	if r.when != nil {
-		detail = fmt.Sprintf("required when %s is %q", r.when.field, r.when.value)
+		detail = fmt.Sprintf("required when %s is %s", r.when[0].field, whenValues(r.when))
 	}
 	if wasNull {
 		detail += ", got null"
@@ -144,6 +149,22 @@ func enumNames(vals []enumValue) string {
 			b.WriteString("|")
 		}
 		b.WriteString(v.name)
+	}
+	return b.String()
+}
+
+// whenValues renders a rule's alternative values: "paid" or one of "a"|"b".
+func whenValues(cs []condition) string {
+	if len(cs) == 1 {
+		return fmt.Sprintf("%q", cs[0].value)
+	}
+	var b bytes.Buffer
+	b.WriteString("one of ")
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("|")
+		}
+		b.WriteString(c.value)
 	}
 	return b.String()
 }

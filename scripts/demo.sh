@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: a simulated day for 20 shops, end to end on real parts.
+# make demo: two simulated days for 20 shops, end to end on real parts.
 #   local ClickHouse → embedded Kafka-protocol broker → cspulse gen →
 #   cspulse run --until-idle → cspulse report
 # Environment: CSPULSE_DEMO_BROKER (default 127.0.0.1:19092),
@@ -31,9 +31,11 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-step "generating one simulated day for $SHOPS shops"
+step "generating two simulated days for $SHOPS shops"
 # A few malformed records ride along (--poison) to show the dead-letter topic.
-"$BIN" gen --brokers "$BROKER" --shops "$SHOPS" --days 1 --poison 0.0002 --zones-out "$WORK/zones.yaml"
+# Two days: exclusive customers (专属客服) won on the first day can be guided
+# to buy on the second (a relationship made today guides nothing today).
+"$BIN" gen --brokers "$BROKER" --shops "$SHOPS" --days 2 --poison 0.0002 --zones-out "$WORK/zones.yaml"
 
 step "running the pipeline until the input is idle for 5s"
 "$BIN" run --config "$WORK/zones.yaml" --brokers "$BROKER" --until-idle 5s \
@@ -45,6 +47,20 @@ step "summary from ClickHouse ($DB)"
 step "per group, 09:00-18:00 (cspulse report --by group; --explain defines each metric)"
 "$BIN" report --clickhouse.database "$DB" --by group --hours 09:00-18:00 \
 	--metrics reply_3min_rate,avg_response_s,agent_pickup_rate,avg_wait_s,satisfaction_rate
+
+step "exclusive customers (专属客服) by day: 发送 sent, 阅读 read, 引导进店 visited, 引导购买 bought, 引导成交 guided (docs/queries.md section 9)"
+scripts/clickhouse.sh client --database "$DB" --format PrettyCompact --query "
+SELECT day,
+       sum(sent_customers)                AS sent_n,
+       sum(read_customers)                AS read_n,
+       sum(visited_customers)             AS visited_n,
+       sum(bought_customers)              AS bought_n,
+       sum(guided_orders)                 AS guided_orders_n,
+       round(sum(guided_amount) / 100, 2) AS guided_yuan,
+       sum(accepted)                      AS new_customers
+FROM cs_exclusive_daily FINAL
+WHERE day BETWEEN '2026-11-02' AND '2026-11-03'
+GROUP BY day ORDER BY day"
 
 step "dead letters in cs.deadletter, by reason (read with kcat)"
 kcat -C -b "$BROKER" -t cs.deadletter -X isolation.level=read_committed -o beginning -e -q -f '%h\n' |
@@ -65,5 +81,5 @@ cat <<MSG
 Query it yourself:  scripts/clickhouse.sh client --database $DB
   e.g. SELECT shop_id, sum(consult_sessions) FROM cs_shop_hourly FINAL GROUP BY shop_id
 The supervisors' page:  $BIN serve --database $DB --config $WORK/zones.yaml
-  then open http://127.0.0.1:8080/?day=2026-11-02 (the generated day; "today" has no traffic)
+  then open http://127.0.0.1:8080/?day=2026-11-02 (a generated day; "today" has no traffic)
 MSG

@@ -383,8 +383,8 @@ func TestClusterMigrateAddColumn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 2 || engines != uint64(len(tables.All)) {
-			t.Errorf("shard %d: probe_note on %d of the 2 tables, %d Distributed tables (want %d)", i+1, n, engines, len(tables.All))
+		if want := uint64(len(tables.All)); n != 2 || engines != want {
+			t.Errorf("shard %d: probe_note on %d of the 2 tables, %d Distributed tables (want %d, one per output table)", i+1, n, engines, want)
 		}
 	}
 	if err := cluster.Write(ctx, Table{Name: "cs_shop_hourly", Columns: []string{"shop_id", "hour", "day", "probe_note", "version"}},

@@ -95,5 +95,15 @@ func rankingColumns() []string {
 	return append(cols, "version")
 }
 
+// ExclusiveDaily is SPEC §3.7, exclusive customers and proactive
+// follow-up (专属客服): 0011_cs_exclusive_daily.
+var ExclusiveDaily = Table{Name: "cs_exclusive_daily", Columns: []string{
+	"shop_id", "agent_id", "day",
+	"customers", "ended", "invited", "accepted", "rejected",
+	"sent_customers", "read_customers", "replied_customers", "visited_customers", "bought_customers",
+	"guided_orders", "guided_amount",
+	"version",
+}}
+
 // All lists every output table.
-var All = []Table{AgentHourly, ShopHourly, Sessions, InquiryDaily, RobotHourly, Alerts, AgentRankings}
+var All = []Table{AgentHourly, ShopHourly, Sessions, InquiryDaily, RobotHourly, Alerts, AgentRankings, ExclusiveDaily}

@@ -15,6 +15,7 @@
 //	/api/rankings  ?shop=S[&group=G][&day=D][&prev=1] the agents' ranking of cs_agent_rankings:
 //	               the shop's (or group G's) on D, else on its latest day; prev=1 the day before
 //	/api/alerts    ?shop=S[&limit=50] the shop's latest alerts of cs_alerts, newest first
+//	/api/exclusive ?shop=S[&day=D] exclusive customers (专属客服): each agent's follow-up funnel
 //	/healthz       200 "ok"
 //
 // "Today" is the shop's local day: time.shop_zones[shop], else
@@ -61,6 +62,18 @@ var RobotMetrics = func() []string {
 	return out
 }()
 
+// ExclusiveMetrics are the exclusive-customer table's columns: every
+// metric of cs_exclusive_daily (the documented query exclusive_agent_day).
+var ExclusiveMetrics = func() []string {
+	var out []string
+	for _, m := range report.Metrics {
+		if m.Table == report.ExclusiveDaily {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}()
+
 // Server answers the page and its endpoints from one ClickHouse database.
 type Server struct {
 	Conn        driver.Conn
@@ -94,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/robots", s.api(s.robots))
 	mux.HandleFunc("GET /api/rankings", s.api(s.rankings))
 	mux.HandleFunc("GET /api/alerts", s.api(s.alerts))
+	mux.HandleFunc("GET /api/exclusive", s.api(s.exclusive))
 	return mux
 }
 
@@ -369,6 +383,46 @@ func (s *Server) robots(ctx context.Context, r *http.Request) (any, error) {
 			rr.Robot = row.Keys[1]
 		}
 		out.Rows = append(out.Rows, rr)
+	}
+	return out, nil
+}
+
+// ExclusiveRow is one agent of the exclusive-customer table.
+type ExclusiveRow struct {
+	Agent  string `json:"agent"`
+	Values Values `json:"values"`
+}
+
+// Exclusive is /api/exclusive's answer.
+type Exclusive struct {
+	Shop    string         `json:"shop"`
+	Day     string         `json:"day"`
+	Metrics []MetricInfo   `json:"metrics"`
+	Rows    []ExclusiveRow `json:"rows"`
+}
+
+// exclusive is each agent's follow-up of its exclusive customers on one
+// day (SPEC §3.7): sent, read, visited, bought, guided orders and sales.
+func (s *Server) exclusive(ctx context.Context, r *http.Request) (any, error) {
+	shop, err := shopParam(r)
+	if err != nil {
+		return nil, err
+	}
+	day, err := dayParam(r)
+	if err != nil {
+		return nil, err
+	}
+	if day == "" {
+		day = s.Today(shop, s.now())
+	}
+	res, err := report.Run(ctx, s.Conn, s.Database, report.Request{By: "agent", Metrics: ExclusiveMetrics,
+		From: day, To: day, Shops: []string{shop}})
+	if err != nil {
+		return nil, err
+	}
+	out := &Exclusive{Shop: shop, Day: day, Metrics: infos(ExclusiveMetrics), Rows: []ExclusiveRow{}}
+	for _, row := range res.Rows {
+		out.Rows = append(out.Rows, ExclusiveRow{Agent: row.Keys[len(row.Keys)-1], Values: values(res.Metrics, row.Values)})
 	}
 	return out, nil
 }

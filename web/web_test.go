@@ -198,6 +198,41 @@ func TestPageEqualsDocQueries(t *testing.T) {
 		}
 	})
 
+	t.Run("exclusive", func(t *testing.T) {
+		var ex web.Exclusive
+		url := "/api/exclusive?shop=" + shopSH + "&day=" + day
+		if code := get(t, h, url, &ex); code != 200 {
+			t.Fatalf("%s: status %d", url, code)
+		}
+		if len(ex.Metrics) != len(web.ExclusiveMetrics) {
+			t.Errorf("%d exclusive metrics, want %d", len(ex.Metrics), len(web.ExclusiveMetrics))
+		}
+		got := map[string]web.Values{}
+		for _, r := range ex.Rows {
+			got[r.Agent] = r.Values
+		}
+		cols := map[string]string{"exclusive_sent": "sent_n", "exclusive_read": "read_n", "exclusive_visited": "visited_n",
+			"exclusive_bought": "bought_n", "guided_orders": "guided_orders_n", "guided_yuan": "guided_yuan", "exclusive_read_rate": "read_rate"}
+		q := docQuery(t, "exclusive_agent_day", "day BETWEEN '2026-11-01' AND '2026-11-30'", "day = '"+day+"'", "'shop-0001'", "'"+shopSH+"'")
+		n := 0
+		for _, want := range docRows(t, pc.conn, q) {
+			v, ok := got[want["agent_id"]]
+			if !ok {
+				t.Errorf("%s: no row for %s; the query has %v", url, want["agent_id"], want)
+				continue
+			}
+			for metric, col := range cols {
+				if str(v[metric]) != want[col] {
+					t.Errorf("%s %s: %s = %s, the query's %s = %s", url, want["agent_id"], metric, str(v[metric]), col, want[col])
+				}
+			}
+			n++
+		}
+		if n == 0 || n != len(ex.Rows) {
+			t.Errorf("%s: %d rows, the query %d (want the same, and some)", url, len(ex.Rows), n)
+		}
+	})
+
 	t.Run("robots", func(t *testing.T) {
 		for _, c := range []struct{ by, hours string }{{"task", ""}, {"task", "10:00-12:00"}, {"robot", ""}, {"robot", "10:00-12:00"}} {
 			var rb web.Robots

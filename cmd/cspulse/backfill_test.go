@@ -24,10 +24,7 @@ func breakEvaluations(t *testing.T, src string, n int) (broken, fixed string) {
 	t.Helper()
 	broken, fixed = t.TempDir(), t.TempDir()
 	for _, topic := range inputTopics {
-		b, err := os.ReadFile(filepath.Join(src, topic+".jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := readInput(t, src, topic)
 		bad, good := b, b
 		if topic == "cs.evaluations" {
 			var bb, gb strings.Builder

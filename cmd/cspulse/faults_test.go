@@ -23,13 +23,14 @@ import (
 // tableKeys are the columns that identify a row; every other column but
 // version is compared.
 var tableKeys = map[string]string{
-	"cs_agent_hourly":   "shop_id, hour, group_id, agent_id",
-	"cs_shop_hourly":    "shop_id, hour",
-	"cs_sessions":       "shop_id, session_id",
-	"cs_inquiry_daily":  "shop_id, agent_id, day",
-	"cs_robot_hourly":   "shop_id, task_id, robot_id, hour, intent",
-	"cs_alerts":         "shop_id, evaluated_at, alert_id",
-	"cs_agent_rankings": "shop_id, day, scope, group_id, agent_id",
+	"cs_agent_hourly":    "shop_id, hour, group_id, agent_id",
+	"cs_shop_hourly":     "shop_id, hour",
+	"cs_sessions":        "shop_id, session_id",
+	"cs_inquiry_daily":   "shop_id, agent_id, day",
+	"cs_robot_hourly":    "shop_id, task_id, robot_id, hour, intent",
+	"cs_alerts":          "shop_id, evaluated_at, alert_id",
+	"cs_agent_rankings":  "shop_id, day, scope, group_id, agent_id",
+	"cs_exclusive_daily": "shop_id, agent_id, day",
 }
 
 // dumpRows returns every row of table (FINAL, without version) as text,

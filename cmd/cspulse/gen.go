@@ -144,12 +144,13 @@ func genToKafka(ctx context.Context, f genFlags, cfg *config.Config) error {
 	return nil
 }
 
-// topicMap maps the generator's default topic names to the configured ones.
+// topicMap maps the generator's default topic names to the configured
+// ones; cs.outreach maps to "" when topics.outreach is off.
 func topicMap(t config.Topics) map[string]string {
 	d := config.Defaults().Topics
 	return map[string]string{
 		d.Sessions: t.Sessions, d.Transfers: t.Transfers, d.Messages: t.Messages,
-		d.Evaluations: t.Evaluations, d.Orders: t.Orders,
+		d.Evaluations: t.Evaluations, d.Orders: t.Orders, d.Outreach: t.Outreach,
 	}
 }
 
@@ -171,10 +172,14 @@ func (p *producer) emit(r *generator.Record) error {
 		return err
 	default:
 	}
+	topic := p.topics[r.Topic]
+	if topic == "" {
+		return nil // an optional topic that is off (topics.outreach "")
+	}
 	buf := make([]byte, len(r.Key)+len(r.Value))
 	n := copy(buf, r.Key)
 	copy(buf[n:], r.Value)
-	rec := &kgo.Record{Topic: p.topics[r.Topic], Key: buf[:n:n], Value: buf[n:]}
+	rec := &kgo.Record{Topic: topic, Key: buf[:n:n], Value: buf[n:]}
 	p.cl.Produce(context.Background(), rec, p.done)
 	return nil
 }

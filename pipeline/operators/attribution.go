@@ -410,6 +410,11 @@ func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
 	a.stats.orderEvents++
 	shop, zone := e.shop(ev.ShopID)
 	a.keyBuf = appendEntityKey(a.keyBuf[:0], ev.ShopID, ev.OrderID)
+	if ev.Stage == schemas.StageFinal {
+		// A presale's final payment is a payment of its own, next to the
+		// deposit's (SPEC §3.7): one order keeps one payment.
+		a.keyBuf = append(a.keyBuf, 0, 'f')
+	}
 	o := a.orders[string(a.keyBuf)]
 	isNew := o == nil
 	if isNew {

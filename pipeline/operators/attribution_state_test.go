@@ -34,6 +34,7 @@ func snapshotOperators(e *Engine, out StateSink) {
 	for _, c := range r.cells {
 		out.Put(r.cellKey(c.key), encodeValues(&r.ck.val, []int64{c.calls, c.connected}))
 	}
+	snapshotExclusive(e.excl, out) // exclusive_state_test.go
 	if al := e.alerts; al != nil {
 		var enc encoder
 		for _, fc := range e.fig.cells {

@@ -603,6 +603,7 @@ func (r *robots) LoadDone() error {
 func (e *Engine) saveOperators(out StateSink) {
 	e.attr.SaveChanged(out)
 	e.robots.SaveChanged(out)
+	e.excl.SaveChanged(out)
 	if e.alerts != nil {
 		e.alerts.saveChanged(out)
 	}
@@ -615,6 +616,8 @@ func (e *Engine) saveOperators(out StateSink) {
 // does.
 func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 	switch {
+	case e.excl.owns(key):
+		return true, e.excl.Load(key, value)
 	case bytes.HasPrefix(key, []byte(keyRobotCell)):
 		return true, e.robots.Load(key, value)
 	case bytes.HasPrefix(key, []byte(keyBuyer)), bytes.HasPrefix(key, []byte(keyOrder)),
@@ -636,6 +639,9 @@ func (e *Engine) loadOperator(key, value []byte) (bool, error) {
 // engine's own state (its finality bound) is loaded.
 func (e *Engine) loadOperatorsDone() error {
 	if err := e.attr.LoadDone(); err != nil {
+		return err
+	}
+	if err := e.excl.LoadDone(); err != nil {
 		return err
 	}
 	if e.alerts != nil {

@@ -1,9 +1,10 @@
 // Package operators is cspulse's metric engine: pure event-time operators
-// for SPEC §3.1–3.3 with the filters of §3.6, sales attribution (§3.4) and
-// robot outbound sessions (§3.5). It turns the valid events of one task
-// (partition p of every input topic) into full rows of cs_agent_hourly,
-// cs_shop_hourly, cs_sessions, cs_inquiry_daily and cs_robot_hourly. It
-// knows nothing of Kafka or ClickHouse.
+// for SPEC §3.1–3.3 with the filters of §3.6, sales attribution (§3.4),
+// robot outbound sessions (§3.5) and exclusive customers (§3.7). It turns
+// the valid events of one task (partition p of every input topic) into
+// full rows of cs_agent_hourly, cs_shop_hourly, cs_sessions,
+// cs_inquiry_daily, cs_robot_hourly and cs_exclusive_daily. It knows
+// nothing of Kafka or ClickHouse.
 //
 // # API
 //
@@ -15,6 +16,7 @@
 //	e.Load(key, value); e.LoadDone() // restore, into a new engine, before Apply
 //	e.Stats()                       // gauges and counters; walks the state
 //	e.AttributionStats()            // the same for attribution and robots
+//	e.ExclusiveStats()              // the same for exclusive customers
 //
 // Apply hands cs.orders to the attribution operator (attribution.go),
 // which the engine owns with the robot operator (robot.go): both hear
@@ -392,6 +394,59 @@
 // (origin, task and robot are on `started`). Its cells are final when the
 // engine's hour is final: a close can only be taken back while the
 // session's log pins its hour.
+//
+// # Exclusive customers (SPEC §3.7)
+//
+// exclusive.go (with exclusive_facts.go, exclusive_compute.go,
+// exclusive_cells.go and exclusive_state.go) writes cs_exclusive_daily per
+// (shop, agent, local day) from cs.outreach, the payments of cs.orders and
+// the closes of proactive sessions (SessionListener; the messages are read
+// from the session's log, after the filters of §3.6). docs/metrics.md
+// defines the figures for shop owners; the decisions where the SPEC is
+// silent:
+//
+//   - Relationships: an acceptance of the owner's own agent changes
+//     nothing; one of another agent ends the old relationship (a buyer has
+//     one exclusive agent per shop; not counted as `ended`) and starts a
+//     new one; an unsubscribe ends the relationship with its agent only
+//     (one naming another agent changes nothing). Active at t: accepted
+//     before t (strictly) and not ended at or before t. Equal instants are
+//     ordered by (ts, kind, event id hash).
+//   - Counts are events: invited and rejected count every distinct event;
+//     accepted and ended count relationships started and ended.
+//   - Sent: an agent message, in a session with origin proactive, by the
+//     owner at its instant. Read/replied/visited/bought: from the agent's
+//     first such message of the day to the day's end; read and replied
+//     must concern a session with such a message that day. Bought: an
+//     ordinary or a final payment; a deposit is not a purchase.
+//   - Guided: the payment's day has a qualifying message before it, a read
+//     of that day's messages at or after the first and at or before the
+//     payment, and the owner at the payment has a relationship accepted on
+//     an earlier local day. A final payment adds its order's deposit (the
+//     buyer's own deposit event of that order_id; deposits are folded and
+//     kept 31 days, presaleWindow). Of two payments of one order and stage
+//     the later (ts, hash) wins, as in attribution. In attribution (§3.4)
+//     a final payment is an order of its own ("\x00f" after the order key):
+//     one order keeps one payment, so the deposit and the final payment are
+//     two sales, each in its own hour.
+//   - Customers (a stock): day(accepted) ≤ D < day(ended). A day's
+//     customers-only row is written once the day has ended in event time
+//     (the watermark past its midnight, the end of input at the latest
+//     fact's day), so that which rows exist does not depend on where the
+//     watermark steps; a row made by activity carries the customers so far.
+//
+// Model: facts (relationship events, marks — invitations, rejections,
+// reads, visits, payments — and proactive sessions' messages) are kept per
+// buyer while their day is not final, and a buyer's contribution to the
+// cells and to its agents' customer stocks is a pure function of its facts
+// before the watermark (compute); a new or newly due fact takes the
+// contribution back and makes it again. Facts ahead of the watermark are
+// held and stepped when it passes them. A final day is folded: the
+// relationship events into one relationship per buyer (owner, accepted-at;
+// 24 bytes a map slot, 44 B measured per relationship with the map's
+// overhead: TestRelationshipBytes), deposits into a map, the rest dropped.
+// Buyers are keyed by the 64-bit FNV-1a hash of (shop, buyer id).
+// Lateness: an outreach event in a final hour is a dead letter (late).
 //
 // # Tests
 //

@@ -50,6 +50,7 @@ type Engine struct {
 	fig     *figures     // copies of the agent cells' figures (figures.go); nil without alerts
 	alerts  *alerts      // SPEC §4.2, and the hour clock of the figures; nil without fig
 	ranks   *rankings    // SPEC §4.3; nil unless Settings.Rankings
+	excl    *exclusive   // SPEC §3.7, cs.outreach and cs_exclusive_daily
 	viewBuf SessionView  // the listeners' view, valid during their call
 
 	// discard absorbs the contributions of dropped sessions.
@@ -84,7 +85,8 @@ func NewEngine(s Settings) *Engine {
 	e.timers = newTimerQueue(e.lim.nearTimers())
 	e.attr = newAttribution(e, &s.Attribution)
 	e.robots = newRobots(e)
-	e.listener = sessionListeners(e.attr, e.robots, s.Sessions)
+	e.excl = newExclusive(e)
+	e.listener = sessionListeners(e.attr, e.robots, e.excl, s.Sessions)
 	if len(s.Alerts) > 0 || s.Rankings {
 		e.fig = newFigures()
 		e.alerts = newAlerts(e, s.Alerts) // also forgets the copies no one needs
@@ -112,7 +114,13 @@ func (e *Engine) Apply(ev *schemas.Event) (reason schemas.Reason, ok bool) {
 	case schemas.TopicEvaluations:
 		return e.applyEvaluation(ev)
 	case schemas.TopicOrders:
-		return e.attr.apply(ev)
+		reason, ok := e.attr.apply(ev)
+		if ok { // a dead letter counts nowhere
+			e.excl.order(ev)
+		}
+		return reason, ok
+	case schemas.TopicOutreach:
+		return e.excl.apply(ev)
 	}
 	return "", true
 }
@@ -166,6 +174,7 @@ func (e *Engine) advance(watermark int64) {
 	e.attr.advance() // after the closes, before finality: see attribution
 	e.advanceFinality()
 	e.robots.sweep()
+	e.excl.advance()
 }
 
 func (e *Engine) late() (schemas.Reason, bool) {

@@ -64,3 +64,15 @@ func (sc *scenario) NewRowSet() *RowSet { return newRowSet(sc.zones) }
 
 // Diff compares the final rows of got with the expected rows.
 func (sc *scenario) Diff(got *RowSet) []string { return sc.diff(got.final()) }
+
+// WithoutTopic is the scenario without the events of topic.
+func (sc *scenario) WithoutTopic(topic schemas.Topic) *Scenario {
+	c := *sc
+	c.steps = nil
+	for _, st := range sc.steps {
+		if st.event.Topic != topic {
+			c.steps = append(c.steps, st)
+		}
+	}
+	return &c
+}

@@ -96,7 +96,7 @@ type scenario struct {
 var topicByName = map[string]schemas.Topic{
 	"cs.sessions": schemas.TopicSessions, "cs.transfers": schemas.TopicTransfers,
 	"cs.messages": schemas.TopicMessages, "cs.evaluations": schemas.TopicEvaluations,
-	"cs.orders": schemas.TopicOrders,
+	"cs.orders": schemas.TopicOrders, "cs.outreach": schemas.TopicOutreach,
 }
 
 func loadScenario(t testing.TB, dir string) *scenario {
@@ -329,7 +329,7 @@ func (r *rowSet) key(table string, c map[string]any) string {
 		return strings.Join([]string{shop, c["group_id"].(string), c["agent_id"].(string), r.hour(shop, c["hour"])}, "|")
 	case ShopHourlyTable.Name:
 		return shop + "|" + r.hour(shop, c["hour"])
-	case InquiryDailyTable.Name:
+	case InquiryDailyTable.Name, ExclusiveTable.Name:
 		return strings.Join([]string{shop, c["agent_id"].(string), c["day"].(time.Time).Format(time.DateOnly)}, "|")
 	case RobotHourlyTable.Name:
 		return strings.Join([]string{shop, c["task_id"].(string), c["robot_id"].(string), r.hour(shop, c["hour"]), c["intent"].(string)}, "|")

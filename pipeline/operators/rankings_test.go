@@ -79,7 +79,7 @@ func TestRankings(t *testing.T) {
 		"2026-03-03 shop/ a3 received_buyers=2#1(+1) reply_3min_rate_session=1#1(+0) satisfaction_rate=null#null received_sessions=2#1(+2)",
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("rankings:\n got %s\nwant %s", join(got), join(want))
+		t.Errorf("rankings:\n got %s\nwant %s", indented(got), indented(want))
 	}
 	for _, cols := range rows.final()[RankingsTable.Name] {
 		if cols["day"].(time.Time).Day() == 2 && cols["scope"] == ScopeShop {
@@ -95,7 +95,7 @@ func TestRankings(t *testing.T) {
 
 func atMs(s string) int64 { return at(s) }
 
-func join(xs []string) string {
+func indented(xs []string) string {
 	out := ""
 	for _, x := range xs {
 		out += "\n     " + x

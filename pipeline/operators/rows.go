@@ -51,6 +51,7 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	if e.ranks != nil {
 		e.ranks.flush(version, out)
 	}
+	e.excl.flush(version, out)
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {

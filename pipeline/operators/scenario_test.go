@@ -135,7 +135,7 @@ func (sc *scenario) focus(table sinks.Table, rows map[string]map[string]any) ([]
 // optionalTables are checked only when expected.json names them: the
 // scenarios written before the attribution and robot operators leave them
 // out ({} asserts that there are no rows).
-var optionalTables = map[string]bool{InquiryDailyTable.Name: true, RobotHourlyTable.Name: true}
+var optionalTables = map[string]bool{InquiryDailyTable.Name: true, RobotHourlyTable.Name: true, ExclusiveTable.Name: true}
 
 // wantColumn is the expected, normalized value of col; row is the
 // normalized row the engine wrote.
@@ -155,13 +155,13 @@ func (sc *scenario) wantColumn(table, col string, want, row map[string]any) any 
 	case "shop_id", "session_id", "hour", "task_id", "robot_id", "intent":
 		return row[col] // part of the key
 	case "group_id", "agent_id":
-		if table == AgentHourlyTable.Name || table == InquiryDailyTable.Name {
+		if table == AgentHourlyTable.Name || table == InquiryDailyTable.Name || table == ExclusiveTable.Name {
 			return row[col] // part of the key
 		}
 		return ""
 	case "day":
 		switch table {
-		case InquiryDailyTable.Name:
+		case InquiryDailyTable.Name, ExclusiveTable.Name:
 			return row[col] // part of the key
 		case SessionsTable.Name:
 			return local("started_at").Format(time.DateOnly)

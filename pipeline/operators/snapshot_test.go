@@ -241,11 +241,14 @@ func checkRestores(t *testing.T, sc *scenario, steps []step, auto bool, cuts []i
 	d.e.SaveChanged(log)
 	delete(log, keyMeta)
 	delete(log, keyAttrMeta) // the attribution's horizon, like meta
-	// The alerts' state outlives the input by design: the scopes in
-	// breach, where each shop's evaluation stands, and the hourly figures
-	// of the last windows, which a later input would still need.
 	for k := range log {
-		if strings.HasPrefix(k, keyAlertShop) || strings.HasPrefix(k, keyFigure) || k == keyAlertMeta ||
+		// Exclusive relationships and their agents' customer stocks
+		// outlive the input; the latest fact's ts is like meta. So does
+		// the alerts' state, by design: the scopes in breach, where each
+		// shop's evaluation stands, the hourly figures of the last
+		// windows; and the rankings of the last days.
+		if strings.HasPrefix(k, keyXRel) || strings.HasPrefix(k, keyXStock) || k == keyXMeta ||
+			strings.HasPrefix(k, keyAlertShop) || strings.HasPrefix(k, keyFigure) || k == keyAlertMeta ||
 			strings.HasPrefix(k, keyRankDay) || strings.HasPrefix(k, keyRankBuyer) {
 			delete(log, k)
 		}
@@ -698,6 +701,7 @@ func TestSnapshotCoversState(t *testing.T) {
 			"dirtyAgents": transient, "dirtyShops": transient, "dirtySessions": transient, // empty after Flush
 			"stats": transient,              // per process
 			"attr":  saved, "robots": saved, // attrstate.go, TestAttributionStateCovered
+			"excl":    saved,                  // exclusive_state.go, TestExclusiveStateCovered
 			"viewBuf": transient,              // the listeners' view, during their call
 			"fig":     saved, "alerts": saved, // alertstate.go
 			"ranks": saved, // rankstate.go

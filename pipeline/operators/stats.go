@@ -64,6 +64,8 @@ func (e *Engine) Stats() Stats {
 	st.ApproxBytes += int64(len(e.shops)) * (int64(unsafe.Sizeof(shopCell{})) + int64(unsafe.Sizeof(shopKey{})) + 8 + mapEntryOverhead)
 	st.ApproxBytes += int64(cap(e.timers.near)+cap(e.timers.far)) * timerItemBytes
 	st.ApproxBytes += e.shopIDs.approxBytes() + e.names.approxBytes() + e.logs.idleBytes()
+	var facts int
+	st.ApproxBytes += e.excl.approxBytes(&facts) // SPEC §3.7 (exclusive_stats.go)
 	return st
 }
 

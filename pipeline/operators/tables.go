@@ -11,6 +11,7 @@ var (
 	RobotHourlyTable  = tables.RobotHourly
 	AlertsTable       = tables.Alerts
 	RankingsTable     = tables.AgentRankings
+	ExclusiveTable    = tables.ExclusiveDaily
 	Tables            = tables.All
 )
 

@@ -92,7 +92,7 @@ func ddlColumns(t *testing.T, table string) map[string]string {
 // its DDL and that the rows carry the Go type the driver takes for each.
 func TestTablesMatchMigrations(t *testing.T) {
 	rows := newRowSet(nil)
-	for _, name := range []string{"reply_3min_boundary", "robot_intents", "validity_days"} {
+	for _, name := range []string{"reply_3min_boundary", "robot_intents", "validity_days", "exclusive_customers"} {
 		sc := loadScenario(t, filepath.Join("testdata", "scenarios", name))
 		r, _ := sc.run(t, sc.steps, true)
 		for table, byKey := range r.rows {

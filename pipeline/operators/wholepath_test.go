@@ -120,9 +120,9 @@ func runWholePath(t *testing.T, sc *operators.Scenario, cfg *config.Config, chAd
 	t.Helper()
 	b := pipetest.Start(t, cfg)
 
-	topics := cfg.Topics.Inputs() // in schemas.Topics order
+	topics := cfg.Topics.Inputs() // in schemas.Topics order; cs.outreach is optional, last
 	topicName := map[schemas.Topic]string{}
-	for i, tp := range schemas.Topics {
+	for i, tp := range schemas.Topics[:len(topics)] {
 		topicName[tp] = topics[i]
 	}
 	events := sc.Events()
@@ -196,4 +196,36 @@ func readBack(t *testing.T, conn driver.Conn, db string, sc *operators.Scenario)
 		rows.Close()
 	}
 	return set
+}
+
+// TestExclusiveWithoutOutreach runs the exclusive-customer scenario
+// through the whole path with topics.outreach set empty (SPEC §1: the
+// topic is optional): its other events are processed as usual, nothing
+// fails, and cs_exclusive_daily stays empty.
+func TestExclusiveWithoutOutreach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs ClickHouse and the embedded broker")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	conn := testenv.Conn(t, chAddr, "default")
+	var sc *operators.Scenario
+	for _, v := range operators.ScenarioVariants(t) {
+		if v.Name() == "exclusive_customers" {
+			sc = v.WithoutTopic(schemas.TopicOutreach)
+		}
+	}
+	if sc == nil {
+		t.Fatal("no exclusive_customers scenario")
+	}
+	cfg := scenarioConfig(t, sc)
+	cfg.Topics.Outreach = ""
+	runWholePath(t, sc, cfg, chAddr)
+	var n uint64
+	q := fmt.Sprintf("SELECT count() FROM %s.cs_exclusive_daily FINAL", cfg.ClickHouse.Database)
+	if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("cs_exclusive_daily holds %d rows without cs.outreach, want 0", n)
+	}
 }

@@ -1,6 +1,7 @@
 // The supervisors' page: polls /api/monitor, /api/hourly, /api/robots,
-// /api/rankings and /api/alerts every few seconds and draws the tables and
-// an inline SVG chart. No library, no network but this server.
+// /api/rankings, /api/alerts and /api/exclusive every few seconds and draws
+// the tables and an inline SVG chart. No library, no network but this
+// server.
 "use strict";
 
 const REFRESH_MS = 5000;
@@ -186,6 +187,23 @@ function renderRobots(data) {
   }
 }
 
+function renderExclusive(data) {
+  $("exclusive-title").textContent = "— " + data.shop + ", " + data.day;
+  const t = $("exclusive");
+  headRow(t.tHead, ["agent"], data.metrics);
+  const body = t.tBodies[0];
+  body.replaceChildren();
+  if (data.rows.length === 0) {
+    body.appendChild(el("tr")).appendChild(el("td", { colspan: String(data.metrics.length + 1), class: "empty key" }, "No exclusive customers followed up."));
+  }
+  for (const r of data.rows) {
+    const tr = el("tr", { "data-agent": r.agent });
+    tr.appendChild(el("td", { class: "key" }, r.agent));
+    metricCells(tr, data.metrics, r.values);
+    body.appendChild(tr);
+  }
+}
+
 function setStatus(text, error) {
   const s = $("status");
   s.textContent = text;
@@ -199,23 +217,25 @@ async function refresh() {
     const mon = await getJSON("/api/monitor" + query({}));
     renderMonitor(mon);
     if (state.shop) {
-      const [hourly, robots, rankings, alerts] = await Promise.all([
+      const [hourly, robots, rankings, alerts, exclusive] = await Promise.all([
         getJSON("/api/hourly" + query({ shop: state.shop })),
         getJSON("/api/robots" + query({ shop: state.shop, by: state.by, hours: state.hours })),
         getJSON("/api/rankings" + query({ shop: state.shop, group: state.group, prev: state.prev ? "1" : "" })),
         getJSON("/api/alerts?shop=" + encodeURIComponent(state.shop)),
+        getJSON("/api/exclusive" + query({ shop: state.shop })),
       ]);
       renderChart(hourly);
       renderRobots(robots);
       renderRankings(rankings);
       renderAlerts(alerts);
+      renderExclusive(exclusive);
     } else {
       const none = "No shop to show: no figures for this day yet.";
       $("chart").replaceChildren(el("p", { class: "empty" }, none));
       $("robots").tHead.replaceChildren();
       $("robots").tBodies[0].replaceChildren(el("tr"));
       $("robots").tBodies[0].firstChild.appendChild(el("td", { class: "empty key" }, none));
-      for (const id of ["rankings", "alerts"]) {
+      for (const id of ["rankings", "alerts", "exclusive"]) {
         $(id).tHead.replaceChildren();
         if ($(id).tFoot) $(id).tFoot.replaceChildren();
         $(id).tBodies[0].replaceChildren(el("tr"));
