@@ -48,7 +48,7 @@ step "per group, 09:00-18:00 (cspulse report --by group; --explain defines each 
 "$BIN" report --clickhouse.database "$DB" --by group --hours 09:00-18:00 \
 	--metrics reply_3min_rate,avg_response_s,agent_pickup_rate,avg_wait_s,satisfaction_rate
 
-step "exclusive customers (专属客服) by day: 发送 sent, 阅读 read, 引导进店 visited, 引导购买 bought, 引导成交 guided (docs/queries.md section 9)"
+step "exclusive customers (专属客服) by day: 发送 sent, 阅读 read, 引导进店 visited, 引导购买 bought, 引导成交 guided (docs/queries.md section 10)"
 scripts/clickhouse.sh client --database "$DB" --format PrettyCompact --query "
 SELECT day,
        sum(sent_customers)                AS sent_n,
@@ -73,7 +73,7 @@ grep '"shop_id":"shop-0003"' "$WORK/alerts.jsonl" | head -10 |
 	sed -E 's/.*"rule":"([^"]*)".*"value":([0-9.e+-]+).*"threshold":([0-9.]+),"direction":"([^"]*)","state":"([^"]*)","evaluated_at":"([^"]*)".*/\6 \1 \5 \2 \4 \3/' |
 	awk '{printf "  %s  %-24s %-9s value %.3f (healthy: %s %s)\n", $1, $2, $3, $4, $5, $6}'
 
-step "ranking of shop-0001's agents on the generated day (cspulse report rankings)"
+step "ranking of shop-0001's agents on the first generated day (cspulse report rankings)"
 "$BIN" report rankings --clickhouse.database "$DB" --shop shop-0001 --day 2026-11-02
 
 cat <<MSG
