@@ -63,15 +63,7 @@ func (a *alerts) trackAll() {
 	a.metaChg = true
 }
 
-func figKey(e *Engine, enc *encoder, k agentKey) []byte {
-	w := writer{b: append(enc.key[:0], keyFigure...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.str(e.names.name(k.group))
-	w.str(e.names.name(k.agent))
-	w.int(k.hour)
-	enc.key = w.b
-	return w.b
-}
+func figKey(e *Engine, enc *encoder, k agentKey) []byte { return enc.agentKeyAs(keyFigure, e, k) }
 
 func (a *alerts) shopKey(s *alertShop) []byte {
 	w := writer{b: []byte(keyAlertShop)}

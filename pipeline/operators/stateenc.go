@@ -150,7 +150,13 @@ func (enc *encoder) sessionKey(s *session) []byte {
 }
 
 func (enc *encoder) agentKey(e *Engine, k agentKey) []byte {
-	w := writer{b: append(enc.key[:0], keyAgentCell...)}
+	return enc.agentKeyAs(keyAgentCell, e, k)
+}
+
+// agentKeyAs is agentKey under another prefix: the alerts' copies of the
+// agent cells (alertstate.go) are keyed like the cells.
+func (enc *encoder) agentKeyAs(prefix string, e *Engine, k agentKey) []byte {
+	w := writer{b: append(enc.key[:0], prefix...)}
 	w.str(e.shopIDs.name(k.shop))
 	w.str(e.names.name(k.group))
 	w.str(e.names.name(k.agent))
