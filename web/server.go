@@ -305,17 +305,21 @@ func shopParam(r *http.Request) (string, error) {
 	return shop, nil
 }
 
+// shopDay reads ?shop= and ?day=; no day is the shop's local today.
+func (s *Server) shopDay(r *http.Request) (shop, day string, err error) {
+	if shop, err = shopParam(r); err != nil {
+		return "", "", err
+	}
+	if day, err = dayParam(r); err != nil || day != "" {
+		return shop, day, err
+	}
+	return shop, s.Today(shop, s.now()), nil
+}
+
 func (s *Server) hourly(ctx context.Context, r *http.Request) (any, error) {
-	shop, err := shopParam(r)
+	shop, day, err := s.shopDay(r)
 	if err != nil {
 		return nil, err
-	}
-	day, err := dayParam(r)
-	if err != nil {
-		return nil, err
-	}
-	if day == "" {
-		day = s.Today(shop, s.now())
 	}
 	res, err := report.Run(ctx, s.Conn, s.Database, report.Request{By: "hour", Metrics: HourlyMetrics,
 		From: day, To: day, Shops: []string{shop}})
@@ -347,16 +351,9 @@ type Robots struct {
 }
 
 func (s *Server) robots(ctx context.Context, r *http.Request) (any, error) {
-	shop, err := shopParam(r)
+	shop, day, err := s.shopDay(r)
 	if err != nil {
 		return nil, err
-	}
-	day, err := dayParam(r)
-	if err != nil {
-		return nil, err
-	}
-	if day == "" {
-		day = s.Today(shop, s.now())
 	}
 	q := r.URL.Query()
 	by := q.Get("by")
@@ -404,16 +401,9 @@ type Exclusive struct {
 // exclusive is each agent's follow-up of its exclusive customers on one
 // day (SPEC §3.7): sent, read, visited, bought, guided orders and sales.
 func (s *Server) exclusive(ctx context.Context, r *http.Request) (any, error) {
-	shop, err := shopParam(r)
+	shop, day, err := s.shopDay(r)
 	if err != nil {
 		return nil, err
-	}
-	day, err := dayParam(r)
-	if err != nil {
-		return nil, err
-	}
-	if day == "" {
-		day = s.Today(shop, s.now())
 	}
 	res, err := report.Run(ctx, s.Conn, s.Database, report.Request{By: "agent", Metrics: ExclusiveMetrics,
 		From: day, To: day, Shops: []string{shop}})
