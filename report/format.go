@@ -85,11 +85,7 @@ func writeCSV(w io.Writer, res *Result) error {
 	for _, row := range res.Rows {
 		rec := append([]string{}, row.Keys...)
 		for _, v := range row.Values {
-			if v.Null {
-				rec = append(rec, "")
-			} else {
-				rec = append(rec, v.String())
-			}
+			rec = append(rec, v.csvCell())
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -94,11 +94,7 @@ func writeRankingCSV(w io.Writer, rk *Ranking) error {
 	for _, row := range rk.Rows {
 		rec := []string{row.Agent}
 		for _, v := range rankingRecord(rk, row) {
-			if v.Null {
-				rec = append(rec, "")
-			} else {
-				rec = append(rec, v.String())
-			}
+			rec = append(rec, v.csvCell())
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

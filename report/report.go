@@ -441,6 +441,14 @@ func toValue(v reflect.Value) Value {
 }
 
 // String is the value as SQL prints it: shortest number, NULL.
+// csvCell is v in a CSV record: NULL is an empty cell.
+func (v Value) csvCell() string {
+	if v.Null {
+		return ""
+	}
+	return v.String()
+}
+
 func (v Value) String() string {
 	switch {
 	case !v.IsNum:
