@@ -304,10 +304,7 @@ func restore(e Engine, read changelogRead) (restored, error) {
 			return restored{}, err
 		}
 	}
-	engine, ok := e.(checkpointable)
-	if !ok {
-		return restored{}, errors.New("the changelog holds state but the engine cannot load it")
-	}
+
 	var held []heldEval
 	for key, value := range entries {
 		if key == taskKey || strings.HasPrefix(key, rowsKeyPrefix) {
@@ -321,11 +318,11 @@ func restore(e Engine, read changelogRead) (restored, error) {
 			held = append(held, e)
 			continue
 		}
-		if err := engine.Load([]byte(key), value); err != nil {
+		if err := e.Load([]byte(key), value); err != nil {
 			return restored{}, err
 		}
 	}
-	if err := engine.LoadDone(); err != nil {
+	if err := e.LoadDone(); err != nil {
 		return restored{}, err
 	}
 	return restored{state: st, pending: pending, heldEvals: held, ok: true}, nil

@@ -201,9 +201,6 @@ func (r *Runner) connect(ctx context.Context, brokers []string) error {
 // connectState prepares the changelog. Each task writes its own partition
 // of it through a checkpoint writer of its own (checkpointwriter.go).
 func (r *Runner) connectState(ctx context.Context, partitions int32) error {
-	if _, ok := r.engines.New(0).(checkpointable); !ok {
-		return errors.New("run.state_checkpoints is on but the engine cannot save its state")
-	}
 	return ensureChangelog(ctx, r.client, r.cfg.ChangelogTopic(), partitions)
 }
 

@@ -15,7 +15,8 @@ import (
 )
 
 // Engine is the seam between the task and the metric operators: pure
-// event-time logic that knows nothing of Kafka or ClickHouse.
+// event-time logic that knows nothing of Kafka or ClickHouse
+// (operators.Engine is the one the pipeline runs).
 type Engine interface {
 	// Apply takes one valid event; its []byte fields are only valid during
 	// the call. ok=false means the event was rejected (e.g. late with its
@@ -23,15 +24,16 @@ type Engine interface {
 	Apply(ev *schemas.Event) (reason schemas.Reason, ok bool)
 	// Advance moves event time: timeouts fire, state is finalized.
 	Advance(watermark int64)
-	// Flush appends every row changed since the last Flush, as full rows.
-	Flush(version uint64, out RowSink)
-}
-
-// checkpointable is an engine whose state survives restarts. The runner
-// requires it when run.state_checkpoints is on.
-type checkpointable interface {
-	Engine
-	operators.Checkpointer
+	// Checkpoint appends every row changed since the last checkpoint, as
+	// full rows carrying version, saves the changed state entries when
+	// state is not nil, and returns the alerts raised since the last one.
+	Checkpoint(version uint64, rows RowSink, state operators.StateSink) []schemas.Alert
+	// Load and LoadDone restore a fresh engine from a changelog's live
+	// entries (any order), before any other call.
+	Load(key, value []byte) error
+	LoadDone() error
+	// Stats are the engine's gauges for /metrics.
+	Stats() operators.Stats
 }
 
 // RowSink receives output rows; sinks.Buffer is one.
@@ -297,13 +299,13 @@ func (t *task) serve(req taskRequest) {
 	}
 	next := t.saved
 	next.version = nextVersion(t.saved.version, time.Now())
-	t.engine.Flush(next.version, out.rows)
-	out.dead = t.dead.Take()
-	out.alerts = t.takeAlerts()
+	var state operators.StateSink // nil without state checkpoints
 	if out.state != nil {
-		// After Flush: the engine's contract is that no row is pending
-		// when its state is saved.
-		t.engine.(checkpointable).SaveChanged(out.state)
+		state = out.state
+	}
+	out.alerts = t.alertRecords(t.engine.Checkpoint(next.version, out.rows, state))
+	out.dead = t.dead.Take()
+	if out.state != nil {
 		t.saveHeldEvals(out.state)
 	}
 	out.empty = out.rows.Len() == 0 && len(out.dead) == 0 && len(out.alerts) == 0 && (out.state == nil || len(out.state.recs) == 0) &&
@@ -315,27 +317,15 @@ func (t *task) serve(req taskRequest) {
 		}
 		t.saved = next
 	}
-	if st, ok := t.engine.(interface{ Stats() operators.Stats }); ok {
-		t.stats.setEngine(t.partition, st.Stats())
-	}
+	t.stats.setEngine(t.partition, t.engine.Stats())
 	t.stats.setWatermark(t.partition, t.watermark)
 	out.finished = t.watermark == math.MaxInt64
 	close(req.done)
 }
 
-// alertSource is an engine that emits alerts (operators.Engine).
-type alertSource interface {
-	TakeAlerts() []schemas.Alert
-}
-
-// takeAlerts turns the alerts the engine flushed into records of the
+// alertRecords turns the alerts of a checkpoint into records of the
 // alerts topic, keyed by shop like the input.
-func (t *task) takeAlerts() []*kgo.Record {
-	src, ok := t.engine.(alertSource)
-	if !ok {
-		return nil
-	}
-	alerts := src.TakeAlerts()
+func (t *task) alertRecords(alerts []schemas.Alert) []*kgo.Record {
 	if t.alertsTopic == "" || len(alerts) == 0 {
 		return nil
 	}

@@ -29,9 +29,9 @@ type alerts struct {
 	shops   []*alertShop  // by shop id; nil until the shop is seen
 	minTS   int64         // the earliest and latest event ts applied
 	maxTS   int64
-	out     []schemas.Alert // emitted since the last Flush
-	taken   []schemas.Alert // flushed, for TakeAlerts
-	changed []*alertShop    // since the last SaveChanged
+	out     []schemas.Alert // emitted since the last flush
+	taken   []schemas.Alert // flushed, for takeAlerts
+	changed []*alertShop    // since the last saveChanged
 	metaChg bool
 }
 
@@ -449,9 +449,9 @@ func (a *alerts) forget(s *alertShop, b int64) {
 	}
 }
 
-// TakeAlerts returns the alerts emitted since the last call; Flush writes
+// takeAlerts returns the alerts emitted since the last call; flush writes
 // the same alerts to cs_alerts.
-func (e *Engine) TakeAlerts() []schemas.Alert {
+func (e *Engine) takeAlerts() []schemas.Alert {
 	if e.alerts == nil {
 		return nil
 	}
@@ -460,13 +460,13 @@ func (e *Engine) TakeAlerts() []schemas.Alert {
 	return out
 }
 
-// flushAlerts writes the alerts emitted since the last Flush to cs_alerts
-// and keeps them for TakeAlerts.
-func (e *Engine) flushAlerts(version uint64, out RowSink) {
-	a := e.alerts
-	if a == nil || len(a.out) == 0 {
+// flush writes the alerts emitted since the last flush to cs_alerts and
+// keeps them for takeAlerts.
+func (a *alerts) flush(version uint64, out RowSink) {
+	if len(a.out) == 0 {
 		return
 	}
+	e := a.e
 	for i := range a.out {
 		al := &a.out[i]
 		shop, _ := e.shop([]byte(al.ShopID))

@@ -63,8 +63,8 @@ func (r alertRun) run(t *testing.T, evs []schemas.Event) ([]schemas.Alert, *rowS
 	version := uint64(0)
 	flush := func() {
 		version++
-		e.Flush(version, rows)
-		got = append(got, e.TakeAlerts()...)
+		e.flush(version, rows)
+		got = append(got, e.takeAlerts()...)
 	}
 	maxTS := int64(math.MinInt64)
 	for i := range evs {
@@ -90,7 +90,7 @@ func (r alertRun) run(t *testing.T, evs []schemas.Event) ([]schemas.Alert, *rowS
 func restored(t *testing.T, e *Engine, s Settings) *Engine {
 	t.Helper()
 	st := changelog{}
-	e.SaveChanged(st)
+	e.saveChanged(st)
 	s.Zones = s.Zones.Clone()
 	fresh := NewEngine(s)
 	for k, v := range st {

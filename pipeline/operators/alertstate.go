@@ -166,7 +166,7 @@ func (a *alerts) ruleIndex(name string, kind uint8) int {
 }
 
 // loadDone adds the running sums up again from the copies.
-func (a *alerts) loadDone() {
+func (a *alerts) loadDone() error {
 	for _, s := range a.shops {
 		if s == nil || s.evaluatedTo == 0 {
 			continue
@@ -176,4 +176,5 @@ func (a *alerts) loadDone() {
 			a.addHours(s, wi, w.start(z, s.evaluatedTo), s.evaluatedTo, 1)
 		}
 	}
+	return nil
 }

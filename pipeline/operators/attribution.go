@@ -860,8 +860,8 @@ func (a *attribution) expire(b *buyer) {
 	}
 }
 
-// dropFinalCells forgets final cells that Flush has written; dirty ones
-// are written and dropped by the next Flush.
+// dropFinalCells forgets final cells that flush has written; dirty ones
+// are written and dropped by the next flush.
 func (a *attribution) dropFinalCells() {
 	for _, c := range a.cells {
 		if !c.dirty && c.until <= a.settled {

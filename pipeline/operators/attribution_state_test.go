@@ -82,7 +82,7 @@ func TestAttributionCheckpoints(t *testing.T) {
 				d, log := newDriver(t, sc, sc.steps, true), changelog{}
 				for i := range len(sc.steps) {
 					d.run(i)
-					d.e.SaveChanged(log)
+					d.e.saveChanged(log)
 					for k := range log {
 						seen[k[:min(len(k), 2)]] = true
 					}

@@ -82,7 +82,7 @@ func runGeneratedWeek(tb testing.TB, cfg generator.Config, measureHeap bool) wee
 		if pending++; pending == 512 {
 			pending = 0
 			e.Advance(maxTS - 10_000)
-			e.Flush(uint64(run.events), &sink)
+			e.flush(uint64(run.events), &sink)
 			if d := floorDiv(maxTS, 24*hourMs); d != day {
 				if day >= 0 {
 					sample(d)
@@ -96,7 +96,7 @@ func runGeneratedWeek(tb testing.TB, cfg generator.Config, measureHeap bool) wee
 		tb.Fatal(err)
 	}
 	e.Advance(math.MaxInt64)
-	e.Flush(uint64(run.events+1), &sink)
+	e.flush(uint64(run.events+1), &sink)
 	run.lateRatings = int64(e.Stats().LateRatings)
 	sample(day + 1)
 	run.samples[len(run.samples)-1].final = true

@@ -8,11 +8,8 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 )
 
-// Checkpoints of the attribution and robot operators (state.go's
-// Checkpointer, with snapshot.go's contract: Flush right before
-// SaveChanged; Load every live entry into a fresh engine, then LoadDone).
-// The engine's own Checkpointer hands them the keys of their prefixes
-// (saveOperators, loadOperator, loadOperatorsDone below).
+// Checkpoints of the attribution and robot operators, two families
+// (families.go) under snapshot.go's contract.
 //
 // Keys (str: uvarint length and bytes):
 //
@@ -65,7 +62,7 @@ const (
 )
 
 // attrCheckpoints is the attribution's change tracking, as the engine's:
-// lists are kept from the first SaveChanged or LoadDone on.
+// lists are kept from the first saveChanged or LoadDone on.
 type attrCheckpoints struct {
 	tracking, loading, restored bool
 	buyers                      []*buyer
@@ -106,10 +103,10 @@ func (a *attribution) trackCell(c *inqCell) { listChanged(&c.changed, a.ck.track
 
 func (r *robots) track(c *robotCell) { listChanged(&c.changed, r.ck.tracking, &r.ck.cells, c) }
 
-// SaveChanged implements Checkpointer.
-func (a *attribution) SaveChanged(out StateSink) {
+// saveChanged implements family.
+func (a *attribution) saveChanged(out StateSink) {
 	if len(a.dirty) > 0 {
-		panic(fmt.Sprintf("operators: attribution SaveChanged with %d rows not flushed", len(a.dirty)))
+		panic(fmt.Sprintf("operators: attribution saveChanged with %d rows not flushed", len(a.dirty)))
 	}
 	ck := &a.ck
 	if !ck.tracking {
@@ -160,7 +157,7 @@ func (a *attribution) saveCells(out StateSink) {
 		func(c *inqCell) []byte { return encodeValues(&ck.val, c.v[:]) })
 }
 
-// trackAll lists everything held: the first SaveChanged of an operator
+// trackAll lists everything held: the first saveChanged of an operator
 // that was not restored writes it all.
 func (a *attribution) trackAll() {
 	ck := &a.ck
@@ -292,12 +289,11 @@ func (o *order) flags() uint64 {
 	return f
 }
 
-// Load implements Checkpointer.
-func (a *attribution) Load(key, value []byte) error {
+// load implements family.
+func (a *attribution) load(key, value []byte) (bool, error) {
 	if a.ck.restored {
-		return errors.New("operators: attribution Load after LoadDone")
+		return true, errors.New("operators: attribution Load after LoadDone")
 	}
-	a.ck.loading = true
 	var err error
 	switch {
 	case bytes.HasPrefix(key, []byte(keyBuyer)):
@@ -309,12 +305,13 @@ func (a *attribution) Load(key, value []byte) error {
 	case string(key) == keyAttrMeta:
 		err = a.loadMeta(value)
 	default:
-		err = errors.New("not a key of the attribution operator")
+		return false, nil
 	}
+	a.ck.loading = true
 	if err != nil {
-		return fmt.Errorf("operators: state entry %q: %w", key, err)
+		return true, fmt.Errorf("operators: state entry %q: %w", key, err)
 	}
-	return nil
+	return true, nil
 }
 
 // shopOf interns the shop part of an entity key.
@@ -467,10 +464,10 @@ func (a *attribution) loadMeta(value []byte) error {
 	return nil
 }
 
-// LoadDone implements Checkpointer: it links orders to their buyers,
+// loadDone implements family: it links orders to their buyers,
 // holds the payment hours of paid orders again and rebuilds the wake-ups.
 // The engine's own state (its finality bound) must be loaded first.
-func (a *attribution) LoadDone() error {
+func (a *attribution) loadDone() error {
 	ck := &a.ck
 	if ck.restored {
 		return errors.New("operators: attribution LoadDone called twice")
@@ -522,10 +519,10 @@ func (a *attribution) linkLoaded(o *order, lo loadedOrder) error {
 	return nil
 }
 
-// SaveChanged implements Checkpointer.
-func (r *robots) SaveChanged(out StateSink) {
+// saveChanged implements family.
+func (r *robots) saveChanged(out StateSink) {
 	if len(r.dirty) > 0 {
-		panic(fmt.Sprintf("operators: robots SaveChanged with %d rows not flushed", len(r.dirty)))
+		panic(fmt.Sprintf("operators: robots saveChanged with %d rows not flushed", len(r.dirty)))
 	}
 	ck := &r.ck
 	if !ck.tracking {
@@ -552,13 +549,15 @@ func (r *robots) cellKey(k robotKey) []byte {
 	return w.b
 }
 
-// Load implements Checkpointer.
-func (r *robots) Load(key, value []byte) error {
-	err := r.loadCell(key, value)
-	if err != nil {
-		return fmt.Errorf("operators: state entry %q: %w", key, err)
+// load implements family.
+func (r *robots) load(key, value []byte) (bool, error) {
+	if !bytes.HasPrefix(key, []byte(keyRobotCell)) {
+		return false, nil
 	}
-	return nil
+	if err := r.loadCell(key, value); err != nil {
+		return true, fmt.Errorf("operators: state entry %q: %w", key, err)
+	}
+	return true, nil
 }
 
 func (r *robots) loadCell(key, value []byte) error {
@@ -590,65 +589,8 @@ func (r *robots) loadCell(key, value []byte) error {
 	return nil
 }
 
-// LoadDone implements Checkpointer: the cells need nothing rebuilt.
-func (r *robots) LoadDone() error {
+// loadDone implements family: the cells need nothing rebuilt.
+func (r *robots) loadDone() error {
 	r.ck.tracking = true
 	return nil
-}
-
-// The engine's Checkpointer (snapshot.go) delegates the keys of the
-// operators it owns through these three.
-
-// saveOperators saves the attribution and robot operators' changes.
-func (e *Engine) saveOperators(out StateSink) {
-	e.attr.SaveChanged(out)
-	e.robots.SaveChanged(out)
-	e.excl.SaveChanged(out)
-	if e.alerts != nil {
-		e.alerts.saveChanged(out)
-	}
-	if e.ranks != nil {
-		e.ranks.saveChanged(out)
-	}
-}
-
-// loadOperator loads key when an owned operator owns it; false when none
-// does.
-func (e *Engine) loadOperator(key, value []byte) (bool, error) {
-	switch {
-	case e.excl.owns(key):
-		return true, e.excl.Load(key, value)
-	case bytes.HasPrefix(key, []byte(keyRobotCell)):
-		return true, e.robots.Load(key, value)
-	case bytes.HasPrefix(key, []byte(keyBuyer)), bytes.HasPrefix(key, []byte(keyOrder)),
-		bytes.HasPrefix(key, []byte(keyInqCell)), string(key) == keyAttrMeta:
-		return true, e.attr.Load(key, value)
-	}
-	if e.ranks != nil {
-		if owned, err := e.ranks.load(key, value); owned {
-			return true, err
-		}
-	}
-	if e.alerts != nil {
-		return e.alerts.load(key, value)
-	}
-	return false, nil
-}
-
-// loadOperatorsDone ends the owned operators' restore; call it after the
-// engine's own state (its finality bound) is loaded.
-func (e *Engine) loadOperatorsDone() error {
-	if err := e.attr.LoadDone(); err != nil {
-		return err
-	}
-	if err := e.excl.LoadDone(); err != nil {
-		return err
-	}
-	if e.alerts != nil {
-		e.alerts.loadDone()
-	}
-	if e.ranks != nil {
-		e.ranks.loadDone()
-	}
-	return e.robots.LoadDone()
 }

@@ -210,7 +210,7 @@ func BenchmarkApplyStream(b *testing.B) {
 		if i&(1<<17-1) == 1<<17-1 {
 			b.StopTimer()
 			cpu.pause()
-			e.Flush(uint64(i), sink)
+			e.flush(uint64(i), sink)
 			cpu.resume()
 			b.StartTimer()
 		}
@@ -228,7 +228,7 @@ func warm(e *Engine, src *benchStream, sink RowSink, n int) {
 		if i&1023 == 1023 {
 			e.Advance(src.clock - 10_000)
 			if i&(1<<17-1) == 1<<17-1 {
-				e.Flush(uint64(i), sink)
+				e.flush(uint64(i), sink)
 			}
 		}
 	}
@@ -288,7 +288,7 @@ func (r *steadyRig) openRound() {
 		}
 		r.clock += 30 * hourMs
 		r.e.Advance(r.clock)
-		r.e.Flush(uint64(r.round), &r.sink)
+		r.e.flush(uint64(r.round), &r.sink)
 	}
 	r.round++
 	for i := range r.ids {
@@ -384,7 +384,7 @@ func TestOpenSessionBytes(t *testing.T) {
 		e.Apply(ev)
 	}
 	e.Advance(src.clock + 2*hourMs)
-	e.Flush(1, &nopSink{})
+	e.flush(1, &nopSink{})
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	st = e.Stats()

@@ -82,9 +82,9 @@ type cellStatus struct {
 	// "ever non-zero" is "ever given a contribution", whatever the order
 	// of sessions: see touchCell.
 	live    bool
-	dirty   bool // changed since the last Flush
+	dirty   bool // changed since the last flush
 	dropped bool // final and forgotten: see session.lastAgentCell
-	changed bool // since the last SaveChanged (snapshot.go)
+	changed bool // since the last saveChanged (snapshot.go)
 	saved   bool // the changelog holds its entry
 	watched bool // listed for the next drain of the figures (figures.go)
 }
@@ -160,10 +160,10 @@ func cellFor[K comparable, V comparable](e *Engine, cells map[K]*cell[K, V], k K
 	return c
 }
 
-// touchCell marks c dirty, listing it once for the next Flush, and returns
+// touchCell marks c dirty, listing it once for the next flush, and returns
 // its values for a contribution. Every contribution passes here first, so
 // a cell that is non-zero after one is found live at the next touch (or
-// at Flush, see isLive): a figure taken back before a flush still made it
+// at flush, see isLive): a figure taken back before a flush still made it
 // live, as it does on a path that flushed in between.
 func touchCell[K comparable, V comparable](c *cell[K, V], dirty *[]*cell[K, V]) *V {
 	if !c.dirty {
@@ -295,7 +295,7 @@ func (e *Engine) unpin(hour int32) {
 }
 
 // advanceFinality recomputes finalBefore after the watermark moved and
-// drops the cells that became final, except dirty ones, which Flush writes
+// drops the cells that became final, except dirty ones, which flush writes
 // and drops.
 func (e *Engine) advanceFinality() {
 	bound := satSub(e.wm, e.lim.lateness)

@@ -11,17 +11,19 @@
 //	e := NewEngine(settings)       // one per task; single goroutine, no locks
 //	reason, ok := e.Apply(&ev)      // ok=false: late, state gone → dead letter (ReasonLate)
 //	e.Advance(watermark)            // event time: timeouts, compaction, finality
-//	e.Flush(version, sink)          // every changed row, whole, with version
-//	e.SaveChanged(stateSink)        // right after Flush: changed state entries
+//	alerts := e.Checkpoint(version, rows, state) // changed rows, whole, with version;
+//	                                // changed state entries (state may be nil); alerts
 //	e.Load(key, value); e.LoadDone() // restore, into a new engine, before Apply
 //	e.Stats()                       // gauges and counters; walks the state
 //	e.AttributionStats()            // the same for attribution and robots
 //	e.ExclusiveStats()              // the same for exclusive customers
 //
-// Apply hands cs.orders to the attribution operator (attribution.go),
-// which the engine owns with the robot operator (robot.go): both hear
-// sessions through the SessionListener seam and share the engine's
-// watermark, finality, Flush and checkpoints; attribution adds its paid_*
+// Apply hands cs.orders to the attribution operator (attribution.go) and
+// cs.outreach to the exclusive-customer operator (exclusive.go). They,
+// the robot operator (robot.go), alerts and rankings are the engine's
+// families (families.go): they hear sessions through the SessionListener
+// seam and share the engine's watermark and finality; the checkpoint
+// flushes, saves and loads each of them alike. Attribution adds its paid_*
 // columns through addSale (see seams.go and "Sales attribution" below).
 //
 // # The model: a sorted log per session, replayed with a sign
@@ -145,7 +147,7 @@
 // operators. finalBefore = max(previous, min(watermark − allowed_lateness,
 // every pin)). A cell whose hour ends at or before finalBefore is final:
 // no accepted event can be before it, and no held state reaches back to
-// it. Final cells are written one last time by Flush and dropped. So a
+// it. Final cells are written one last time by flush and dropped. So a
 // cell lives until its hour is past the lateness and no open session or
 // re-ratable rating reaches back into it: in practice about
 // hour end + rating_window + allowed_lateness for hours that received
@@ -262,7 +264,7 @@
 //
 // # Checkpoints
 //
-// Engine implements Checkpointer (state.go; snapshot.go has the details
+// Engine.Checkpoint cuts rows and state together (snapshot.go has the details
 // and stateenc.go the byte layout). The state is a set of keyed entries:
 // "s/"+session key for a session in any phase (stub, open, closed,
 // compacted summary: one key for its whole life), "ca/" and "cs/" + the
@@ -271,16 +273,17 @@
 // written as strings, never as interned ids. Pins, timers and caches are
 // rebuilt by LoadDone.
 //
-// The contract: Flush right before SaveChanged (SaveChanged panics when a
-// row is pending: rows are not state); Load every live entry into a new
+// The contract: one Checkpoint call writes the changed rows, then saves
+// the state (inside, saveChanged panics when a row is pending: rows are not
+// state); Load every live entry into a new
 // engine, then LoadDone, before any Apply; an engine never restored saves
-// everything at its first SaveChanged. A restored engine is then
+// everything at its first saveChanged. A restored engine is then
 // indistinguishable from the saved one: the same later calls give the same
 // rows and listener calls in the same order (so the timer heap orders
 // equal instants by session key). HoldHour pins and the listener's own
 // state are their owners' to save. The attribution and robot operators
 // save theirs under "b/", "o/", "iq/", "at/meta" and "rb/" (attrstate.go)
-// through the engine's Checkpointer, and hold their hours again at
+// as families (families.go), and hold their hours again at
 // LoadDone. Change tracking costs the hot path a
 // flag test per event (a list append the first time a session changes
 // after a checkpoint); a typical open session encodes to about 330 bytes,

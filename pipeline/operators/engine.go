@@ -10,7 +10,7 @@ import (
 
 // Engine computes SPEC §3.1–3.3 for the shops of one task (one input
 // partition number). It is single-goroutine and lock-free: the task calls
-// Apply for each valid event, Advance when its watermark moves, and Flush
+// Apply for each valid event, Advance when its watermark moves, and flush
 // at each checkpoint.
 type Engine struct {
 	lim      limits
@@ -41,17 +41,20 @@ type Engine struct {
 	finalBefore int64 // hours ending at or before this are final
 	sweptTo     int64 // finalBefore / 1h at the last sweep of final cells
 
-	ckpt checkpoints // change tracking for SaveChanged (snapshot.go)
+	ckpt checkpoints // change tracking for saveChanged (snapshot.go)
 
 	// The operators on the engine's seams (seams.go), owned so that they
 	// share its time, finality, flushes and checkpoints.
-	attr    *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
-	robots  *robots      // SPEC §3.5, cs_robot_hourly
-	fig     *figures     // copies of the agent cells' figures (figures.go); nil without alerts
-	alerts  *alerts      // SPEC §4.2, and the hour clock of the figures; nil without fig
-	ranks   *rankings    // SPEC §4.3; nil unless Settings.Rankings
-	excl    *exclusive   // SPEC §3.7, cs.outreach and cs_exclusive_daily
-	viewBuf SessionView  // the listeners' view, valid during their call
+	attr   *attribution // SPEC §3.4, cs.orders and cs_inquiry_daily
+	robots *robots      // SPEC §3.5, cs_robot_hourly
+	fig    *figures     // copies of the agent cells' figures (figures.go); nil without alerts
+	alerts *alerts      // SPEC §4.2, and the hour clock of the figures; nil without fig
+	ranks  *rankings    // SPEC §4.3; nil unless Settings.Rankings
+	excl   *exclusive   // SPEC §3.7, cs.outreach and cs_exclusive_daily
+	// families are the operators above, in the order they flush, save
+	// and load (families.go).
+	families []family
+	viewBuf  SessionView // the listeners' view, valid during their call
 
 	// discard absorbs the contributions of dropped sessions.
 	discard struct {
@@ -87,15 +90,19 @@ func NewEngine(s Settings) *Engine {
 	e.robots = newRobots(e)
 	e.excl = newExclusive(e)
 	e.listener = sessionListeners(e.attr, e.robots, e.excl, s.Sessions)
+	e.families = []family{e.attr, e.robots}
 	if len(s.Alerts) > 0 || s.Rankings {
 		e.fig = newFigures()
 		e.alerts = newAlerts(e, s.Alerts) // also forgets the copies no one needs
 		e.fig.listen = append(e.fig.listen, e.alerts)
+		e.families = append(e.families, e.alerts)
 		if s.Rankings {
 			e.ranks = newRankings(e)
 			e.fig.listen = append(e.fig.listen, e.ranks)
+			e.families = append(e.families, e.ranks)
 		}
 	}
+	e.families = append(e.families, e.excl)
 	return e
 }
 
@@ -452,4 +459,18 @@ func (e *Engine) setHeader(s *session, ev *schemas.Event) {
 func (e *Engine) String() string {
 	return fmt.Sprintf("operators.Engine{watermark %d, final before %d, %d sessions, %d agent cells, %d shop cells}",
 		e.wm, e.finalBefore, len(e.sessions), len(e.agents), len(e.shops))
+}
+
+// Checkpoint cuts the engine's output since the last checkpoint: every
+// changed row, as a full row carrying version, into rows; the alerts raised
+// (they are in rows too, as cs_alerts); and, when state is not nil, every
+// state entry changed. One call, so that no caller can get the order wrong:
+// the state saved never has a row pending.
+func (e *Engine) Checkpoint(version uint64, rows RowSink, state StateSink) []schemas.Alert {
+	e.flush(version, rows)
+	alerts := e.takeAlerts()
+	if state != nil {
+		e.saveChanged(state)
+	}
+	return alerts
 }

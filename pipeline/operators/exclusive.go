@@ -116,7 +116,7 @@ type xbuyer struct {
 	sessions []xsession
 	contrib  []xcontrib
 	queued   bool // on exclusive.due
-	changed  bool // since the last SaveChanged
+	changed  bool // since the last saveChanged
 	saved    bool
 	deleted  bool
 }

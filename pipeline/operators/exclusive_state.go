@@ -10,11 +10,8 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 )
 
-// Checkpoints of the exclusive-customer operator (exclusive.go), with
-// snapshot.go's contract: Flush right before SaveChanged; Load every live
-// entry into a fresh engine, then LoadDone. The engine's Checkpointer
-// hands it the keys of its prefixes (attrstate.go's saveOperators,
-// loadOperator, loadOperatorsDone).
+// Checkpoints of the exclusive-customer operator (exclusive.go), a family
+// (families.go) under snapshot.go's contract.
 //
 // Keys (str: uvarint length and bytes; hash: uvarint of the 64-bit hash
 // of (shop, buyer) or (shop, order)):
@@ -54,7 +51,7 @@ const (
 )
 
 // xCheckpoints is the operator's change tracking, as the engine's: lists
-// are kept from the first SaveChanged or LoadDone on.
+// are kept from the first saveChanged or LoadDone on.
 type xCheckpoints struct {
 	tracking bool
 	buyers   []*xbuyer
@@ -94,7 +91,7 @@ func (x *exclusive) touchDeposit(k uint64) {
 }
 
 // startTracking begins change tracking; all lists everything held (an
-// engine's first SaveChanged when it was not restored).
+// engine's first saveChanged when it was not restored).
 func (x *exclusive) startTracking(all bool) {
 	ck := &x.ck
 	ck.tracking = true
@@ -124,10 +121,10 @@ func (x *exclusive) startTracking(all bool) {
 	}
 }
 
-// SaveChanged implements Checkpointer.
-func (x *exclusive) SaveChanged(out StateSink) {
+// saveChanged implements family.
+func (x *exclusive) saveChanged(out StateSink) {
 	if len(x.dirty) > 0 {
-		panic(fmt.Sprintf("operators: exclusive SaveChanged with %d rows not flushed", len(x.dirty)))
+		panic(fmt.Sprintf("operators: exclusive saveChanged with %d rows not flushed", len(x.dirty)))
 	}
 	ck := &x.ck
 	if !ck.tracking {
@@ -301,12 +298,15 @@ func (x *exclusive) encodeBuyer(b *xbuyer) []byte {
 	return x.done(w)
 }
 
-// Load implements Checkpointer.
-func (x *exclusive) Load(key, value []byte) error {
-	if err := x.load(key, value); err != nil {
-		return fmt.Errorf("operators: state entry %q: %w", key, err)
+// load implements family.
+func (x *exclusive) load(key, value []byte) (bool, error) {
+	if !x.owns(key) {
+		return false, nil
 	}
-	return nil
+	if err := x.loadEntry(key, value); err != nil {
+		return true, fmt.Errorf("operators: state entry %q: %w", key, err)
+	}
+	return true, nil
 }
 
 // owns reports whether key is one of this operator's.
@@ -319,7 +319,7 @@ func (x *exclusive) owns(key []byte) bool {
 	return false
 }
 
-func (x *exclusive) load(key, value []byte) error {
+func (x *exclusive) loadEntry(key, value []byte) error {
 	if len(key) < 3 {
 		return errors.New("not a key of the exclusive-customer operator")
 	}
@@ -469,9 +469,9 @@ func (x *exclusive) loadStock(key []byte, r *reader) error {
 	return nil
 }
 
-// LoadDone implements Checkpointer: the buyers' contributions and the
+// loadDone implements family: the buyers' contributions and the
 // held facts' wake-ups are derived again.
-func (x *exclusive) LoadDone() error {
+func (x *exclusive) loadDone() error {
 	wm := x.e.wm
 	for _, b := range x.buyers {
 		b.contrib = append(b.contrib[:0], x.compute(b, nil)...)

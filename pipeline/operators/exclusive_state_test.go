@@ -137,7 +137,7 @@ func relationshipBytes(t testing.TB, n int) float64 {
 		}
 	}
 	e.Advance(start + 3*24*hourMs) // the acceptances' day is final: folded
-	e.Flush(1, &nopSink{})
+	e.flush(1, &nopSink{})
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if len(e.excl.rels) != n || len(e.excl.buyers) != 0 {

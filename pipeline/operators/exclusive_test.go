@@ -214,10 +214,10 @@ func runX(t *testing.T, evs []schemas.Event, cut int, seed uint64) map[string]xv
 		}
 		maxTS = max(maxTS, evs[i].TS)
 		e.Advance(maxTS - 10_000)
-		e.Flush(uint64(i+1), sink)
+		e.flush(uint64(i+1), sink)
 		if i == cut {
 			log := changelog{}
-			e.SaveChanged(log)
+			e.saveChanged(log)
 			e = NewEngine(benchSettings(t))
 			for k, v := range log {
 				if err := e.Load([]byte(k), v); err != nil {
@@ -230,7 +230,7 @@ func runX(t *testing.T, evs []schemas.Event, cut int, seed uint64) map[string]xv
 		}
 	}
 	e.Advance(math.MaxInt64)
-	e.Flush(uint64(len(evs)+1), sink)
+	e.flush(uint64(len(evs)+1), sink)
 	for k, v := range rows {
 		if v == (xvalues{}) {
 			delete(rows, k)
@@ -347,7 +347,7 @@ func TestExclusiveLate(t *testing.T) {
 		}
 	}
 	e.Advance(evs[pay].TS + 10*60_000)
-	e.Flush(1, rows)
+	e.flush(1, rows)
 	if got := rows["a1|D1"]; got[xGuidedOrders] != 0 {
 		t.Errorf("the unsubscribe at 10:30 was applied with the rest: %s", showX(got))
 	}
@@ -358,14 +358,14 @@ func TestExclusiveLate(t *testing.T) {
 		e.Apply(&evs[i])
 	}
 	e.Advance(evs[pay].TS + 10*60_000) // past the payment: guided
-	e.Flush(1, rows)
+	e.flush(1, rows)
 	if got := rows["a1|D1"]; got[xGuidedOrders] != 1 {
 		t.Fatalf("before the unsubscribe: %s, want a guided order", showX(got))
 	}
 	if reason, ok := e.Apply(&evs[unsub]); !ok {
 		t.Fatalf("an unsubscribe 40 min behind the watermark (within allowed_lateness) refused: %s", reason)
 	}
-	e.Flush(2, rows)
+	e.flush(2, rows)
 	if got := rows["a1|D1"]; got[xGuidedOrders] != 0 || got[xEnded] != 1 {
 		t.Errorf("after the late unsubscribe: %s, want no guided order, ended 1", showX(got))
 	}

@@ -13,7 +13,7 @@ package operators
 //
 // Draining is deterministic whenever it happens: a sum is always the sum
 // of the current copies over its window, so the engine drains at every
-// evaluation (Advance) and at Flush, before state is saved.
+// evaluation (Advance) and at flush, before state is saved.
 
 // Columns of a figure copy: the agent-cell columns alerts and rankings use.
 const (
@@ -84,7 +84,7 @@ type figures struct {
 	watched []*agentCell
 	cells   map[agentKey]*figCell
 	byHour  map[shopHour][]*figCell // the same copies, by shop and hour
-	changed []*figCell              // since the last SaveChanged
+	changed []*figCell              // since the last saveChanged
 	listen  []figureListener
 }
 

@@ -408,7 +408,7 @@ func (sc *scenario) runWith(t testing.TB, steps []step, autoWatermark bool, l Se
 		version := uint64(i + 1)
 		if st.event.Topic == schemas.TopicInvalid {
 			e.Advance(st.advance)
-			e.Flush(version, rows)
+			e.flush(version, rows)
 			continue
 		}
 		reason, ok := e.Apply(&st.event)
@@ -420,10 +420,10 @@ func (sc *scenario) runWith(t testing.TB, steps []step, autoWatermark bool, l Se
 		if autoWatermark {
 			e.Advance(maxTS - sc.lag)
 		}
-		e.Flush(version, rows)
+		e.flush(version, rows)
 	}
 	e.Advance(math.MaxInt64)
-	e.Flush(uint64(len(steps)+1), rows)
+	e.flush(uint64(len(steps)+1), rows)
 	return rows, e
 }
 

@@ -170,7 +170,7 @@ func (e *Engine) unshow(s *session) {
 	e.listener.SessionClosed(&e.viewBuf, -1)
 }
 
-// markRow queues s's cs_sessions row for the next Flush, once s is known.
+// markRow queues s's cs_sessions row for the next flush, once s is known.
 func (e *Engine) markRow(s *session) {
 	if s.rowDirty || s.dropped() || !s.closeApplied || !s.known() {
 		return

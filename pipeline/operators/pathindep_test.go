@@ -120,12 +120,12 @@ func (d stepDriver) run(t *testing.T, sc *scenario, steps []step) allRows {
 		}
 		if (i+1)%d.flushEvery == 0 {
 			version++
-			e.Flush(version, rows)
+			e.flush(version, rows)
 		}
 	}
 	e.Advance(math.MaxInt64)
 	version++
-	e.Flush(version, rows)
+	e.flush(version, rows)
 	assertClean(t, e)
 	out := allRows{}
 	for table, byKey := range rows.rows {

@@ -18,11 +18,11 @@ import (
 type rankings struct {
 	e    *Engine
 	days map[shopDay]*rankDay
-	// dirty days are written at the next Flush; changed ones saved at the
-	// next SaveChanged.
+	// dirty days are written at the next flush; changed ones saved at the
+	// next saveChanged.
 	dirty   []*rankDay
 	changed []*rankDay
-	buyers  []*rankBuyer // changed since the last SaveChanged
+	buyers  []*rankBuyer // changed since the last saveChanged
 }
 
 type shopDay struct {

@@ -193,7 +193,7 @@ func (r *rankings) readKey(rr *reader) rankKey {
 }
 
 // loadDone counts each day's received buyers from its buyers.
-func (r *rankings) loadDone() {
+func (r *rankings) loadDone() error {
 	for _, rd := range r.days {
 		for _, b := range rd.buyers {
 			for _, c := range b.counts {
@@ -203,4 +203,5 @@ func (r *rankings) loadDone() {
 			}
 		}
 	}
+	return nil
 }

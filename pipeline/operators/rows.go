@@ -6,17 +6,17 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 )
 
-// Flush appends every row changed since the last Flush to out, as full
+// flush appends every row changed since the last flush to out, as full
 // rows carrying version, and then forgets the cells that are final. Rows
 // come in the order they were first changed, agent rows first.
-func (e *Engine) Flush(version uint64, out RowSink) {
+func (e *Engine) flush(version uint64, out RowSink) {
 	e.drainFigures() // before the cells are dropped, and so that the state saved next is whole
 	for _, c := range e.dirtyAgents {
 		if c.isLive() {
 			out.Add(AgentHourlyTable, e.agentRow(c, version))
 		}
 		c.dirty = false
-		e.trackAgentCell(c) // every changed cell passes here before SaveChanged
+		e.trackAgentCell(c) // every changed cell passes here before saveChanged
 		if e.isFinal(c.key.hour) {
 			e.dropAgentCell(c)
 		}
@@ -45,13 +45,9 @@ func (e *Engine) Flush(version uint64, out RowSink) {
 	}
 	clear(e.dirtySessions)
 	e.dirtySessions = e.dirtySessions[:0]
-	e.attr.flush(version, out)
-	e.robots.flush(version, out)
-	e.flushAlerts(version, out)
-	if e.ranks != nil {
-		e.ranks.flush(version, out)
+	for _, f := range e.families {
+		f.flush(version, out)
 	}
-	e.excl.flush(version, out)
 }
 
 func (e *Engine) agentRow(c *agentCell, version uint64) []any {

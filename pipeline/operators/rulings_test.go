@@ -46,10 +46,10 @@ func TestRatingWaitsForHeldAssigned(t *testing.T) {
 		}
 		maxTS = max(maxTS, steps[i].event.TS)
 		e.Advance(maxTS - sc.lag)
-		e.Flush(uint64(i+1), rows)
+		e.flush(uint64(i+1), rows)
 	}
 	e.Advance(math.MaxInt64)
-	e.Flush(uint64(len(steps)+1), rows)
+	e.flush(uint64(len(steps)+1), rows)
 	for key, r := range rows.rows[AgentHourlyTable.Name] {
 		if r.cols["group_id"] == "" {
 			t.Errorf("row %s written: %v", key, r.cols)

@@ -123,7 +123,7 @@ func TestAddSale(t *testing.T) {
 		}
 	}
 	rows := newRowSet(sc.zones)
-	e.Flush(1, rows)
+	e.flush(1, rows)
 	final := normalizeRows(rows.final())
 	hour := "2026-03-02T10:00+08:00"
 	agentRow := final[AgentHourlyTable.Name]["shop1|g1|a1|"+hour]

@@ -163,7 +163,7 @@ type session struct {
 	deleted      bool
 	rowDirty     bool
 	rowWritten   bool
-	changed      bool // since the last SaveChanged (snapshot.go)
+	changed      bool // since the last saveChanged (snapshot.go)
 	saved        bool // the changelog holds its entry
 }
 

@@ -1,26 +1,25 @@
 package operators
 
-// Checkpoints of the engine's state: *Engine implements Checkpointer
-// (state.go) for SPEC §5 and DESIGN "Checkpoints". An engine restored from
-// the entries of a checkpoint is indistinguishable from the engine that
-// saved them: given the same later calls it emits the same rows, in the
-// same order, and makes the same SessionListener calls.
+// Checkpoints of the engine's state, for SPEC §5 and DESIGN "Checkpoints".
+// An engine restored from the entries of a checkpoint is indistinguishable
+// from the engine that saved them: given the same later calls it emits the
+// same rows, in the same order, and makes the same SessionListener calls.
 //
 // # Contract
 //
-//   - Flush, then SaveChanged, with nothing in between. The rows changed
-//     since the last Flush are not state: the checkpoint's step 1 writes
-//     them before its step 2 saves the state they came from, so a saved
-//     engine has none pending and a restored one starts with none.
-//     SaveChanged panics when a row is pending: a restore would lose it.
+//   - Checkpoint cuts rows, alerts and state in one call: the rows changed
+//     since the last checkpoint are not state, the checkpoint writes them
+//     with the state they came from, so a saved engine has none pending and
+//     a restored one starts with none. (Inside, flush comes right before
+//     saveChanged, which panics when a row is pending.)
 //   - Restore into a new engine (NewEngine, with the same Settings):
 //     Load every live entry of the changelog partition (the last write per
 //     key; tombstones removed), in any order, then LoadDone, before any
-//     Apply, Advance, Flush, AddSale or SaveChanged. Load refuses an engine
+//     Apply, Advance, Checkpoint or AddSale. Load refuses an engine
 //     that has processed anything. After a Load error the engine is
 //     unusable: make a new one.
 //   - An engine that was not restored writes everything it holds at its
-//     first SaveChanged, and only changes after that. A task whose
+//     first saved checkpoint, and only changes after that. A task whose
 //     changelog partition is empty therefore needs no Load (LoadDone alone
 //     is allowed too); one whose partition holds entries must Load them
 //     all, or keys of the old state would outlive it.
@@ -65,11 +64,11 @@ package operators
 // # Change tracking
 //
 // The hot path pays a flag test: a session is appended to a list the first
-// time it changes after a SaveChanged (addEntry, applyEvaluation, wake, the
-// first write of its row), a cell when Flush writes it or it is dropped.
+// time it changes after a saveChanged (addEntry, applyEvaluation, wake, the
+// first write of its row), a cell when flush writes it or it is dropped.
 // Removed sessions and dropped cells stay on the list until the next
-// SaveChanged, which deletes their keys if the changelog holds them (the
-// saved flag). Until an engine's first SaveChanged or LoadDone nothing is
+// saveChanged, which deletes their keys if the changelog holds them (the
+// saved flag). Until an engine's first saveChanged or LoadDone nothing is
 // listed, so an engine that never checkpoints (tests, benchmarks, a run
 // without state checkpoints) holds no list.
 
@@ -80,8 +79,6 @@ import (
 	"math"
 )
 
-var _ Checkpointer = (*Engine)(nil)
-
 // Key prefixes. The runner's own entry ("task") and other operators' keys
 // must not start with these.
 const (
@@ -91,13 +88,13 @@ const (
 	keyMeta      = "meta"
 )
 
-// checkpoints is the engine's bookkeeping for SaveChanged and Load.
+// checkpoints is the engine's bookkeeping for saveChanged and Load.
 type checkpoints struct {
-	tracking bool // lists are kept: after the first SaveChanged or LoadDone
+	tracking bool // lists are kept: after the first saveChanged or LoadDone
 	loading  bool // Load has begun, LoadDone not yet called
 	restored bool // LoadDone was called
 
-	sessions []*session // changed since the last SaveChanged
+	sessions []*session // changed since the last saveChanged
 	agents   []*agentCell
 	shops    []*shopCell
 
@@ -139,7 +136,7 @@ func (e *Engine) trackShopCell(c *shopCell) {
 	listChanged(&c.changed, e.ckpt.tracking, &e.ckpt.shops, c)
 }
 
-// listChanged marks an entry changed since the last SaveChanged and, while
+// listChanged marks an entry changed since the last saveChanged and, while
 // changes are tracked, lists it (once) for the next one.
 func listChanged[T any](changed *bool, tracking bool, list *[]T, v T) {
 	if !*changed {
@@ -150,26 +147,26 @@ func listChanged[T any](changed *bool, tracking bool, list *[]T, v T) {
 	}
 }
 
-// SaveChanged writes every entry changed since the last SaveChanged (all
-// of them at an engine's first, unless it was restored). Flush must come
+// saveChanged writes every entry changed since the last saveChanged (all
+// of them at an engine's first, unless it was restored). flush must come
 // right before it.
-func (e *Engine) SaveChanged(out StateSink) {
+func (e *Engine) saveChanged(out StateSink) {
 	if n := len(e.dirtyAgents) + len(e.dirtyShops) + len(e.dirtySessions); n > 0 {
-		panic(fmt.Sprintf("operators: SaveChanged with %d rows not flushed: Flush must come right before it", n))
+		panic(fmt.Sprintf("operators: saveChanged with %d rows not flushed: Flush must come right before it", n))
 	}
 	if !e.ckpt.tracking {
 		e.trackAll()
 	}
 	e.saveSessions(out)
 	e.saveCells(out)
-	e.saveOperators(out) // attribution and robots (attrstate.go)
+	e.saveFamilies(out) // families.go
 	if m := e.metaNow(); !e.ckpt.metaSaved || m != e.ckpt.meta {
 		out.Put([]byte(keyMeta), e.ckpt.enc.meta(m))
 		e.ckpt.meta, e.ckpt.metaSaved = m, true
 	}
 }
 
-// trackAll lists everything held: the first SaveChanged of an engine that
+// trackAll lists everything held: the first saveChanged of an engine that
 // was not restored writes it all.
 func (e *Engine) trackAll() {
 	ck := &e.ckpt
@@ -245,7 +242,7 @@ func saveCellList[C interface{ status() *cellStatus }](out StateSink, list *[]C,
 	*list = (*list)[:0]
 }
 
-// Load takes back one entry of a changelog written by SaveChanged. Errors
+// Load takes back one entry of a changelog written by saveChanged. Errors
 // name the key.
 func (e *Engine) Load(key, value []byte) error {
 	if err := e.beginLoad(); err != nil {
@@ -263,7 +260,7 @@ func (e *Engine) Load(key, value []byte) error {
 		err = e.loadMeta(value)
 	default:
 		var owned bool
-		if owned, err = e.loadOperator(key, value); !owned {
+		if owned, err = e.loadFamily(key, value); !owned {
 			err = errors.New("not a key of this engine")
 		}
 	}
@@ -381,5 +378,5 @@ func (e *Engine) LoadDone() error {
 		}
 	}
 	ck.loading, ck.restored, ck.tracking = false, true, true
-	return e.loadOperatorsDone() // after the finality bound: they hold hours again
+	return e.loadFamiliesDone() // after the finality bound: they hold hours again
 }

@@ -129,7 +129,7 @@ func (d *driver) run(i int) []string {
 			d.e.Advance(d.maxTS - d.sc.lag)
 		}
 	}
-	d.e.Flush(uint64(i+1), d.rec)
+	d.e.flush(uint64(i+1), d.rec)
 	lines := d.rec.lines
 	d.rec.lines = nil
 	return lines
@@ -223,7 +223,7 @@ func checkRestores(t *testing.T, sc *scenario, steps []step, auto bool, cuts []i
 		if !isCut[i] {
 			continue
 		}
-		ref.e.SaveChanged(log)
+		ref.e.saveChanged(log)
 		r := checkSaved(t, fmt.Sprintf("checkpoint after step %d", i), ref, log)
 		for j := i + 1; j < len(want); j++ {
 			expectSame(t, fmt.Sprintf("restored after step %d", i), j, want[j], r.run(j))
@@ -234,11 +234,11 @@ func checkRestores(t *testing.T, sc *scenario, steps []step, auto bool, cuts []i
 	for i := range want {
 		expectSame(t, "chain of restores", i, want[i], d.run(i))
 		if isCut[i] {
-			d.e.SaveChanged(log)
+			d.e.saveChanged(log)
 			d = checkSaved(t, fmt.Sprintf("chain, checkpoint after step %d", i), d, log)
 		}
 	}
-	d.e.SaveChanged(log)
+	d.e.saveChanged(log)
 	delete(log, keyMeta)
 	delete(log, keyAttrMeta) // the attribution's horizon, like meta
 	for k := range log {
@@ -361,7 +361,7 @@ func TestStateFormatGolden(t *testing.T) {
 		d.run(i)
 	}
 	log := changelog{}
-	d.e.SaveChanged(log)
+	d.e.saveChanged(log)
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(log)) {
 		lines = append(lines, fmt.Sprintf("%x %x", k, log[k]))
@@ -436,9 +436,9 @@ func sampleLog(t *testing.T) (*scenario, changelog) {
 	stub := schemas.Event{Topic: schemas.TopicEvaluations, EventID: []byte("stub-1"), ShopID: []byte("sh"),
 		SessionID: []byte("not-yet"), TS: d.maxTS, AgentID: []byte("a1"), Score: 5}
 	d.e.Apply(&stub)
-	d.e.Flush(0, d.rec)
+	d.e.flush(0, d.rec)
 	log := changelog{}
-	d.e.SaveChanged(log)
+	d.e.saveChanged(log)
 	st := d.e.Stats()
 	if st.OpenSessions == 0 || st.ClosedSessions == 0 || st.Summaries == 0 || st.PendingRatings == 0 {
 		t.Fatalf("the sample misses a phase: %+v", st)
@@ -542,7 +542,7 @@ func TestLoadContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := changelog{}
-	e.SaveChanged(empty)
+	e.saveChanged(empty)
 	if len(empty) != 1 {
 		t.Errorf("an empty engine saved %q", slices.Sorted(maps.Keys(empty)))
 	}
@@ -559,7 +559,7 @@ func TestSaveChangedNeedsFlush(t *testing.T) {
 			t.Errorf("SaveChanged before Flush: recovered %v", r)
 		}
 	}()
-	e.SaveChanged(changelog{})
+	e.saveChanged(changelog{})
 }
 
 // TestLoadCorruptDoesNotPanic: flipped bytes are refused or loaded, never
@@ -599,9 +599,9 @@ func TestStateBytes(t *testing.T) {
 	for range sessions * (3 + streamMsgs) {
 		e.Apply(src.next())
 	}
-	e.Flush(1, &nopSink{})
+	e.flush(1, &nopSink{})
 	open := &sizeSink{}
-	e.SaveChanged(open)
+	e.saveChanged(open)
 	if st := e.Stats(); st.OpenSessions != sessions {
 		t.Fatalf("%d open sessions", st.OpenSessions)
 	}
@@ -612,9 +612,9 @@ func TestStateBytes(t *testing.T) {
 		e.Apply(ev)
 	}
 	e.Advance(src.clock + 2*hourMs)
-	e.Flush(2, &nopSink{})
+	e.flush(2, &nopSink{})
 	summaries := &sizeSink{}
-	e.SaveChanged(summaries)
+	e.saveChanged(summaries)
 	if st := e.Stats(); st.Summaries != sessions {
 		t.Fatalf("%d summaries", st.Summaries)
 	}
@@ -653,8 +653,8 @@ func (s *sizeSink) per(prefix string) float64 {
 func TestSteadyPathDoesNotAllocateWhileTracking(t *testing.T) {
 	r := newSteadyRig(t, 1000)
 	save := func() {
-		r.e.Flush(0, &r.sink)
-		r.e.SaveChanged(&sizeSink{})
+		r.e.flush(0, &r.sink)
+		r.e.saveChanged(&sizeSink{})
 	}
 	r.openRound()
 	save()
@@ -704,7 +704,8 @@ func TestSnapshotCoversState(t *testing.T) {
 			"excl":    saved,                  // exclusive_state.go, TestExclusiveStateCovered
 			"viewBuf": transient,              // the listeners' view, during their call
 			"fig":     saved, "alerts": saved, // alertstate.go
-			"ranks": saved, // rankstate.go
+			"ranks":    saved,   // rankstate.go
+			"families": rebuilt, // the fields above, by NewEngine
 		},
 		reflect.TypeFor[rankings](): {
 			"e": rebuilt, "days": saved,
@@ -792,9 +793,9 @@ func BenchmarkSaveChanged(b *testing.B) {
 	for range sessions * (3 + streamMsgs) {
 		e.Apply(src.next())
 	}
-	e.Flush(1, &nopSink{})
+	e.flush(1, &nopSink{})
 	sink := &copySink{}
-	e.SaveChanged(sink)
+	e.saveChanged(sink)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -804,7 +805,7 @@ func BenchmarkSaveChanged(b *testing.B) {
 		}
 		sink.buf = sink.buf[:0]
 		b.StartTimer()
-		e.SaveChanged(sink)
+		e.saveChanged(sink)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sessions), "ns/session")
@@ -826,8 +827,8 @@ func BenchmarkApplyStreamCheckpointed(b *testing.B) {
 	src := newBenchStream(5000)
 	sink, state := &nopSink{}, &copySink{}
 	warm(e, src, sink, 2_000_000)
-	e.Flush(0, sink)
-	e.SaveChanged(state)
+	e.flush(0, sink)
+	e.saveChanged(state)
 	var cpu cpuMeter
 	var save time.Duration
 	b.ReportAllocs()
@@ -841,10 +842,10 @@ func BenchmarkApplyStreamCheckpointed(b *testing.B) {
 		if i&(1<<17-1) == 1<<17-1 {
 			b.StopTimer()
 			cpu.pause()
-			e.Flush(uint64(i), sink)
+			e.flush(uint64(i), sink)
 			state.buf = state.buf[:0]
 			start := processCPU()
-			e.SaveChanged(state)
+			e.saveChanged(state)
 			save += processCPU() - start
 			cpu.resume()
 			b.StartTimer()

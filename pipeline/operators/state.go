@@ -19,16 +19,8 @@ type StateSink interface {
 	Delete(key []byte)
 }
 
-// Checkpointer is an operator whose state survives restarts.
-type Checkpointer interface {
-	// SaveChanged writes every entry changed since the last SaveChanged:
-	// a Put for a new or changed entry, a Delete for one that is gone.
-	SaveChanged(out StateSink)
-	// Load takes back one live entry. Entries come in any order, each key
-	// once, before any Apply; a key the operator does not know is an error.
-	Load(key, value []byte) error
-	// LoadDone ends a restore: the operator rebuilds what it derives
-	// (indexes, timers) and is then exactly as it was when the entries were
-	// saved.
-	LoadDone() error
-}
+// A checkpoint is one call, Engine.Checkpoint: it writes the changed rows,
+// takes the alerts and saves the changed state in the one order that keeps
+// them consistent (no row is pending when the state is saved, so a restore
+// never loses one). A restore hands every live entry to Engine.Load, then
+// calls Engine.LoadDone.
