@@ -29,9 +29,9 @@ type alerts struct {
 	shops   []*alertShop  // by shop id; nil until the shop is seen
 	minTS   int64         // the earliest and latest event ts applied
 	maxTS   int64
-	out     []schemas.Alert // emitted since the last flush
-	taken   []schemas.Alert // flushed, for takeAlerts
-	changed []*alertShop    // since the last saveChanged
+	out     []schemas.Alert     // emitted since the last flush
+	taken   []schemas.Alert     // flushed, for takeAlerts
+	changed changes[*alertShop] // since the last saveChanged
 	metaChg bool
 }
 
@@ -89,9 +89,10 @@ type alertShop struct {
 	floor       int64 // hourly figures before this are forgotten; 0: none yet
 	scopes      map[scopeKey][]figValues
 	breach      map[breachKey]bool
-	changed     bool
-	saved       bool
+	entryState
 }
+
+func (s *alertShop) gone() bool { return false }
 
 type breachKey struct {
 	rule  int
@@ -145,14 +146,7 @@ func (a *alerts) shopState(shop uint32) *alertShop {
 	return s
 }
 
-func (a *alerts) touch(s *alertShop) {
-	if !s.changed {
-		s.changed = true
-		if a.e.ckpt.tracking {
-			a.changed = append(a.changed, s)
-		}
-	}
-}
+func (a *alerts) touch(s *alertShop) { a.changed.note(a.e.ckpt.tracking, s) }
 
 // nextDue returns the earliest hour end at or before watermark that some
 // shop must be evaluated at; false when there is none.

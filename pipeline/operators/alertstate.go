@@ -30,15 +30,10 @@ func (a *alerts) saveChanged(out StateSink) {
 	e := a.e
 	ck := &e.ckpt
 	f := e.fig
-	saveCellList(out, &f.changed,
+	f.changed.save(out,
 		func(fc *figCell) []byte { return figKey(e, &ck.enc, fc.key) },
 		func(fc *figCell) []byte { return ck.enc.values(figCols(&fc.v)) })
-	for _, s := range a.changed {
-		out.Put(a.shopKey(s), a.shopValue(s))
-		s.saved, s.changed = true, false
-	}
-	clear(a.changed)
-	a.changed = a.changed[:0]
+	a.changed.save(out, a.shopKey, a.shopValue)
 	if a.metaChg {
 		w := writer{b: []byte{stateVersion}}
 		w.int(a.minTS)
@@ -51,13 +46,11 @@ func (a *alerts) saveChanged(out StateSink) {
 // trackAll lists all of the alerts' state for an engine's first save.
 func (a *alerts) trackAll() {
 	for _, fc := range a.e.fig.cells {
-		fc.changed = true
-		a.e.fig.changed = append(a.e.fig.changed, fc)
+		a.e.fig.changed.add(fc)
 	}
 	for _, s := range a.shops {
 		if s != nil {
-			s.changed = true
-			a.changed = append(a.changed, s)
+			a.changed.add(s)
 		}
 	}
 	a.metaChg = true

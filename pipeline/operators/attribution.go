@@ -186,8 +186,11 @@ type buyer struct {
 	inqBuf  [1]inquiry
 	cellBuf [1]buyerCell
 
-	deleted, changed, saved bool
+	deleted bool
+	entryState
 }
+
+func (b *buyer) gone() bool { return b.deleted }
 
 // orderEvent is the winning `created` or `paid` of an order; buyer is nil
 // while none arrived.
@@ -241,8 +244,11 @@ type order struct {
 	slot             int32 // in the wake-up heap: index + 1; 0 none
 	heldSlot         int32 // in the heap of held events (attribution.held)
 
-	deleted, changed, saved bool
+	deleted bool
+	entryState
 }
+
+func (o *order) gone() bool { return o.deleted }
 
 // inqKey is the key of a cs_inquiry_daily row.
 type inqKey struct {

@@ -105,7 +105,7 @@ func TestAttributionCheckpoints(t *testing.T) {
 // fails here until it is one of them.
 func TestAttributionStateCovered(t *testing.T) {
 	saved, rebuilt, transient := "saved", "rebuilt", "transient"
-	ck := map[string]string{"changed": transient, "saved": transient, "deleted": transient}
+	ck := map[string]string{"entryState": transient, "deleted": transient}
 	with := func(base map[string]string, more map[string]string) map[string]string {
 		out := maps.Clone(base)
 		maps.Copy(out, more)

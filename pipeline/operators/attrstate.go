@@ -65,9 +65,9 @@ const (
 // lists are kept from the first saveChanged or LoadDone on.
 type attrCheckpoints struct {
 	tracking, loading, restored bool
-	buyers                      []*buyer
-	orders                      []*order
-	cells                       []*inqCell
+	buyers                      changes[*buyer]
+	orders                      changes[*order]
+	cells                       changes[*inqCell]
 	meta                        attrMeta // as the changelog holds it; absent is the initial one
 	metaLoaded                  bool
 	key, val                    []byte
@@ -91,17 +91,14 @@ type loadedOrder struct {
 
 type robotCheckpoints struct {
 	tracking bool
-	cells    []*robotCell
+	cells    changes[*robotCell]
 	key, val []byte
 }
 
-func (a *attribution) touchBuyer(b *buyer) { listChanged(&b.changed, a.ck.tracking, &a.ck.buyers, b) }
-
-func (a *attribution) touchOrder(o *order) { listChanged(&o.changed, a.ck.tracking, &a.ck.orders, o) }
-
-func (a *attribution) trackCell(c *inqCell) { listChanged(&c.changed, a.ck.tracking, &a.ck.cells, c) }
-
-func (r *robots) track(c *robotCell) { listChanged(&c.changed, r.ck.tracking, &r.ck.cells, c) }
+func (a *attribution) touchBuyer(b *buyer)  { a.ck.buyers.note(a.ck.tracking, b) }
+func (a *attribution) touchOrder(o *order)  { a.ck.orders.note(a.ck.tracking, o) }
+func (a *attribution) trackCell(c *inqCell) { a.ck.cells.note(a.ck.tracking, c) }
+func (r *robots) track(c *robotCell)        { r.ck.cells.note(r.ck.tracking, c) }
 
 // saveChanged implements family.
 func (a *attribution) saveChanged(out StateSink) {
@@ -112,47 +109,18 @@ func (a *attribution) saveChanged(out StateSink) {
 	if !ck.tracking {
 		a.trackAll()
 	}
-	// Deletes before puts: a key deleted and used again since the last
-	// save must end with its new entry.
-	for _, b := range ck.buyers {
-		if b.deleted && b.saved {
-			out.Delete(a.entityKey(keyBuyer, b.key))
-			b.saved = false
-		}
-	}
-	for _, o := range ck.orders {
-		if o.deleted && o.saved {
-			out.Delete(a.entityKey(keyOrder, o.key))
-			o.saved = false
-		}
-	}
-	for _, b := range ck.buyers {
-		if !b.deleted {
-			out.Put(a.entityKey(keyBuyer, b.key), a.encodeBuyer(b))
-			b.saved = true
-		}
-		b.changed = false
-	}
-	for _, o := range ck.orders {
-		if !o.deleted {
-			out.Put(a.entityKey(keyOrder, o.key), a.encodeOrder(o))
-			o.saved = true
-		}
-		o.changed = false
-	}
+	ck.buyers.save(out, func(b *buyer) []byte { return a.entityKey(keyBuyer, b.key) }, a.encodeBuyer)
+	ck.orders.save(out, func(o *order) []byte { return a.entityKey(keyOrder, o.key) }, a.encodeOrder)
 	a.saveCells(out)
 	if m := a.metaNow(); m != ck.meta {
 		out.Put([]byte(keyAttrMeta), a.encodeMeta(m))
 		ck.meta = m
 	}
-	clear(ck.buyers)
-	clear(ck.orders)
-	ck.buyers, ck.orders = ck.buyers[:0], ck.orders[:0]
 }
 
 func (a *attribution) saveCells(out StateSink) {
 	ck := &a.ck
-	saveCellList(out, &ck.cells,
+	ck.cells.save(out,
 		func(c *inqCell) []byte { return a.cellKey(c.key) },
 		func(c *inqCell) []byte { return encodeValues(&ck.val, c.v[:]) })
 }
@@ -163,16 +131,13 @@ func (a *attribution) trackAll() {
 	ck := &a.ck
 	ck.tracking = true
 	for _, b := range a.buyers {
-		b.changed = true
-		ck.buyers = append(ck.buyers, b)
+		ck.buyers.add(b)
 	}
 	for _, o := range a.orders {
-		o.changed = true
-		ck.orders = append(ck.orders, o)
+		ck.orders.add(o)
 	}
 	for _, c := range a.cells {
-		c.changed = true
-		ck.cells = append(ck.cells, c)
+		ck.cells.add(c)
 	}
 }
 
@@ -373,7 +338,7 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 	if err != nil {
 		return err
 	}
-	o := &order{key: key, shop: shop, saved: true}
+	o := &order{key: key, shop: shop, entryState: entryState{saved: true}}
 	r := attrReader(value)
 	flags := r.uint()
 	if flags&^ofAll != 0 {
@@ -432,7 +397,7 @@ func (a *attribution) loadCell(key, value []byte) error {
 	if a.cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &inqCell{key: k, until: a.until(zone, k.day), cellStatus: cellStatus{saved: true}}
+	c := &inqCell{key: k, until: a.until(zone, k.day), cellStatus: cellStatus{entryState: entryState{saved: true}}}
 	if err := decodeValues(value, c.v[:]); err != nil {
 		return err
 	}
@@ -528,11 +493,10 @@ func (r *robots) saveChanged(out StateSink) {
 	if !ck.tracking {
 		ck.tracking = true
 		for _, c := range r.cells {
-			c.changed = true
-			ck.cells = append(ck.cells, c)
+			ck.cells.add(c)
 		}
 	}
-	saveCellList(out, &ck.cells,
+	ck.cells.save(out,
 		func(c *robotCell) []byte { return r.cellKey(c.key) },
 		func(c *robotCell) []byte { return encodeValues(&ck.val, []int64{c.calls, c.connected}) })
 }
@@ -583,7 +547,7 @@ func (r *robots) loadCell(key, value []byte) error {
 	if err := decodeValues(value, v[:]); err != nil {
 		return err
 	}
-	c := &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{saved: true}}
+	c := &robotCell{key: k, calls: v[0], connected: v[1], cellStatus: cellStatus{entryState: entryState{saved: true}}}
 	c.isLive()
 	r.cells[k] = c
 	return nil

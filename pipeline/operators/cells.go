@@ -81,15 +81,14 @@ type cellStatus struct {
 	// negative except to take back an earlier one of the same session, so
 	// "ever non-zero" is "ever given a contribution", whatever the order
 	// of sessions: see touchCell.
-	live    bool
-	dirty   bool // changed since the last flush
-	dropped bool // final and forgotten: see session.lastAgentCell
-	changed bool // since the last saveChanged (snapshot.go)
-	saved   bool // the changelog holds its entry
-	watched bool // listed for the next drain of the figures (figures.go)
+	live       bool
+	dirty      bool // changed since the last flush
+	dropped    bool // final and forgotten: see session.lastAgentCell
+	entryState      // changes.go
+	watched    bool // listed for the next drain of the figures (figures.go)
 }
 
-func (f *cellStatus) status() *cellStatus { return f }
+func (f *cellStatus) gone() bool { return f.dropped }
 
 type (
 	agentCell = cell[agentKey, agentValues]

@@ -116,10 +116,11 @@ type xbuyer struct {
 	sessions []xsession
 	contrib  []xcontrib
 	queued   bool // on exclusive.due
-	changed  bool // since the last saveChanged
-	saved    bool
 	deleted  bool
+	entryState
 }
+
+func (b *xbuyer) gone() bool { return b.deleted }
 
 // xcontrib is a buyer's contribution to one (agent, day): figures, and
 // the change of the agent's customer stock from that day on.

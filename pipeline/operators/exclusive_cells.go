@@ -42,10 +42,11 @@ type stock struct {
 	baseDay eventtime.Date // math.MinInt32: nothing folded yet
 	lastDay eventtime.Date // the last day whose cell holds the figure
 	deltas  []dayDelta     // sorted by day
-	changed bool
-	saved   bool
 	deleted bool
+	entryState
 }
+
+func (s *stock) gone() bool { return s.deleted }
 
 type dayDelta struct {
 	day   eventtime.Date

@@ -54,22 +54,18 @@ const (
 // are kept from the first saveChanged or LoadDone on.
 type xCheckpoints struct {
 	tracking bool
-	buyers   []*xbuyer
-	cells    []*xcell
-	stocks   []*stock
+	buyers   changes[*xbuyer]
+	cells    changes[*xcell]
+	stocks   changes[*stock]
 	rels     map[uint64]bool // changed since the last save → the changelog holds it
 	deposits map[uint64]bool
 	seen     int64 // as the changelog holds it
 	key, val []byte
 }
 
-func (x *exclusive) touchBuyer(b *xbuyer) {
-	listChanged(&b.changed, x.ck.tracking, &x.ck.buyers, b)
-}
-func (x *exclusive) trackCell(c *xcell) { listChanged(&c.changed, x.ck.tracking, &x.ck.cells, c) }
-func (x *exclusive) touchStock(s *stock) {
-	listChanged(&s.changed, x.ck.tracking, &x.ck.stocks, s)
-}
+func (x *exclusive) touchBuyer(b *xbuyer) { x.ck.buyers.note(x.ck.tracking, b) }
+func (x *exclusive) trackCell(c *xcell)   { x.ck.cells.note(x.ck.tracking, c) }
+func (x *exclusive) touchStock(s *stock)  { x.ck.stocks.note(x.ck.tracking, s) }
 
 // touchRel records that the relationship of k is about to change. Call it
 // before the change: whether the changelog holds k is whether rels held it
@@ -102,16 +98,13 @@ func (x *exclusive) startTracking(all bool) {
 	}
 	ck.seen = math.MinInt64
 	for _, b := range x.buyers {
-		b.changed = true
-		ck.buyers = append(ck.buyers, b)
+		ck.buyers.add(b)
 	}
 	for _, c := range x.cells {
-		c.changed = true
-		ck.cells = append(ck.cells, c)
+		ck.cells.add(c)
 	}
 	for _, s := range x.stocks {
-		s.changed = true
-		ck.stocks = append(ck.stocks, s)
+		ck.stocks.add(s)
 	}
 	for k := range x.rels {
 		ck.rels[k] = false
@@ -130,10 +123,10 @@ func (x *exclusive) saveChanged(out StateSink) {
 	if !ck.tracking {
 		x.startTracking(true)
 	}
-	x.saveBuyers(out)
-	saveCellList(out, &ck.cells, func(c *xcell) []byte { return x.cellKey(c.key) },
+	ck.buyers.save(out, func(b *xbuyer) []byte { return x.hashKey(keyXBuyer, b.key) }, x.encodeBuyer)
+	ck.cells.save(out, func(c *xcell) []byte { return x.cellKey(c.key) },
 		func(c *xcell) []byte { return x.encodeCols(c.v[:]) })
-	x.saveStocks(out)
+	ck.stocks.save(out, func(s *stock) []byte { return x.stockKey(s.key) }, x.encodeStock)
 	for k, saved := range ck.rels {
 		if r, ok := x.rels[k]; ok {
 			out.Put(x.hashKey(keyXRel, k), x.encodeRel(r))
@@ -156,44 +149,6 @@ func (x *exclusive) saveChanged(out StateSink) {
 		out.Put([]byte(keyXMeta), x.done(w))
 		ck.seen = x.seen
 	}
-}
-
-func (x *exclusive) saveBuyers(out StateSink) {
-	ck := &x.ck
-	// Deletes before puts: a key deleted and used again since the last
-	// save must end with its new entry.
-	for _, b := range ck.buyers {
-		if b.deleted && b.saved {
-			out.Delete(x.hashKey(keyXBuyer, b.key))
-			b.saved = false
-		}
-	}
-	for _, b := range ck.buyers {
-		if !b.deleted {
-			out.Put(x.hashKey(keyXBuyer, b.key), x.encodeBuyer(b))
-			b.saved = true
-		}
-		b.changed = false
-	}
-	clear(ck.buyers)
-	ck.buyers = ck.buyers[:0]
-}
-
-func (x *exclusive) saveStocks(out StateSink) {
-	ck := &x.ck
-	for _, s := range ck.stocks {
-		switch {
-		case !s.deleted:
-			out.Put(x.stockKey(s.key), x.encodeStock(s))
-			s.saved = true
-		case s.saved:
-			out.Delete(x.stockKey(s.key))
-			s.saved = false
-		}
-		s.changed = false
-	}
-	clear(ck.stocks)
-	ck.stocks = ck.stocks[:0]
 }
 
 func (x *exclusive) hashKey(prefix string, k uint64) []byte {
@@ -392,7 +347,7 @@ func (x *exclusive) loadBuyer(k uint64, r *reader) error {
 		return errors.New("no shop")
 	}
 	shop, _ := e.shop(shopID)
-	b := &xbuyer{key: k, shop: shop, saved: true}
+	b := &xbuyer{key: k, shop: shop, entryState: entryState{saved: true}}
 	for range r.count() {
 		b.rels = append(b.rels, relEvent{ts: r.int(), hash: r.uint(), agent: e.names.id(r.bytes()), kind: xkind(r.byte())})
 	}
@@ -435,7 +390,7 @@ func (x *exclusive) loadCell(key []byte, r *reader) error {
 	if x.cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &xcell{key: k, cellStatus: cellStatus{saved: true}}
+	c := &xcell{key: k, cellStatus: cellStatus{entryState: entryState{saved: true}}}
 	for i := range r.uintMax(xCols, "column count") {
 		c.v[i] = r.int()
 	}
@@ -457,7 +412,7 @@ func (x *exclusive) loadStock(key []byte, r *reader) error {
 	if x.stocks[k] != nil {
 		return errors.New("loaded twice")
 	}
-	s := &stock{key: k, saved: true, base: r.int(),
+	s := &stock{key: k, entryState: entryState{saved: true}, base: r.int(),
 		baseDay: eventtime.Date(r.int32("day")), lastDay: eventtime.Date(r.int32("day"))}
 	for range r.count() {
 		s.deltas = append(s.deltas, dayDelta{day: eventtime.Date(r.int32("day")), delta: r.int()})

@@ -78,11 +78,11 @@ func TestExclusiveStateCovered(t *testing.T) {
 		},
 		reflect.TypeFor[xbuyer](): {
 			"key": saved, "shop": saved, "rels": saved, "marks": saved, "sessions": saved,
-			"contrib": rebuilt, "queued": transient, "changed": transient, "saved": transient, "deleted": transient,
+			"contrib": rebuilt, "queued": transient, "entryState": transient, "deleted": transient,
 		},
 		reflect.TypeFor[stock](): {
 			"key": saved, "base": saved, "baseDay": saved, "lastDay": saved, "deltas": saved,
-			"changed": transient, "saved": transient, "deleted": transient,
+			"entryState": transient, "deleted": transient,
 		},
 		reflect.TypeFor[relation](): {"agent": saved, "accepted": saved},
 		reflect.TypeFor[relEvent](): {"ts": saved, "hash": saved, "agent": saved, "kind": saved},

@@ -84,7 +84,7 @@ type figures struct {
 	watched []*agentCell
 	cells   map[agentKey]*figCell
 	byHour  map[shopHour][]*figCell // the same copies, by shop and hour
-	changed []*figCell              // since the last saveChanged
+	changed changes[*figCell]       // since the last saveChanged
 	listen  []figureListener
 }
 
@@ -121,7 +121,7 @@ func (e *Engine) drainFigures() {
 			continue
 		}
 		fc.v = now
-		listChanged(&fc.changed, e.ckpt.tracking, &f.changed, fc)
+		f.changed.note(e.ckpt.tracking, fc)
 		for _, l := range f.listen {
 			l.figuresChanged(c.key, &delta)
 		}
@@ -152,7 +152,7 @@ func (e *Engine) forgetFigures(shop uint32, from, before int64) {
 		for _, fc := range f.byHour[sh] {
 			delete(f.cells, fc.key)
 			fc.dropped = true
-			listChanged(&fc.changed, e.ckpt.tracking, &f.changed, fc)
+			f.changed.note(e.ckpt.tracking, fc)
 		}
 		delete(f.byHour, sh)
 	}

@@ -21,8 +21,8 @@ type rankings struct {
 	// dirty days are written at the next flush; changed ones saved at the
 	// next saveChanged.
 	dirty   []*rankDay
-	changed []*rankDay
-	buyers  []*rankBuyer // changed since the last saveChanged
+	changed changes[*rankDay]
+	buyers  changes[*rankBuyer] // changed since the last saveChanged
 }
 
 type shopDay struct {
@@ -47,13 +47,14 @@ type rankFigures struct {
 
 type rankDay struct {
 	shopDay
-	agents  map[rankKey]*rankFigures
-	buyers  map[string]*rankBuyer
-	dirty   bool
-	changed bool
-	saved   bool
-	gone    bool
+	agents    map[rankKey]*rankFigures
+	buyers    map[string]*rankBuyer
+	dirty     bool
+	forgotten bool
+	entryState
 }
+
+func (rd *rankDay) gone() bool { return rd.forgotten }
 
 type buyerCount struct {
 	key rankKey
@@ -73,12 +74,13 @@ func (b *rankBuyer) count(k rankKey) (int64, int) {
 // rankBuyer counts one buyer's receptions of a day per ranking entry:
 // received buyers are the entries with a count above 0.
 type rankBuyer struct {
-	day     *rankDay
-	buyer   string
-	counts  []buyerCount // few: the agents who received the buyer that day
-	changed bool
-	saved   bool
+	day    *rankDay
+	buyer  string
+	counts []buyerCount // few: the agents who received the buyer that day
+	entryState
 }
+
+func (b *rankBuyer) gone() bool { return len(b.counts) == 0 }
 
 func newRankings(e *Engine) *rankings {
 	return &rankings{e: e, days: make(map[shopDay]*rankDay)}
@@ -99,7 +101,7 @@ func (r *rankings) touch(rd *rankDay) {
 		rd.dirty = true
 		r.dirty = append(r.dirty, rd)
 	}
-	listChanged(&rd.changed, r.e.ckpt.tracking, &r.changed, rd)
+	r.changed.note(r.e.ckpt.tracking, rd)
 }
 
 func (rd *rankDay) figures(k rankKey) *rankFigures {
@@ -169,7 +171,7 @@ func (r *rankings) countBuyer(rd *rankDay, buyer string, k rankKey, fig *rankFig
 	if len(b.counts) == 0 {
 		delete(rd.buyers, buyer) // its saved entry, if any, is deleted at the next save
 	}
-	listChanged(&b.changed, r.e.ckpt.tracking, &r.buyers, b)
+	r.buyers.note(r.e.ckpt.tracking, b)
 }
 
 // figuresChanged adds an agent cell's change of rates to its day.
@@ -226,10 +228,10 @@ func (r *rankings) flush(version uint64, out RowSink) {
 
 func (r *rankings) forget(rd *rankDay) {
 	delete(r.days, rd.shopDay)
-	rd.gone = true
-	listChanged(&rd.changed, r.e.ckpt.tracking, &r.changed, rd)
+	rd.forgotten = true
+	r.changed.note(r.e.ckpt.tracking, rd)
 	for _, b := range rd.buyers {
 		b.counts = nil
-		listChanged(&b.changed, r.e.ckpt.tracking, &r.buyers, b)
+		r.buyers.note(r.e.ckpt.tracking, b)
 	}
 }

@@ -25,43 +25,17 @@ const (
 )
 
 func (r *rankings) saveChanged(out StateSink) {
-	for _, rd := range r.changed {
-		switch {
-		case !rd.gone:
-			out.Put(r.dayKey(rd.shopDay), r.dayValue(rd))
-			rd.saved = true
-		case rd.saved:
-			out.Delete(r.dayKey(rd.shopDay))
-			rd.saved = false
-		}
-		rd.changed = false
-	}
-	clear(r.changed)
-	r.changed = r.changed[:0]
-	for _, b := range r.buyers {
-		switch {
-		case len(b.counts) > 0:
-			out.Put(r.buyerKey(b.day.shopDay, b.buyer), r.buyerValue(b))
-			b.saved = true
-		case b.saved:
-			out.Delete(r.buyerKey(b.day.shopDay, b.buyer))
-			b.saved = false
-		}
-		b.changed = false
-	}
-	clear(r.buyers)
-	r.buyers = r.buyers[:0]
+	r.changed.save(out, func(rd *rankDay) []byte { return r.dayKey(rd.shopDay) }, r.dayValue)
+	r.buyers.save(out, func(b *rankBuyer) []byte { return r.buyerKey(b.day.shopDay, b.buyer) }, r.buyerValue)
 }
 
 // trackAll lists everything for an engine's first save. Unconditionally:
 // before tracking began, a change set the flags without listing.
 func (r *rankings) trackAll() {
 	for _, rd := range r.days {
-		rd.changed = true
-		r.changed = append(r.changed, rd)
+		r.changed.add(rd)
 		for _, b := range rd.buyers {
-			b.changed = true
-			r.buyers = append(r.buyers, b)
+			r.buyers.add(b)
 		}
 	}
 }
@@ -169,7 +143,7 @@ func (r *rankings) load(key, value []byte) (bool, error) {
 		if rd.buyers[name] != nil {
 			return true, errors.New("loaded twice")
 		}
-		b := &rankBuyer{day: rd, buyer: name, counts: make([]buyerCount, 0, n), saved: true}
+		b := &rankBuyer{day: rd, buyer: name, counts: make([]buyerCount, 0, n), entryState: entryState{saved: true}}
 		for range n {
 			k := r.readKey(vr)
 			b.counts = append(b.counts, buyerCount{k, vr.int()})

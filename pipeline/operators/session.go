@@ -163,9 +163,10 @@ type session struct {
 	deleted      bool
 	rowDirty     bool
 	rowWritten   bool
-	changed      bool // since the last saveChanged (snapshot.go)
-	saved        bool // the changelog holds its entry
+	entryState   // changes.go
 }
+
+func (s *session) gone() bool { return s.deleted }
 
 const pinNone = math.MinInt32
 

@@ -94,9 +94,9 @@ type checkpoints struct {
 	loading  bool // Load has begun, LoadDone not yet called
 	restored bool // LoadDone was called
 
-	sessions []*session // changed since the last saveChanged
-	agents   []*agentCell
-	shops    []*shopCell
+	sessions changes[*session] // changed since the last saveChanged
+	agents   changes[*agentCell]
+	shops    changes[*shopCell]
 
 	meta      engineMeta // as the changelog holds it
 	metaSaved bool
@@ -122,30 +122,10 @@ func (e *Engine) touchSession(s *session) {
 	}
 }
 
-func (e *Engine) trackSession(s *session) {
-	s.changed = true
-	if e.ckpt.tracking {
-		e.ckpt.sessions = append(e.ckpt.sessions, s)
-	}
-}
+func (e *Engine) trackSession(s *session) { e.ckpt.sessions.note(e.ckpt.tracking, s) }
 
-func (e *Engine) trackAgentCell(c *agentCell) {
-	listChanged(&c.changed, e.ckpt.tracking, &e.ckpt.agents, c)
-}
-func (e *Engine) trackShopCell(c *shopCell) {
-	listChanged(&c.changed, e.ckpt.tracking, &e.ckpt.shops, c)
-}
-
-// listChanged marks an entry changed since the last saveChanged and, while
-// changes are tracked, lists it (once) for the next one.
-func listChanged[T any](changed *bool, tracking bool, list *[]T, v T) {
-	if !*changed {
-		*changed = true
-		if tracking {
-			*list = append(*list, v)
-		}
-	}
-}
+func (e *Engine) trackAgentCell(c *agentCell) { e.ckpt.agents.note(e.ckpt.tracking, c) }
+func (e *Engine) trackShopCell(c *shopCell)   { e.ckpt.shops.note(e.ckpt.tracking, c) }
 
 // saveChanged writes every entry changed since the last saveChanged (all
 // of them at an engine's first, unless it was restored). flush must come
@@ -172,16 +152,13 @@ func (e *Engine) trackAll() {
 	ck := &e.ckpt
 	ck.tracking = true
 	for s := range e.allSessions() {
-		s.changed = true
-		ck.sessions = append(ck.sessions, s)
+		ck.sessions.add(s)
 	}
 	for _, c := range e.agents {
-		c.changed = true
-		ck.agents = append(ck.agents, c)
+		ck.agents.add(c)
 	}
 	for _, c := range e.shops {
-		c.changed = true
-		ck.shops = append(ck.shops, c)
+		ck.shops.add(c)
 	}
 	if e.alerts != nil {
 		e.alerts.trackAll()
@@ -191,55 +168,22 @@ func (e *Engine) trackAll() {
 	}
 }
 
+// saveSessions saves the changed sessions. A session id seen again after
+// its summary was removed is a new session under the old key: the save's
+// deletes come first.
 func (e *Engine) saveSessions(out StateSink) {
 	ck := &e.ckpt
-	// Deletes first: a session id seen again after its summary was removed
-	// is a new session under the old key, and its Put must come last.
-	for _, s := range ck.sessions {
-		if s.deleted && s.saved {
-			out.Delete(ck.enc.sessionKey(s))
-			s.saved = false
-		}
-	}
-	for _, s := range ck.sessions {
-		if !s.deleted {
-			out.Put(ck.enc.sessionKey(s), ck.enc.session(e, s))
-			s.saved = true
-		}
-		s.changed = false
-	}
-	clear(ck.sessions)
-	ck.sessions = ck.sessions[:0]
+	ck.sessions.save(out, ck.enc.sessionKey, func(s *session) []byte { return ck.enc.session(e, s) })
 }
 
 func (e *Engine) saveCells(out StateSink) {
 	ck := &e.ckpt
-	saveCellList(out, &ck.agents,
+	ck.agents.save(out,
 		func(c *agentCell) []byte { return ck.enc.agentKey(e, c.key) },
 		func(c *agentCell) []byte { return ck.enc.values(agentCols(&c.v)) })
-	saveCellList(out, &ck.shops,
+	ck.shops.save(out,
 		func(c *shopCell) []byte { return ck.enc.shopKey(e, c.key) },
 		func(c *shopCell) []byte { return ck.enc.values(shopCols(&c.v)) })
-}
-
-// saveCellList writes the listed cells (a dropped one as a delete, when
-// the changelog holds it) and empties the list. The engine's cells and
-// the operators' share it.
-func saveCellList[C interface{ status() *cellStatus }](out StateSink, list *[]C, key, value func(C) []byte) {
-	for _, c := range *list {
-		f := c.status()
-		switch {
-		case !f.dropped:
-			out.Put(key(c), value(c))
-			f.saved = true
-		case f.saved:
-			out.Delete(key(c))
-			f.saved = false
-		}
-		f.changed = false
-	}
-	clear(*list)
-	*list = (*list)[:0]
 }
 
 // Load takes back one entry of a changelog written by saveChanged. Errors
@@ -342,7 +286,7 @@ func loadCell[K comparable, V comparable](cells map[K]*cell[K, V], k K, value []
 	if cells[k] != nil {
 		return errors.New("loaded twice")
 	}
-	c := &cell[K, V]{key: k, cellStatus: cellStatus{saved: true}}
+	c := &cell[K, V]{key: k, cellStatus: cellStatus{entryState: entryState{saved: true}}}
 	if err := dec.values(value, cols(&c.v)); err != nil {
 		return err
 	}

@@ -669,7 +669,7 @@ func TestSteadyPathDoesNotAllocateWhileTracking(t *testing.T) {
 	if n := after.Mallocs - before.Mallocs; n > 16 {
 		t.Errorf("%d allocations for %d steady messages", n, 1000*streamMsgs)
 	}
-	if n := len(r.e.ckpt.sessions); n != 1000 {
+	if n := len(r.e.ckpt.sessions.list); n != 1000 {
 		t.Errorf("%d sessions listed as changed, want 1000", n)
 	}
 }
@@ -709,18 +709,18 @@ func TestSnapshotCoversState(t *testing.T) {
 		},
 		reflect.TypeFor[rankings](): {
 			"e": rebuilt, "days": saved,
-			"dirty": transient, "changed": transient, "buyers": transient, // empty after Flush and SaveChanged
+			"dirty": transient, "changed": transient, "buyers": transient, // empty after a checkpoint
 		},
 		reflect.TypeFor[rankDay](): {
 			"shopDay": saved, "agents": saved, "buyers": saved,
-			"dirty": transient, "changed": transient, "saved": transient, "gone": transient,
+			"dirty": transient, "forgotten": transient, "entryState": transient,
 		},
 		reflect.TypeFor[rankFigures](): {
 			"sessions": saved, "pairs": saved, "pairsOK": saved, "ratings": saved, "satisfy": saved, "ranked": saved,
 			"buyers": rebuilt, // counted from the buyers at LoadDone
 		},
 		reflect.TypeFor[rankBuyer](): {
-			"day": rebuilt, "buyer": saved, "counts": saved, "changed": transient, "saved": transient,
+			"day": rebuilt, "buyer": saved, "counts": saved, "entryState": transient,
 		},
 		reflect.TypeFor[figures](): {
 			"watched": transient,                // drained by Flush
@@ -735,8 +735,8 @@ func TestSnapshotCoversState(t *testing.T) {
 		},
 		reflect.TypeFor[alertShop](): {
 			"shop": saved, "next": saved, "evaluatedTo": saved, "floor": saved, "breach": saved,
-			"scopes":  rebuilt, // the running sums, added up again from the copies
-			"changed": transient, "saved": transient,
+			"scopes":     rebuilt, // the running sums, added up again from the copies
+			"entryState": transient,
 		},
 		reflect.TypeFor[session](): {
 			"key": saved, "hdr": saved, "log": saved, "assigns": saved, "pairs": saved, "evals": saved,
@@ -745,7 +745,7 @@ func TestSnapshotCoversState(t *testing.T) {
 			"zone": rebuilt, "pinLog": rebuilt, "pinEval": rebuilt, "evalTo": saved,
 			"assignBuf": transient, "pairBuf": transient, // storage of assigns and pairs
 			"lastAgentCell": transient, "lastShopCell": transient, // caches
-			"deleted": transient, "rowDirty": transient, "changed": transient, "saved": transient,
+			"deleted": transient, "rowDirty": transient, "entryState": transient,
 		},
 		reflect.TypeFor[derived](): all("startTS", "lastAct", "closeTS", "queueTS", "firstQueuedTS",
 			"firstAssignTS", "firstAgentTS", "inquiryTS", "waitSum", "applied", "pendingFrom", "cur",
@@ -759,11 +759,11 @@ func TestSnapshotCoversState(t *testing.T) {
 		reflect.TypeFor[evaluation](): all("id", "ts", "agent", "score"),
 		reflect.TypeFor[rating]():     all("ts", "agent", "group", "score", "counted"),
 		reflect.TypeFor[cellStatus](): {
-			"live":    rebuilt,   // from the values at Load: see loadCell
-			"dirty":   transient, // false after Flush
-			"dropped": transient, // a dropped cell's key is deleted
-			"changed": transient, "saved": transient,
-			"watched": transient, // false after Flush drains the figures
+			"live":       rebuilt,   // from the values at Load: see loadCell
+			"dirty":      transient, // false after Flush
+			"dropped":    transient, // a dropped cell's key is deleted
+			"entryState": transient,
+			"watched":    transient, // false after Flush drains the figures
 		},
 		reflect.TypeFor[agentCell](): cell,
 		reflect.TypeFor[shopCell]():  cell,

@@ -525,7 +525,7 @@ func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	s := &session{
 		key: string(key), shop: shop, zone: zone,
 		timerAt: math.MaxInt64, evalTo: math.MinInt64, pinLog: pinNone, pinEval: pinNone,
-		saved: true,
+		entryState: entryState{saved: true},
 	}
 	s.assigns, s.pairs = s.assignBuf[:0:1], s.pairBuf[:0:1]
 	r = dec.start(value)
