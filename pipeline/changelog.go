@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
 )
@@ -60,9 +60,9 @@ type stateBatch struct {
 	headers   []kgo.RecordHeader // shared by every record of the batch
 }
 
-var _ operators.StateSink = (*stateBatch)(nil)
+var _ metrics.StateSink = (*stateBatch)(nil)
 
-// Put implements operators.StateSink.
+// Put implements metrics.StateSink.
 func (b *stateBatch) Put(key, value []byte) {
 	b.recs = append(b.recs, &kgo.Record{
 		Topic: b.topic, Partition: b.partition, Headers: b.headers,
@@ -70,7 +70,7 @@ func (b *stateBatch) Put(key, value []byte) {
 	})
 }
 
-// Delete implements operators.StateSink with a tombstone (nil value).
+// Delete implements metrics.StateSink with a tombstone (nil value).
 func (b *stateBatch) Delete(key []byte) {
 	b.recs = append(b.recs, &kgo.Record{Topic: b.topic, Partition: b.partition, Headers: b.headers, Key: append([]byte(nil), key...)})
 }

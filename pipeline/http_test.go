@@ -13,7 +13,7 @@ import (
 
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/internal/httpserver"
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -36,7 +36,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	r.stats.assign(lagKey{"cs.messages", 3}, true)
 	r.stats.setCheckpointed(map[string]map[int32]int64{"cs.messages": {3: 58}})
 	r.stats.updateLag(map[lagKey]int64{{"cs.messages", 3}: 100}, nil)
-	r.stats.setEngine(2, operators.Stats{OpenSessions: 5})
+	r.stats.setEngine(2, metrics.Stats{OpenSessions: 5})
 	reg := prometheus.NewRegistry()
 	if err := r.Register(reg); err != nil {
 		t.Fatal(err)

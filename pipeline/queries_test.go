@@ -75,7 +75,7 @@ func loadDocQueries(t *testing.T) []docQuery {
 // 'shop-0001-a01', 'shop-0001-s2') hit rows here and in generated traffic.
 //
 // Every figure below is worked out from SPEC §3 (and, where the SPEC is
-// silent, the decisions written in pipeline/operators/doc.go). Times are
+// silent, the decisions written in metrics/doc.go). Times are
 // local to the event's shop; "→ r" is a buyer message's response time.
 //
 // shop-0001-s1 (buyer b1, app), D1, pre-sales/a01:
@@ -1210,7 +1210,7 @@ func TestDocQueriesGenerated(t *testing.T) {
 // cs_agent_rankings), which have no hand-worked rows on the doc scenarios
 // here: the scenarios are far below the alert rules' minimum sample, and
 // the rankings' figures are worked out by hand in the engine's own
-// scenarios (pipeline/operators TestRankings, TestAlert*). Here they must
+// scenarios (metrics TestRankings, TestAlert*). Here they must
 // return rows on generated traffic; report and web check them against
 // hand-made rows (testenv.InsertRankingsAndAlerts).
 var checkedElsewhere = map[string]bool{"alerts_recent": true, "alerts_open_breaches": true,

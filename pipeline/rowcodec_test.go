@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/sinks"
 )
 
@@ -58,7 +58,7 @@ func TestRowCodecRoundTrip(t *testing.T) {
 // TestRowCodecChunks: many rows split into chunks of bounded size, each
 // decodable alone, and together they hold every row once, in order.
 func TestRowCodecChunks(t *testing.T) {
-	tb := operators.AgentHourlyTable
+	tb := metrics.AgentHourlyTable
 	in := sinks.NewBuffer(nil)
 	const n = 20_000
 	for i := range n {
@@ -158,7 +158,7 @@ func appendVarint(b []byte, v int64) []byte {
 // BenchmarkEncodeRows: the cost of carrying a checkpoint's rows in the
 // changelog, per row of cs_agent_hourly's shape.
 func BenchmarkEncodeRows(b *testing.B) {
-	tb := operators.AgentHourlyTable
+	tb := metrics.AgentHourlyTable
 	in := sinks.NewBuffer(nil)
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	for i := range 10_000 {

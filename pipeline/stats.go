@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -53,11 +53,11 @@ type taskStats struct {
 	// offsets less the checkpointed position, per assigned input partition.
 	lag          map[lagKey]int64
 	assigned     map[lagKey]bool
-	consumed     map[lagKey]int64          // next offset to process, as polled
-	checkpointed map[lagKey]int64          // next offset to process, as of the last durable checkpoint
-	watermarks   map[int32]int64           // per task, unix ms, as of its last checkpoint
-	engine       map[int32]operators.Stats // per task, as of its last checkpoint
-	peakState    StateSize                 // the largest sum over the tasks seen at a checkpoint
+	consumed     map[lagKey]int64        // next offset to process, as polled
+	checkpointed map[lagKey]int64        // next offset to process, as of the last durable checkpoint
+	watermarks   map[int32]int64         // per task, unix ms, as of its last checkpoint
+	engine       map[int32]metrics.Stats // per task, as of its last checkpoint
+	peakState    StateSize               // the largest sum over the tasks seen at a checkpoint
 }
 
 // StateSize is the operator state of a process: its approximate bytes
@@ -67,7 +67,7 @@ type StateSize struct {
 	Sessions, Open int
 }
 
-func (s *taskStats) setEngine(p int32, st operators.Stats) {
+func (s *taskStats) setEngine(p int32, st metrics.Stats) {
 	s.lagMu.Lock()
 	defer s.lagMu.Unlock()
 	s.engine[p] = st
@@ -102,7 +102,7 @@ type lagKey struct {
 }
 
 func newTaskStats() *taskStats {
-	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}, engine: map[int32]operators.Stats{},
+	s := &taskStats{deadLetters: map[schemas.Reason]*atomic.Int64{}, lag: map[lagKey]int64{}, engine: map[int32]metrics.Stats{},
 		assigned: map[lagKey]bool{}, consumed: map[lagKey]int64{}, checkpointed: map[lagKey]int64{}, watermarks: map[int32]int64{}}
 	s.lastCheckpointAt.Store(time.Now().UnixNano())
 	for _, r := range schemas.Reasons {

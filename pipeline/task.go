@@ -9,14 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/eventtime"
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
 )
 
 // Engine is the seam between the task and the metric operators: pure
 // event-time logic that knows nothing of Kafka or ClickHouse
-// (operators.Engine is the one the pipeline runs).
+// (metrics.Engine is the one the pipeline runs).
 type Engine interface {
 	// Apply takes one valid event; its []byte fields are only valid during
 	// the call. ok=false means the event was rejected (e.g. late with its
@@ -27,17 +27,17 @@ type Engine interface {
 	// Checkpoint appends every row changed since the last checkpoint, as
 	// full rows carrying version, saves the changed state entries when
 	// state is not nil, and returns the alerts raised since the last one.
-	Checkpoint(version uint64, rows RowSink, state operators.StateSink) []schemas.Alert
+	Checkpoint(version uint64, rows RowSink, state metrics.StateSink) []schemas.Alert
 	// Load and LoadDone restore a fresh engine from a changelog's live
 	// entries (any order), before any other call.
 	Load(key, value []byte) error
 	LoadDone() error
 	// Stats are the engine's gauges for /metrics.
-	Stats() operators.Stats
+	Stats() metrics.Stats
 }
 
 // RowSink receives output rows; sinks.Buffer is one.
-type RowSink = operators.RowSink
+type RowSink = metrics.RowSink
 
 // taskInput is one polled slice of a partition's records.
 type taskInput struct {
@@ -299,7 +299,7 @@ func (t *task) serve(req taskRequest) {
 	}
 	next := t.saved
 	next.version = nextVersion(t.saved.version, time.Now())
-	var state operators.StateSink // nil without state checkpoints
+	var state metrics.StateSink // nil without state checkpoints
 	if out.state != nil {
 		state = out.state
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cspulse/cspulse/config"
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -24,12 +24,12 @@ func (e *recordingEngine) Apply(ev *schemas.Event) (schemas.Reason, bool) {
 	return "", true
 }
 func (e *recordingEngine) Advance(wm int64) { e.marks = append(e.marks, wm) }
-func (e *recordingEngine) Checkpoint(uint64, RowSink, operators.StateSink) []schemas.Alert {
+func (e *recordingEngine) Checkpoint(uint64, RowSink, metrics.StateSink) []schemas.Alert {
 	return nil
 }
 func (e *recordingEngine) Load(key, _ []byte) error { return fmt.Errorf("unexpected entry %q", key) }
 func (e *recordingEngine) LoadDone() error          { return nil }
-func (e *recordingEngine) Stats() operators.Stats   { return operators.Stats{} }
+func (e *recordingEngine) Stats() metrics.Stats     { return metrics.Stats{} }
 func (e *recordingEngine) agents() (ids []string) {
 	for _, ev := range e.applied {
 		ids = append(ids, string(ev.AgentID))

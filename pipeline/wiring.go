@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/eventtime"
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 	"github.com/cspulse/cspulse/sinks"
 )
 
@@ -45,27 +45,27 @@ func NewEnginesFor(cfg *config.Config, partitions int32) (Engines, error) {
 		New: func(int32) Engine {
 			s := settings
 			s.Zones = zones.Clone()
-			return operators.NewEngine(s)
+			return metrics.NewEngine(s)
 		},
 		Checks: checks,
 	}, nil
 }
 
-func operatorSettings(cfg *config.Config) (operators.Settings, error) {
+func operatorSettings(cfg *config.Config) (metrics.Settings, error) {
 	start, err := config.ParseClock(cfg.Metrics.WindowStart)
 	if err != nil {
-		return operators.Settings{}, err
+		return metrics.Settings{}, err
 	}
 	end, err := config.ParseClock(cfg.Metrics.WindowEnd)
 	if err != nil {
-		return operators.Settings{}, err
+		return metrics.Settings{}, err
 	}
 	rules, err := alertRules(cfg.Alerts.Rules)
 	if err != nil {
-		return operators.Settings{}, err
+		return metrics.Settings{}, err
 	}
 	f := cfg.Filters
-	return operators.Settings{
+	return metrics.Settings{
 		Alerts:            rules,
 		Rankings:          cfg.Rankings.Enabled,
 		AllowedLateness:   cfg.Time.AllowedLateness,
@@ -75,7 +75,7 @@ func operatorSettings(cfg *config.Config) (operators.Settings, error) {
 		WindowEndMin:      end,
 		ReplyWithin:       cfg.Metrics.ReplyWithin,
 		SatisfiedMinScore: cfg.Metrics.SatisfiedMinScore,
-		Filters: operators.Filters{
+		Filters: metrics.Filters{
 			Adverts: f.Adverts, BuyerIDs: f.BuyerIDs, AgentIDs: f.AgentIDs,
 			AgentSingleSentence: f.AgentSingleSentence, Monologue: f.Monologue,
 		},
@@ -85,11 +85,11 @@ func operatorSettings(cfg *config.Config) (operators.Settings, error) {
 
 // alertRules maps alerts.rules (SPEC §4.2); an invalid rule is an error
 // naming it, so the process stops at start.
-func alertRules(cfgRules []config.AlertRule) ([]operators.AlertRule, error) {
-	var rules []operators.AlertRule
+func alertRules(cfgRules []config.AlertRule) ([]metrics.AlertRule, error) {
+	var rules []metrics.AlertRule
 	names := map[string]bool{}
 	for i, c := range cfgRules {
-		r := operators.AlertRule{
+		r := metrics.AlertRule{
 			Name: c.Name, Metric: c.Metric, Scope: c.Scope, WindowDays: c.Days,
 			Threshold: c.Threshold, Direction: c.Direction, MinSample: c.MinSample,
 		}
@@ -104,9 +104,9 @@ func alertRules(cfgRules []config.AlertRule) ([]operators.AlertRule, error) {
 			return nil, fmt.Errorf("alerts.rules[%d] (%s): window %q: not rolling or week", i, c.Name, c.Window)
 		}
 		if len(c.Shops) > 0 {
-			r.Shops = make(map[string]operators.AlertOverride, len(c.Shops))
+			r.Shops = make(map[string]metrics.AlertOverride, len(c.Shops))
 			for shop, o := range c.Shops {
-				r.Shops[shop] = operators.AlertOverride{Off: o.Off, Threshold: o.Threshold, MinSample: o.MinSample}
+				r.Shops[shop] = metrics.AlertOverride{Off: o.Off, Threshold: o.Threshold, MinSample: o.MinSample}
 			}
 		}
 		if err := r.Validate(); err != nil {
@@ -124,13 +124,13 @@ func alertRules(cfgRules []config.AlertRule) ([]operators.AlertRule, error) {
 // attributionSettings maps metrics.attribution_rule,
 // metrics.shop_attribution_rules and metrics.inquiry_valid_days (SPEC
 // §3.4), which config validation has checked.
-func attributionSettings(m *config.Metrics) operators.Attribution {
-	shops := make(map[string]operators.AttributionRule, len(m.ShopAttributionRules))
+func attributionSettings(m *config.Metrics) metrics.Attribution {
+	shops := make(map[string]metrics.AttributionRule, len(m.ShopAttributionRules))
 	for shop, rule := range m.ShopAttributionRules {
-		shops[shop] = operators.AttributionRule(rule)
+		shops[shop] = metrics.AttributionRule(rule)
 	}
-	return operators.Attribution{
-		Rule:      operators.AttributionRule(m.AttributionRule),
+	return metrics.Attribution{
+		Rule:      metrics.AttributionRule(m.AttributionRule),
 		ShopRules: shops,
 		ValidDays: m.InquiryValidDays,
 		PayWindow: m.OrderPayWindow,

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/cspulse/cspulse/config"
-	"github.com/cspulse/cspulse/pipeline/operators"
+	"github.com/cspulse/cspulse/metrics"
 )
 
 // TestAttributionSettingsWired: the metrics.* attribution keys reach the
@@ -22,7 +22,7 @@ func TestAttributionSettingsWired(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := s.Attribution
-	if a.Rule != operators.RulePay || a.ShopRules["shop-0002"] != operators.RuleOrder || a.ValidDays != 3 || a.PayWindow != 5*time.Hour {
+	if a.Rule != metrics.RulePay || a.ShopRules["shop-0002"] != metrics.RuleOrder || a.ValidDays != 3 || a.PayWindow != 5*time.Hour {
 		t.Errorf("%+v", a)
 	}
 	engines, err := NewEngines(&cfg)
@@ -31,7 +31,7 @@ func TestAttributionSettingsWired(t *testing.T) {
 	}
 	engines.New(0) // NewEngine validates the settings
 	d := config.Defaults()
-	if s, _ := operatorSettings(&d); s.Attribution.Rule != operators.RuleOrderFirst || s.Attribution.ValidDays != 2 || s.Attribution.PayWindow != 72*time.Hour {
+	if s, _ := operatorSettings(&d); s.Attribution.Rule != metrics.RuleOrderFirst || s.Attribution.ValidDays != 2 || s.Attribution.PayWindow != 72*time.Hour {
 		t.Errorf("defaults: %+v", s.Attribution)
 	}
 }

@@ -17,7 +17,7 @@ var rules = []struct {
 	why       string
 }{
 	{
-		pkg: module + "/pipeline/operators",
+		pkg: module + "/metrics",
 		forbidden: []string{module + "/pipeline", module + "/sinks", module + "/config", module + "/report",
 			module + "/web", "github.com/twmb/franz-go", "github.com/ClickHouse"},
 		why: "the metric core is pure event-time logic: no Kafka, no ClickHouse, no configuration",

@@ -1,0 +1,139 @@
+package metrics
+
+import (
+	"container/heap"
+	"slices"
+)
+
+// A buyer's facts (exclusive.go): kept sorted so that a re-delivery is
+// found and so that the saved value does not depend on arrival order.
+
+// addRel inserts a relationship event; false for a re-delivery (same ts,
+// kind and event id hash).
+func (b *xbuyer) addRel(r relEvent) bool {
+	i, found := slices.BinarySearchFunc(b.rels, r, compareRel)
+	if found {
+		return false
+	}
+	b.rels = slices.Insert(b.rels, i, r)
+	return true
+}
+
+func compareRel(a, b relEvent) int {
+	switch {
+	case a.ts != b.ts:
+		return cmpInt(a.ts, b.ts)
+	case a.kind != b.kind:
+		return int(a.kind) - int(b.kind)
+	}
+	return cmpUint(a.hash, b.hash)
+}
+
+// addMark inserts any other fact; false for a re-delivery.
+func (b *xbuyer) addMark(m mark) bool {
+	i, found := slices.BinarySearchFunc(b.marks, m, compareMark)
+	if found {
+		return false
+	}
+	b.marks = slices.Insert(b.marks, i, m)
+	return true
+}
+
+func compareMark(a, b mark) int {
+	switch {
+	case a.ts != b.ts:
+		return cmpInt(a.ts, b.ts)
+	case a.kind != b.kind:
+		return int(a.kind) - int(b.kind)
+	}
+	return cmpUint(a.hash, b.hash)
+}
+
+// removeSession drops the session's messages, if held: a close taken
+// back, or about to be shown again.
+func (b *xbuyer) removeSession(id uint64) {
+	b.sessions = slices.DeleteFunc(b.sessions, func(s xsession) bool { return s.id == id })
+}
+
+// empty reports whether the buyer holds no fact any more.
+func (b *xbuyer) empty() bool {
+	return len(b.rels)+len(b.marks)+len(b.sessions) == 0
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// changedAt records that b got a fact at ts: stepped now when the
+// watermark has passed it (late, or a session's close), else held until
+// it does.
+func (x *exclusive) changedAt(b *xbuyer, ts int64) {
+	x.touchBuyer(b)
+	if ts >= x.e.wm {
+		heap.Push(&x.wake, xwake{at: ts, b: b})
+		return
+	}
+	x.recompute(b)
+}
+
+// xwake is a held fact's wake-up: when the watermark passes at, b is
+// recomputed. A buyer has one per held fact; extra ones cost a recompute
+// that changes nothing.
+type xwake struct {
+	at int64
+	b  *xbuyer
+}
+
+type xwakeHeap []xwake
+
+func (h xwakeHeap) Len() int { return len(h) }
+func (h xwakeHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].b.key < h[j].b.key
+}
+func (h xwakeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *xwakeHeap) Push(v any)   { *h = append(*h, v.(xwake)) }
+func (h *xwakeHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	old[len(old)-1] = xwake{}
+	*h = old[:len(old)-1]
+	return v
+}
+
+// stepDue recomputes every buyer with a fact the watermark has passed.
+func (x *exclusive) stepDue() {
+	wm := x.e.wm
+	for len(x.wake) > 0 && x.wake[0].at < wm {
+		w := heap.Pop(&x.wake).(xwake)
+		if w.b.deleted || w.b.queued {
+			continue
+		}
+		w.b.queued = true
+		x.due = append(x.due, w.b)
+	}
+	for _, b := range x.due {
+		b.queued = false
+		x.recompute(b)
+	}
+	clear(x.due)
+	x.due = x.due[:0]
+}

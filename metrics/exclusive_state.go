@@ -1,0 +1,447 @@
+package metrics
+
+import (
+	"bytes"
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cspulse/cspulse/eventtime"
+)
+
+// Checkpoints of the exclusive-customer operator (exclusive.go), a family
+// (families.go) under snapshot.go's contract.
+//
+// Keys (str: uvarint length and bytes; hash: uvarint of the 64-bit hash
+// of (shop, buyer) or (shop, order)):
+//
+//	xr/ hash                       a folded relationship
+//	xb/ hash                       a buyer's facts of non-final days
+//	xc/ str(shop) str(agent) varint(day)  a cs_exclusive_daily cell
+//	xs/ str(shop) str(agent)       an agent's customer stock
+//	xd/ hash                       a folded presale deposit
+//	xm/                            the latest fact's ts (seen)
+//
+// Values start with exclStateVersion; names are strings (interned ids are
+// per process). Layouts:
+//
+//	relation  str agent, varint accepted
+//	buyer     str shop; uvarint n, n × (varint ts, uvarint hash, str agent,
+//	          byte kind); uvarint n, n × (byte kind, varint ts, uvarint
+//	          hash, uvarint ref, varint amount, str agent); uvarint n,
+//	          n × (uvarint session, uvarint m, m × (varint ts, str agent))
+//	cell      uvarint n, n × varint column
+//	stock     varint base, baseDay, lastDay; uvarint n, n × (varint day, delta)
+//	deposit   varint ts, amount, uvarint hash
+//	meta      varint seen
+//
+// Derived and rebuilt by LoadDone: the buyers' contributions (compute
+// gives them again from the same facts and watermark) and the wake-ups of
+// held facts. A folded relationship takes 1 + 1 + len(agent) + ≤ 7 bytes.
+const exclStateVersion = 1
+
+const (
+	keyXRel     = "xr/"
+	keyXBuyer   = "xb/"
+	keyXCell    = "xc/"
+	keyXStock   = "xs/"
+	keyXDeposit = "xd/"
+	keyXMeta    = "xm/"
+)
+
+// xCheckpoints is the operator's change tracking, as the engine's: lists
+// are kept from the first saveChanged or LoadDone on.
+type xCheckpoints struct {
+	tracking bool
+	buyers   changes[*xbuyer]
+	cells    changes[*xcell]
+	stocks   changes[*stock]
+	rels     map[uint64]bool // changed since the last save → the changelog holds it
+	deposits map[uint64]bool
+	seen     int64 // as the changelog holds it
+	key, val []byte
+}
+
+func (x *exclusive) touchBuyer(b *xbuyer) { x.ck.buyers.note(x.ck.tracking, b) }
+func (x *exclusive) trackCell(c *xcell)   { x.ck.cells.note(x.ck.tracking, c) }
+func (x *exclusive) touchStock(s *stock)  { x.ck.stocks.note(x.ck.tracking, s) }
+
+// touchRel records that the relationship of k is about to change. Call it
+// before the change: whether the changelog holds k is whether rels held it
+// before the first change since the last save (one bit kept per change,
+// none per relationship).
+func (x *exclusive) touchRel(k uint64) {
+	if _, listed := x.ck.rels[k]; x.ck.tracking && !listed {
+		_, held := x.rels[k]
+		x.ck.rels[k] = held
+	}
+}
+
+// touchDeposit is touchRel for a deposit.
+func (x *exclusive) touchDeposit(k uint64) {
+	if _, listed := x.ck.deposits[k]; x.ck.tracking && !listed {
+		_, held := x.deposits[k]
+		x.ck.deposits[k] = held
+	}
+}
+
+// startTracking begins change tracking; all lists everything held (an
+// engine's first saveChanged when it was not restored).
+func (x *exclusive) startTracking(all bool) {
+	ck := &x.ck
+	ck.tracking = true
+	ck.rels, ck.deposits = map[uint64]bool{}, map[uint64]bool{}
+	if !all {
+		ck.seen = x.seen
+		return
+	}
+	ck.seen = math.MinInt64
+	for _, b := range x.buyers {
+		ck.buyers.add(b)
+	}
+	for _, c := range x.cells {
+		ck.cells.add(c)
+	}
+	for _, s := range x.stocks {
+		ck.stocks.add(s)
+	}
+	for k := range x.rels {
+		ck.rels[k] = false
+	}
+	for k := range x.deposits {
+		ck.deposits[k] = false
+	}
+}
+
+// saveChanged implements family.
+func (x *exclusive) saveChanged(out StateSink) {
+	if len(x.dirty) > 0 {
+		panic(fmt.Sprintf("metrics: exclusive saveChanged with %d rows not flushed", len(x.dirty)))
+	}
+	ck := &x.ck
+	if !ck.tracking {
+		x.startTracking(true)
+	}
+	ck.buyers.save(out, func(b *xbuyer) []byte { return x.hashKey(keyXBuyer, b.key) }, x.encodeBuyer)
+	ck.cells.save(out, func(c *xcell) []byte { return x.cellKey(c.key) },
+		func(c *xcell) []byte { return x.encodeCols(c.v[:]) })
+	ck.stocks.save(out, func(s *stock) []byte { return x.stockKey(s.key) }, x.encodeStock)
+	for k, saved := range ck.rels {
+		if r, ok := x.rels[k]; ok {
+			out.Put(x.hashKey(keyXRel, k), x.encodeRel(r))
+		} else if saved {
+			out.Delete(x.hashKey(keyXRel, k))
+		}
+	}
+	clear(ck.rels)
+	for k, saved := range ck.deposits {
+		if d, ok := x.deposits[k]; ok {
+			out.Put(x.hashKey(keyXDeposit, k), x.encodeDeposit(d))
+		} else if saved {
+			out.Delete(x.hashKey(keyXDeposit, k))
+		}
+	}
+	clear(ck.deposits)
+	if x.seen != ck.seen {
+		w := x.valueWriter()
+		w.int(x.seen)
+		out.Put([]byte(keyXMeta), x.done(w))
+		ck.seen = x.seen
+	}
+}
+
+func (x *exclusive) hashKey(prefix string, k uint64) []byte {
+	w := writer{b: append(x.ck.key[:0], prefix...)}
+	w.uint(k)
+	x.ck.key = w.b
+	return w.b
+}
+
+func (x *exclusive) cellKey(k xkey) []byte {
+	e := x.e
+	w := writer{b: append(x.ck.key[:0], keyXCell...)}
+	w.str(e.shopIDs.name(k.shop))
+	w.str(e.names.name(k.agent))
+	w.int(int64(k.day))
+	x.ck.key = w.b
+	return w.b
+}
+
+func (x *exclusive) stockKey(k stockKey) []byte {
+	e := x.e
+	w := writer{b: append(x.ck.key[:0], keyXStock...)}
+	w.str(e.shopIDs.name(k.shop))
+	w.str(e.names.name(k.agent))
+	x.ck.key = w.b
+	return w.b
+}
+
+func (x *exclusive) valueWriter() writer { return writer{b: append(x.ck.val[:0], exclStateVersion)} }
+
+func (x *exclusive) done(w writer) []byte {
+	x.ck.val = w.b
+	return w.b
+}
+
+func (x *exclusive) encodeCols(v []int64) []byte {
+	w := x.valueWriter()
+	w.uint(uint64(len(v)))
+	for _, c := range v {
+		w.int(c)
+	}
+	return x.done(w)
+}
+
+func (x *exclusive) encodeRel(r relation) []byte {
+	w := x.valueWriter()
+	w.str(x.e.names.name(r.agent))
+	w.int(r.accepted)
+	return x.done(w)
+}
+
+func (x *exclusive) encodeDeposit(d deposit) []byte {
+	w := x.valueWriter()
+	w.int(d.ts)
+	w.int(d.amount)
+	w.uint(d.hash)
+	return x.done(w)
+}
+
+func (x *exclusive) encodeStock(s *stock) []byte {
+	w := x.valueWriter()
+	w.int(s.base)
+	w.int(int64(s.baseDay))
+	w.int(int64(s.lastDay))
+	w.uint(uint64(len(s.deltas)))
+	for _, dd := range s.deltas {
+		w.int(int64(dd.day))
+		w.int(dd.delta)
+	}
+	return x.done(w)
+}
+
+func (x *exclusive) encodeBuyer(b *xbuyer) []byte {
+	names := x.e.names
+	w := x.valueWriter()
+	w.str(x.e.shopIDs.name(b.shop))
+	w.uint(uint64(len(b.rels)))
+	for _, r := range b.rels {
+		w.int(r.ts)
+		w.uint(r.hash)
+		w.str(names.name(r.agent))
+		w.byte(byte(r.kind))
+	}
+	w.uint(uint64(len(b.marks)))
+	for _, m := range b.marks {
+		w.byte(byte(m.kind))
+		w.int(m.ts)
+		w.uint(m.hash)
+		w.uint(m.ref)
+		w.int(m.amount)
+		w.str(names.name(m.agent))
+	}
+	w.uint(uint64(len(b.sessions)))
+	for _, s := range b.sessions {
+		w.uint(s.id)
+		w.uint(uint64(len(s.msgs)))
+		for _, m := range s.msgs {
+			w.int(m.ts)
+			w.str(names.name(m.agent))
+		}
+	}
+	return x.done(w)
+}
+
+// load implements family.
+func (x *exclusive) load(key, value []byte) (bool, error) {
+	if !x.owns(key) {
+		return false, nil
+	}
+	if err := x.loadEntry(key, value); err != nil {
+		return true, fmt.Errorf("metrics: state entry %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// owns reports whether key is one of this operator's.
+func (x *exclusive) owns(key []byte) bool {
+	for _, p := range []string{keyXRel, keyXBuyer, keyXCell, keyXStock, keyXDeposit, keyXMeta} {
+		if bytes.HasPrefix(key, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *exclusive) loadEntry(key, value []byte) error {
+	if len(key) < 3 {
+		return errors.New("not a key of the exclusive-customer operator")
+	}
+	r := &reader{b: value}
+	if v := r.byte(); r.err == nil && v != exclStateVersion {
+		return fmt.Errorf("state format version %d; this build reads version %d", v, exclStateVersion)
+	}
+	switch p := string(key[:3]); p {
+	case keyXRel, keyXBuyer, keyXDeposit:
+		k, err := hashOf(key[3:])
+		if err != nil {
+			return err
+		}
+		switch p {
+		case keyXRel:
+			return x.loadRel(k, r)
+		case keyXBuyer:
+			return x.loadBuyer(k, r)
+		}
+		return x.loadDeposit(k, r)
+	case keyXCell:
+		return x.loadCell(key[3:], r)
+	case keyXStock:
+		return x.loadStock(key[3:], r)
+	case keyXMeta:
+		x.seen = r.int()
+		return r.done()
+	}
+	return errors.New("not a key of the exclusive-customer operator")
+}
+
+func hashOf(b []byte) (uint64, error) {
+	kr := &reader{b: b}
+	k := kr.uint()
+	return k, kr.done()
+}
+
+func (x *exclusive) loadRel(k uint64, r *reader) error {
+	if _, dup := x.rels[k]; dup {
+		return errors.New("loaded twice")
+	}
+	agent := x.e.names.id(r.bytes())
+	accepted := r.int()
+	if err := r.done(); err != nil {
+		return err
+	}
+	x.rels[k] = relation{agent: agent, accepted: accepted}
+	return nil
+}
+
+func (x *exclusive) loadDeposit(k uint64, r *reader) error {
+	if _, dup := x.deposits[k]; dup {
+		return errors.New("loaded twice")
+	}
+	d := deposit{ts: r.int(), amount: r.int(), hash: r.uint()}
+	if err := r.done(); err != nil {
+		return err
+	}
+	x.deposits[k] = d
+	return nil
+}
+
+func (x *exclusive) loadBuyer(k uint64, r *reader) error {
+	if x.buyers[k] != nil {
+		return errors.New("loaded twice")
+	}
+	e := x.e
+	shopID := r.bytes()
+	if r.err == nil && len(shopID) == 0 {
+		return errors.New("no shop")
+	}
+	shop, _ := e.shop(shopID)
+	b := &xbuyer{key: k, shop: shop, entryState: entryState{saved: true}}
+	for range r.count() {
+		b.rels = append(b.rels, relEvent{ts: r.int(), hash: r.uint(), agent: e.names.id(r.bytes()), kind: xkind(r.byte())})
+	}
+	for range r.count() {
+		b.marks = append(b.marks, mark{kind: xkind(r.byte()), ts: r.int(), hash: r.uint(), ref: r.uint(),
+			amount: r.int(), agent: e.names.id(r.bytes())})
+	}
+	for range r.count() {
+		s := xsession{id: r.uint()}
+		for range r.count() {
+			s.msgs = append(s.msgs, xmsg{ts: r.int(), agent: e.names.id(r.bytes())})
+		}
+		b.sessions = append(b.sessions, s)
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	x.buyers[k] = b
+	return nil
+}
+
+// names reads str(shop) str(agent) of a cell or stock key.
+func (x *exclusive) names(kr *reader) (shop, agent uint32) {
+	shopID, agentID := kr.bytes(), kr.bytes()
+	if kr.err == nil && len(shopID) == 0 {
+		kr.fail(errors.New("malformed key"))
+	}
+	shop, _ = x.e.shop(shopID)
+	return shop, x.e.names.id(agentID)
+}
+
+func (x *exclusive) loadCell(key []byte, r *reader) error {
+	kr := &reader{b: key}
+	shop, agent := x.names(kr)
+	day := kr.int32("day")
+	if err := kr.done(); err != nil {
+		return err
+	}
+	k := xkey{shop: shop, agent: agent, day: eventtime.Date(day)}
+	if x.cells[k] != nil {
+		return errors.New("loaded twice")
+	}
+	c := &xcell{key: k, cellStatus: cellStatus{entryState: entryState{saved: true}}}
+	for i := range r.uintMax(xCols, "column count") {
+		c.v[i] = r.int()
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	c.isLive()
+	x.cells[k] = c
+	return nil
+}
+
+func (x *exclusive) loadStock(key []byte, r *reader) error {
+	kr := &reader{b: key}
+	shop, agent := x.names(kr)
+	if err := kr.done(); err != nil {
+		return err
+	}
+	k := stockKey{shop: shop, agent: agent}
+	if x.stocks[k] != nil {
+		return errors.New("loaded twice")
+	}
+	s := &stock{key: k, entryState: entryState{saved: true}, base: r.int(),
+		baseDay: eventtime.Date(r.int32("day")), lastDay: eventtime.Date(r.int32("day"))}
+	for range r.count() {
+		s.deltas = append(s.deltas, dayDelta{day: eventtime.Date(r.int32("day")), delta: r.int()})
+	}
+	if err := r.done(); err != nil {
+		return err
+	}
+	x.stocks[k] = s
+	return nil
+}
+
+// loadDone implements family: the buyers' contributions and the
+// held facts' wake-ups are derived again.
+func (x *exclusive) loadDone() error {
+	wm := x.e.wm
+	for _, b := range x.buyers {
+		b.contrib = append(b.contrib[:0], x.compute(b, nil)...)
+		for _, r := range b.rels {
+			if r.ts >= wm {
+				heap.Push(&x.wake, xwake{at: r.ts, b: b})
+			}
+		}
+		for _, m := range b.marks {
+			if m.ts >= wm {
+				heap.Push(&x.wake, xwake{at: m.ts, b: b})
+			}
+		}
+	}
+	x.finalBucket = math.MinInt64 // the next Advance folds: a no-op when nothing is final
+	x.startTracking(false)
+	return nil
+}
