@@ -5,21 +5,16 @@ import (
 	"slices"
 )
 
-// A buyer's facts (exclusive.go): kept sorted so that a re-delivery is
-// found and so that the saved value does not depend on arrival order.
-
-// addRel inserts a relationship event; false for a re-delivery (same ts,
-// kind and event id hash).
-func (b *xbuyer) addRel(r relEvent) bool {
-	i, found := slices.BinarySearchFunc(b.rels, r, compareRel)
-	if found {
-		return false
-	}
-	b.rels = slices.Insert(b.rels, i, r)
-	return true
+// A buyer's facts (exclusive.go) are kept ordered by ts, then kind, then the event id's hash:
+// a re-delivery is found, and the order is the same whatever the arrival
+// order.
+type factOrder struct {
+	ts   int64
+	kind xkind
+	hash uint64
 }
 
-func compareRel(a, b relEvent) int {
+func (a factOrder) compare(b factOrder) int {
 	switch {
 	case a.ts != b.ts:
 		return cmpInt(a.ts, b.ts)
@@ -28,26 +23,27 @@ func compareRel(a, b relEvent) int {
 	}
 	return cmpUint(a.hash, b.hash)
 }
+
+type fact interface{ order() factOrder }
+
+func (r relEvent) order() factOrder { return factOrder{r.ts, r.kind, r.hash} }
+func (m mark) order() factOrder     { return factOrder{m.ts, m.kind, m.hash} }
+
+// insertFact inserts f in order; false for a re-delivery.
+func insertFact[F fact](list *[]F, f F) bool {
+	i, found := slices.BinarySearchFunc(*list, f, func(a, b F) int { return a.order().compare(b.order()) })
+	if found {
+		return false
+	}
+	*list = slices.Insert(*list, i, f)
+	return true
+}
+
+// addRel inserts a relationship event; false for a re-delivery.
+func (b *xbuyer) addRel(r relEvent) bool { return insertFact(&b.rels, r) }
 
 // addMark inserts any other fact; false for a re-delivery.
-func (b *xbuyer) addMark(m mark) bool {
-	i, found := slices.BinarySearchFunc(b.marks, m, compareMark)
-	if found {
-		return false
-	}
-	b.marks = slices.Insert(b.marks, i, m)
-	return true
-}
-
-func compareMark(a, b mark) int {
-	switch {
-	case a.ts != b.ts:
-		return cmpInt(a.ts, b.ts)
-	case a.kind != b.kind:
-		return int(a.kind) - int(b.kind)
-	}
-	return cmpUint(a.hash, b.hash)
-}
+func (b *xbuyer) addMark(m mark) bool { return insertFact(&b.marks, m) }
 
 // removeSession drops the session's messages, if held: a close taken
 // back, or about to be shown again.
