@@ -135,9 +135,9 @@ type SASL struct {
 	PasswordFile string `koanf:"password_file"`
 }
 
-// Secret is a password: its value is used, but never printed. %v, %s
-// and %#v show "<redacted>" (empty stays empty), so a logged or printed
-// Config cannot leak it; Reveal returns the value.
+// Secret is a password: its value is used, but never printed. %v, %s,
+// %#v and JSON show "<redacted>" (empty stays empty), so a logged or
+// printed Config cannot leak it; Reveal returns the value.
 type Secret string
 
 const redacted = "<redacted>"
@@ -151,6 +151,10 @@ func (s Secret) String() string {
 
 // GoString keeps %#v from printing the value.
 func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// MarshalJSON keeps JSON encodings — encoding/json, and zap's logs of
+// zap.Any("config", cfg), which use it — from showing the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
 
 // Reveal is the secret's value, for the one place that needs it.
 func (s Secret) Reveal() string { return string(s) }

@@ -1,11 +1,16 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // TestSecretsNeverPrinted: the effective configuration as `cspulse config`
@@ -121,5 +126,34 @@ func TestBadScalarsNameKeyValueAndSource(t *testing.T) {
 				t.Errorf("error %v does not contain %s", err, w)
 			}
 		}
+	}
+}
+
+// TestSecretsNeverEncoded: a Config encoded as JSON — by encoding/json,
+// or by zap's JSON logs for zap.Any("config", cfg) — shows the passwords
+// as <redacted> too, not only fmt and `cspulse config`.
+func TestSecretsNeverEncoded(t *testing.T) {
+	l, err := loadWith(t, "", []string{"CSPULSE_KAFKA_SASL_PASSWORD=kafka-s3cret", "CSPULSE_KAFKA_SASL_MECHANISM=plain",
+		"CSPULSE_KAFKA_SASL_USER=u"}, "--clickhouse.password=ch-s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(l.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logged), zap.InfoLevel))
+	log.Info("effective configuration", zap.Any("config", l.Config), zap.Any("clickhouse", l.Config.ClickHouse))
+	for how, s := range map[string]string{"encoding/json": string(b), "zap JSON log": logged.String()} {
+		if strings.Contains(s, "s3cret") {
+			t.Errorf("%s shows a password:\n%s", how, s)
+		}
+		if !strings.Contains(s, "redacted") { // encoding/json escapes < and >
+			t.Errorf("%s does not show the passwords as <redacted>:\n%s", how, s)
+		}
+	}
+	if b, _ := json.Marshal(Secret("")); string(b) != `""` {
+		t.Errorf("an empty secret encodes as %s, want \"\"", b)
 	}
 }

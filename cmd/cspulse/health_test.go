@@ -162,3 +162,64 @@ func TestStuckCheckpointEndsTheRun(t *testing.T) {
 	}
 	_ = gen.Process.Kill()
 }
+
+// TestBrokerReplacedByAnEmptyOneEndsTheRun: issue 16's silent hang. The
+// broker is killed mid-run and an empty one takes its address (the
+// changelog, the group and the topics' ids are gone). The run must not
+// hang, ready, without a word: /readyz fails, and the process ends with
+// exit code 1 and an error within run.checkpoint_timeout (and a margin),
+// as every Kafka call of a checkpoint or a restore has a deadline. (It
+// used to block in the state write while the partitions-lost handler
+// waited for the same lock, with /readyz 200 and no log.)
+func TestBrokerReplacedByAnEmptyOneEndsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	chAddr := testenv.ClickHouseAddr(t)
+	kcat := testenv.Kcat(t)
+	db := testenv.Database(t, chAddr)
+	addr := freeAddr(t)
+	broker, _ := start(t, "broker", "--listen", addr)
+	waitBroker(t, kcat, addr)
+	gen, _ := start(t, append([]string{"gen", "--brokers", addr, "--seed", "11", "--rate", "3000"}, faultInputSize()...)...)
+	httpAddr := freeAddr(t)
+	run, out := start(t, append(runArgs(addr, chAddr, "g", db), "--run.http_listen", httpAddr,
+		"--run.ready_max_checkpoint_age", "3s", "--clickhouse.retry_max_elapsed", "10s", "--run.checkpoint_timeout", "15s")...)
+	eventually(t, time.Minute, "ready before the broker is replaced", func() (bool, string) {
+		code, why, _ := scrape(t, httpAddr, "cspulse_checkpoints_total")
+		return code == 200, strconv.Itoa(code) + " " + why
+	})
+	_ = gen.Process.Kill()
+	_ = broker.Process.Kill()
+	_, _ = broker.Process.Wait()
+	start(t, "broker", "--listen", addr) // empty: no topics, no group, no changelog
+	replaced := time.Now()
+	t.Log("broker replaced by an empty one")
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	notReady := false
+	for deadline := replaced.Add(15*time.Second + time.Minute); ; {
+		select {
+		case err := <-exited:
+			if err == nil || run.ProcessState.ExitCode() != 1 {
+				t.Fatalf("run ended with %v, want exit code 1", err)
+			}
+			text := out.String()
+			i := strings.LastIndex(text, "\ncspulse: ")
+			if i < 0 {
+				t.Fatalf("the run ended with exit code 1 but no error (a line \"cspulse: …\")")
+			}
+			t.Logf("exited %v after the replacement (not ready seen: %v): %s",
+				time.Since(replaced).Round(time.Second), notReady, strings.TrimSpace(text[i:]))
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+		if code, _, _ := scrape(t, httpAddr, "cspulse_checkpoints_total"); code == http503 {
+			notReady = true
+		}
+		if time.Now().After(deadline) {
+			ready, why, _ := scrape(t, httpAddr, "cspulse_checkpoints_total")
+			t.Fatalf("still running %v after the broker was replaced (/readyz %d %s): a hang", time.Since(replaced).Round(time.Second), ready, why)
+		}
+	}
+}
