@@ -116,7 +116,7 @@ func TestMetricNamesFollowConventions(t *testing.T) {
 	r.stats.setCheckpointed(map[string]map[int32]int64{"cs.messages": {0: 4}})
 	r.stats.updateLag(map[lagKey]int64{{"cs.messages", 0}: 10}, nil)
 	r.stats.setWatermark(0, time.Now().Add(-time.Minute).UnixMilli())
-	r.stats.setEngine(0, operators.Stats{OpenSessions: 1})
+	r.stats.setEngine(0, metrics.Stats{OpenSessions: 1})
 	reg := prometheus.NewRegistry()
 	if err := r.Register(reg); err != nil {
 		t.Fatal(err)
