@@ -62,7 +62,9 @@ import (
 // is discarded and counted (AttributionStats.FinalCellWrites), like the
 // engine's own final-cell guard.
 type attribution struct {
-	e         *Engine
+	sh        *shared
+	core      sessionCore
+	lateness  int64 // ms, allowed_lateness
 	defRule   AttributionRule
 	shopRules map[string]AttributionRule
 	rules     []AttributionRule // by shop id, resolved on first use
@@ -103,9 +105,22 @@ type attribution struct {
 	stats  attrCounters
 }
 
-func newAttribution(e *Engine, s *Attribution) *attribution {
+// sessionCore is what attribution asks of the session core: the hours it
+// must keep open (a paid order's payment hour) and the paid_* columns of
+// the core's own rows (one writer per row), and the earliest hour a held
+// session log can still reveal an inquiry in.
+type sessionCore interface {
+	HoldHour(ts int64) bool
+	ReleaseHour(ts int64)
+	addSale(shop, group, agent uint32, paidTS, amount, orders int64) bool
+	heldLogsFrom() int64
+}
+
+func newAttribution(sh *shared, core sessionCore, lateness int64, s *Attribution) *attribution {
 	a := &attribution{
-		e:         e,
+		sh:        sh,
+		core:      core,
+		lateness:  lateness,
 		defRule:   s.Rule,
 		shopRules: s.ShopRules,
 		validDays: s.ValidDays,
@@ -128,7 +143,7 @@ func (a *attribution) rule(shop uint32) AttributionRule {
 		a.rules = append(a.rules, "")
 	}
 	if a.rules[shop] == "" {
-		a.rules[shop] = cmp.Or(a.shopRules[a.e.shopIDs.name(shop)], a.defRule)
+		a.rules[shop] = cmp.Or(a.shopRules[a.sh.shopIDs.name(shop)], a.defRule)
 	}
 	return a.rules[shop]
 }
@@ -311,7 +326,7 @@ type deferredInquiry struct {
 // instant h is applied before an order event at ts when h ≤ ts + 1 (a
 // watermark of ts + 1 steps the event, after waking what is due then).
 func (a *attribution) catchUp() {
-	wm := a.e.wm
+	wm := a.sh.wm
 	i := 0
 	for {
 		orderAt := int64(math.MaxInt64)
@@ -347,11 +362,11 @@ const maxDeferred = 4096
 // session and reprices its buyer's orders.
 func (a *attribution) inquiryClosed(shopID, buyerID string, at int64, agentID, groupID string, sign int) {
 	a.stats.inquiryViews++
-	e := a.e
-	shop, zone := e.shopByName(shopID)
+	sh := a.sh
+	shop, zone := sh.shopByName(shopID)
 	a.keyBuf = appendEntityKey(a.keyBuf[:0], shopID, buyerID)
 	b := a.buyerFor(shop, zone)
-	q := inquiry{at: at, agent: e.names.idString(agentID), group: e.names.idString(groupID)}
+	q := inquiry{at: at, agent: sh.names.idString(agentID), group: sh.names.idString(groupID)}
 	a.addInquiry(b, q, int32(sign))
 	for _, o := range b.orders {
 		a.reprice(o)
@@ -367,7 +382,7 @@ func (a *attribution) addInquiry(b *buyer, q inquiry, sign int32) {
 	if !a.changeCell(b, q.agent, q.day, q.until, buyerCell{inquiries: sign}) {
 		return // its row is final: only a late event gets here
 	}
-	i, found := b.findInquiry(a.e.names, &q)
+	i, found := b.findInquiry(a.sh.names, &q)
 	switch {
 	case !found:
 		q.n = sign
@@ -412,9 +427,9 @@ func (a *attribution) latestValid(b *buyer, t int64) inqRef {
 // is applied (its state is held), unless it is a payment whose hour is
 // final already.
 func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
-	e := a.e
+	sh := a.sh
 	a.stats.orderEvents++
-	shop, zone := e.shop(ev.ShopID)
+	shop, zone := sh.shop(ev.ShopID)
 	a.keyBuf = appendEntityKey(a.keyBuf[:0], ev.ShopID, ev.OrderID)
 	if ev.Stage == schemas.StageFinal {
 		// A presale's final payment is a payment of its own, next to the
@@ -424,8 +439,8 @@ func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
 	o := a.orders[string(a.keyBuf)]
 	isNew := o == nil
 	if isNew {
-		if e.isLate(ev.TS) {
-			return e.late()
+		if ev.TS < satSub(sh.wm, a.lateness) { // late: SPEC §2, as Engine.isLate
+			return sh.late()
 		}
 		o = &order{key: string(a.keyBuf), shop: shop}
 	}
@@ -444,8 +459,8 @@ func (a *attribution) apply(ev *schemas.Event) (schemas.Reason, bool) {
 			return "", true
 		}
 	}
-	if isPaid && !e.HoldHour(ev.TS) {
-		return e.late()
+	if isPaid && !a.core.HoldHour(ev.TS) {
+		return sh.late()
 	}
 	if isNew {
 		a.orders[o.key] = o
@@ -496,7 +511,7 @@ func (a *attribution) setEvent(o *order, slot *orderEvent, next orderEvent, b *b
 	if slot == &o.paid {
 		o.paySet = false
 		if old.buyer != nil {
-			a.e.ReleaseHour(old.ts) // next's hour is held by apply
+			a.core.ReleaseHour(old.ts) // next's hour is held by apply
 		}
 	} else {
 		o.orderSet = false
@@ -603,7 +618,7 @@ func (a *attribution) setSale(o *order, s sale) {
 }
 
 func (a *attribution) sell(shop uint32, s *sale, sign int64) {
-	if !a.e.addSale(shop, s.group, s.agent, s.ts, sign*s.amount, sign) {
+	if !a.core.addSale(shop, s.group, s.agent, s.ts, sign*s.amount, sign) {
 		a.stats.finalCellWrites++ // the payment hour is held: a bug if it happens
 	}
 }
@@ -791,7 +806,7 @@ func (a *attribution) armOrder(o *order) { a.orderWakes.set(o, a.orderDue(o)) }
 // that the sessions they closed are heard) and before it computes its
 // finality (so that released hours can become final at once).
 func (a *attribution) advance() {
-	bound := satSub(a.e.wm, a.e.lim.lateness)
+	bound := satSub(a.sh.wm, a.lateness)
 	hour := floorDiv(bound, hourMs)
 	if bound <= a.settled || hour == a.heldHour {
 		return
@@ -800,7 +815,7 @@ func (a *attribution) advance() {
 		return // nothing could settle: spare the walk over the sessions
 	}
 	a.heldHour = hour
-	s := min(bound, a.e.heldLogsFrom())
+	s := min(bound, a.core.heldLogsFrom())
 	if s <= a.settled {
 		return
 	}
@@ -833,7 +848,7 @@ func (a *attribution) settleOrders() {
 // the rows and in its buyers' counts.
 func (a *attribution) finalize(o *order) {
 	if o.paid.buyer != nil {
-		a.e.ReleaseHour(o.paid.ts)
+		a.core.ReleaseHour(o.paid.ts)
 	}
 	delete(a.orders, o.key)
 	o.deleted = true
@@ -884,13 +899,13 @@ func (a *attribution) dropCell(c *inqCell) {
 
 // flush writes every changed inquiry-day row and forgets final ones.
 func (a *attribution) flush(version uint64, out RowSink) {
-	e := a.e
+	sh := a.sh
 	for _, c := range a.dirty {
 		k := c.key
 		if c.isLive() {
 			out.Add(InquiryDailyTable, []any{
-				e.shopIDs.name(k.shop), e.names.name(k.agent), dateTime(k.day),
-				e.unsigned(c.v[iqInquiryBuyers]), e.unsigned(c.v[iqOrderedBuyers]), e.unsigned(c.v[iqPaidBuyers]),
+				sh.shopIDs.name(k.shop), sh.names.name(k.agent), dateTime(k.day),
+				sh.unsigned(c.v[iqInquiryBuyers]), sh.unsigned(c.v[iqOrderedBuyers]), sh.unsigned(c.v[iqPaidBuyers]),
 				c.v[iqPaidAmount], version,
 			})
 		}
@@ -932,25 +947,4 @@ func fnv64[B ~string | ~[]byte](b B) uint64 {
 		h *= 1099511628211
 	}
 	return h
-}
-
-// shopByName is Engine.shop for a string id.
-func (e *Engine) shopByName(id string) (uint32, *eventtime.Zone) {
-	n := e.shopIDs.idString(id)
-	if int(n) == len(e.shopZones) {
-		e.shopZones = append(e.shopZones, e.zones.LookupString(id))
-	}
-	return n, e.shopZones[n]
-}
-
-// heldLogsFrom is the start of the earliest hour pinned by a held session
-// log (math.MaxInt64 when none): every inquiry that can still appear or be
-// taken back is at or after it (see attribution). The log pins are counted
-// by hour, so this walks the few pinned hours, not the sessions.
-func (e *Engine) heldLogsFrom() int64 {
-	from := int64(math.MaxInt64)
-	for hour := range e.logPins {
-		from = min(from, int64(hour)*hourMs)
-	}
-	return from
 }

@@ -27,7 +27,7 @@ func snapshotOperators(e *Engine, out StateSink) {
 	for _, c := range a.cells {
 		out.Put(a.cellKey(c.key), encodeValues(&a.ck.val, c.v[:]))
 	}
-	if m := a.metaNow(); m != newAttribution(e, &Attribution{Rule: RuleOrderFirst, ValidDays: 1, PayWindow: time.Hour}).metaNow() {
+	if m := a.metaNow(); m != newAttribution(&e.shared, e, e.lim.lateness, &Attribution{Rule: RuleOrderFirst, ValidDays: 1, PayWindow: time.Hour}).metaNow() {
 		out.Put([]byte(keyAttrMeta), a.encodeMeta(m))
 	}
 	r := e.robots
@@ -113,7 +113,7 @@ func TestAttributionStateCovered(t *testing.T) {
 	}
 	for typ, fields := range map[reflect.Type]map[string]string{
 		reflect.TypeFor[attribution](): {
-			"e": rebuilt, "defRule": rebuilt, "shopRules": rebuilt, "rules": rebuilt, "validDays": rebuilt, "payWindow": rebuilt, // Settings
+			"sh": rebuilt, "core": rebuilt, "lateness": rebuilt, "defRule": rebuilt, "shopRules": rebuilt, "rules": rebuilt, "validDays": rebuilt, "payWindow": rebuilt, // Settings
 			"buyers": saved, "orders": saved, "cells": saved,
 			"settled": saved, "heldHour": saved, "sweptTo": saved,
 			"buyerWakes": rebuilt, "orderWakes": rebuilt, "held": rebuilt, "now": rebuilt,
@@ -137,7 +137,7 @@ func TestAttributionStateCovered(t *testing.T) {
 		reflect.TypeFor[sale]():       {"ts": saved, "amount": saved, "agent": saved, "group": saved, "on": saved},
 		reflect.TypeFor[part]():       {"amount": saved, "buyer": saved, "agent": saved, "day": saved, "paid": saved},
 		reflect.TypeFor[inqCell]():    {"key": saved, "v": saved, "until": rebuilt, "cellStatus": transient},
-		reflect.TypeFor[robots]():     {"e": rebuilt, "cells": saved, "dirty": transient, "sweptTo": transient, "ck": transient, "stats": transient},
+		reflect.TypeFor[robots]():     {"sh": rebuilt, "cells": saved, "dirty": transient, "sweptTo": transient, "ck": transient, "stats": transient},
 		reflect.TypeFor[robotCell]():  {"key": saved, "calls": saved, "connected": saved, "cellStatus": transient},
 	} {
 		have := map[string]bool{}

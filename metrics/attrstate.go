@@ -157,8 +157,8 @@ func (a *attribution) entityKey(prefix, key string) []byte {
 
 func (a *attribution) cellKey(k inqKey) []byte {
 	w := writer{b: append(a.ck.key[:0], keyInqCell...)}
-	w.str(a.e.shopIDs.name(k.shop))
-	w.str(a.e.names.name(k.agent))
+	w.str(a.sh.shopIDs.name(k.shop))
+	w.str(a.sh.names.name(k.agent))
 	w.int(int64(k.day))
 	a.ck.key = w.b
 	return w.b
@@ -175,7 +175,7 @@ func encodeValues(buf *[]byte, v []int64) []byte {
 }
 
 func (a *attribution) encodeBuyer(b *buyer) []byte {
-	names := a.e.names
+	names := a.sh.names
 	w := writer{b: append(a.ck.val[:0], attrStateVersion)}
 	w.uint(uint64(len(b.inqs)))
 	for i := range b.inqs {
@@ -199,7 +199,7 @@ func (a *attribution) encodeBuyer(b *buyer) []byte {
 }
 
 func (a *attribution) encodeOrder(o *order) []byte {
-	names := a.e.names
+	names := a.sh.names
 	w := writer{b: append(a.ck.val[:0], attrStateVersion)}
 	flags := o.flags()
 	w.uint(flags)
@@ -285,7 +285,7 @@ func (a *attribution) shopOf(key string) (uint32, *eventtime.Zone, error) {
 	if !ok || shop == "" {
 		return 0, nil, errors.New("malformed key")
 	}
-	id, zone := a.e.shopByName(shop)
+	id, zone := a.sh.shopByName(shop)
 	return id, zone, nil
 }
 
@@ -299,7 +299,7 @@ func (a *attribution) loadBuyer(key string, value []byte) error {
 	}
 	b := newBuyer(key, shop, zone)
 	b.saved = true
-	names := a.e.names
+	names := a.sh.names
 	r := attrReader(value)
 	for range r.count() {
 		q := inquiry{at: r.int(), agent: names.id(r.bytes()), group: names.id(r.bytes())}
@@ -358,10 +358,10 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 		}
 	}
 	if flags&ofSale != 0 {
-		o.sale = sale{ts: r.int(), amount: r.int(), agent: a.e.names.id(r.bytes()), group: a.e.names.id(r.bytes()), on: true}
+		o.sale = sale{ts: r.int(), amount: r.int(), agent: a.sh.names.id(r.bytes()), group: a.sh.names.id(r.bytes()), on: true}
 	}
 	if flags&ofPart != 0 {
-		o.part = part{agent: a.e.names.id(r.bytes()), day: eventtime.Date(r.int32("day")), amount: r.int(), paid: flags&ofPartPaid != 0}
+		o.part = part{agent: a.sh.names.id(r.bytes()), day: eventtime.Date(r.int32("day")), amount: r.int(), paid: flags&ofPartPaid != 0}
 	}
 	if err := r.done(); err != nil {
 		return err
@@ -376,7 +376,7 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 
 func (a *attribution) readRef(r *reader, zone *eventtime.Zone, ref *inqRef) {
 	ref.at = r.int()
-	ref.agent, ref.group = a.e.names.id(r.bytes()), a.e.names.id(r.bytes())
+	ref.agent, ref.group = a.sh.names.id(r.bytes()), a.sh.names.id(r.bytes())
 	ref.day = zone.Day(ref.at)
 	ref.until = a.until(zone, ref.day)
 	ref.ok = true
@@ -392,8 +392,8 @@ func (a *attribution) loadCell(key, value []byte) error {
 	if len(shopID) == 0 {
 		return errors.New("malformed key")
 	}
-	shop, zone := a.e.shop(shopID)
-	k := inqKey{shop: shop, agent: a.e.names.id(agent), day: day}
+	shop, zone := a.sh.shop(shopID)
+	k := inqKey{shop: shop, agent: a.sh.names.id(agent), day: day}
 	if a.cells[k] != nil {
 		return errors.New("loaded twice")
 	}
@@ -446,7 +446,7 @@ func (a *attribution) loadDone() error {
 	for _, b := range a.buyers {
 		a.armBuyer(b)
 	}
-	a.now = a.e.wm
+	a.now = a.sh.wm
 	for _, o := range a.orders {
 		a.armOrder(o)
 		a.hold(o)
@@ -478,7 +478,7 @@ func (a *attribution) linkLoaded(o *order, lo loadedOrder) error {
 			return errors.New("part of a buyer it does not name")
 		}
 	}
-	if o.paid.buyer != nil && !a.e.HoldHour(o.paid.ts) {
+	if o.paid.buyer != nil && !a.core.HoldHour(o.paid.ts) {
 		return errors.New("its payment hour is final")
 	}
 	return nil
@@ -502,12 +502,12 @@ func (r *robots) saveChanged(out StateSink) {
 }
 
 func (r *robots) cellKey(k robotKey) []byte {
-	e := r.e
+	sh := r.sh
 	w := writer{b: append(r.ck.key[:0], keyRobotCell...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.str(e.names.name(k.task))
-	w.str(e.names.name(k.robot))
-	w.str(e.names.name(k.intent))
+	w.str(sh.shopIDs.name(k.shop))
+	w.str(sh.names.name(k.task))
+	w.str(sh.names.name(k.robot))
+	w.str(sh.names.name(k.intent))
 	w.int(k.hour)
 	r.ck.key = w.b
 	return w.b
@@ -528,7 +528,7 @@ func (r *robots) loadCell(key, value []byte) error {
 	if !bytes.HasPrefix(key, []byte(keyRobotCell)) {
 		return errors.New("not a key of the robot operator")
 	}
-	e := r.e
+	sh := r.sh
 	kr := &reader{b: key[len(keyRobotCell):]}
 	shopID, task, robot, intent := kr.bytes(), kr.bytes(), kr.bytes(), kr.bytes()
 	hour := kr.int()
@@ -538,8 +538,8 @@ func (r *robots) loadCell(key, value []byte) error {
 	if len(shopID) == 0 {
 		return errors.New("malformed key")
 	}
-	shop, _ := e.shop(shopID)
-	k := robotKey{hour: hour, shop: shop, task: e.names.id(task), robot: e.names.id(robot), intent: e.names.id(intent)}
+	shop, _ := sh.shop(shopID)
+	k := robotKey{hour: hour, shop: shop, task: sh.names.id(task), robot: sh.names.id(robot), intent: sh.names.id(intent)}
 	if r.cells[k] != nil {
 		return errors.New("loaded twice")
 	}

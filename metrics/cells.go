@@ -211,13 +211,6 @@ func (e *Engine) shopCellAt(shop uint32, zone *eventtime.Zone, ts int64) *shopVa
 func (e *Engine) shopCellFor(k shopKey) *shopCell   { return cellFor(e, e.shops, k, k.hour) }
 func (e *Engine) touchShop(c *shopCell) *shopValues { return touchCell(c, &e.dirtyShops) }
 
-// isFinal reports whether the hour starting at hour can no longer change.
-// A local hour lasts at most an hour (DST makes some shorter, never
-// longer), so hour+1h bounds its end.
-func (e *Engine) isFinal(hour int64) bool {
-	return hour+hourMs <= e.finalBefore
-}
-
 // Finality. A cell changes only through a contribution at some instant t
 // of its hour: an event's ts, or the ts of a log entry or evaluation of a
 // session whose state is still held (replays and re-ratings touch old

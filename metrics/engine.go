@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -13,13 +12,10 @@ import (
 // Apply for each valid event, Advance when its watermark moves, and flush
 // at each checkpoint.
 type Engine struct {
-	lim      limits
-	zones    *eventtime.ZoneSet
-	listener SessionListener
+	shared // names, shops, event time: what the families see (shared.go)
 
-	shopIDs   *interner
-	shopZones []*eventtime.Zone // by shop id
-	names     *interner         // agents, groups, channels, tasks, robots, intents
+	lim      limits
+	listener SessionListener
 
 	// Sessions by key, compacted summaries included: one map costs one
 	// lookup per event and nothing at compaction (two maps, to keep the
@@ -37,9 +33,7 @@ type Engine struct {
 	pins          map[int32]int32 // UTC hour (pinHour) → pins (see cells.go)
 	logPins       map[int32]int32 // the same, counting the session logs' pins only
 
-	wm          int64 // watermark
-	finalBefore int64 // hours ending at or before this are final
-	sweptTo     int64 // finalBefore / 1h at the last sweep of final cells
+	sweptTo int64 // finalBefore / 1h at the last sweep of final cells
 
 	ckpt checkpoints // change tracking for saveChanged (snapshot.go)
 
@@ -71,24 +65,19 @@ func NewEngine(s Settings) *Engine {
 		panic(err)
 	}
 	e := &Engine{
-		lim:         newLimits(&s),
-		zones:       s.Zones.Clone(),
-		shopIDs:     newInterner(),
-		shopZones:   []*eventtime.Zone{nil},
-		names:       newInterner(),
-		sessions:    make(map[string]*session),
-		agents:      make(map[agentKey]*agentCell),
-		shops:       make(map[shopKey]*shopCell),
-		pins:        make(map[int32]int32),
-		logPins:     make(map[int32]int32),
-		wm:          math.MinInt64,
-		finalBefore: math.MinInt64,
-		sweptTo:     math.MinInt64,
+		lim:      newLimits(&s),
+		sessions: make(map[string]*session),
+		agents:   make(map[agentKey]*agentCell),
+		shops:    make(map[shopKey]*shopCell),
+		pins:     make(map[int32]int32),
+		logPins:  make(map[int32]int32),
+		sweptTo:  math.MinInt64,
 	}
+	e.shared = newShared(s.Zones.Clone(), &e.stats)
 	e.timers = newTimerQueue(e.lim.nearTimers())
-	e.attr = newAttribution(e, &s.Attribution)
-	e.robots = newRobots(e)
-	e.excl = newExclusive(e)
+	e.attr = newAttribution(&e.shared, e, e.lim.lateness, &s.Attribution)
+	e.robots = newRobots(&e.shared)
+	e.excl = newExclusive(&e.shared, e)
 	e.listener = sessionListeners(e.attr, e.robots, e.excl, s.Sessions)
 	e.families = []family{e.attr, e.robots}
 	if len(s.Alerts) > 0 || s.Rankings {
@@ -184,11 +173,6 @@ func (e *Engine) advance(watermark int64) {
 	e.excl.advance()
 }
 
-func (e *Engine) late() (schemas.Reason, bool) {
-	e.stats.Late++
-	return schemas.ReasonLate, false
-}
-
 // isLate is SPEC §2's lateness: behind watermark − allowed_lateness.
 func (e *Engine) isLate(ts int64) bool {
 	return ts < satSub(e.wm, e.lim.lateness)
@@ -282,15 +266,6 @@ func (e *Engine) newSession(ev *schemas.Event) *session {
 	s.d.reset()
 	e.sessions[s.key] = s
 	return s
-}
-
-// shop interns a shop id and resolves its zone once.
-func (e *Engine) shop(id []byte) (uint32, *eventtime.Zone) {
-	n := e.shopIDs.id(id)
-	if int(n) == len(e.shopZones) {
-		e.shopZones = append(e.shopZones, e.zones.Lookup(id))
-	}
-	return n, e.shopZones[n]
 }
 
 // addEntry puts an activity event into its session's log. The log doubles

@@ -28,7 +28,8 @@ import (
 // Buyers are keyed by a 64-bit FNV-1a hash of (shop, buyer id), never by
 // the id: two buyers of one task colliding is a 2⁻⁶⁴-per-pair event.
 type exclusive struct {
-	e *Engine
+	sh   *shared
+	logs sessionLogs
 
 	rels     map[uint64]relation // folded relationships, active ones only
 	buyers   map[uint64]*xbuyer  // buyers with facts of non-final days
@@ -150,9 +151,9 @@ const (
 
 type xvalues [xCols]int64
 
-func newExclusive(e *Engine) *exclusive {
+func newExclusive(sh *shared, logs sessionLogs) *exclusive {
 	return &exclusive{
-		e: e, rels: make(map[uint64]relation), buyers: make(map[uint64]*xbuyer),
+		sh: sh, logs: logs, rels: make(map[uint64]relation), buyers: make(map[uint64]*xbuyer),
 		cells: make(map[xkey]*xcell), stocks: make(map[stockKey]*stock), deposits: make(map[uint64]deposit),
 		seen: math.MinInt64, finalBucket: math.MinInt64,
 	}
@@ -172,11 +173,11 @@ func buyerHash[B ~string | ~[]byte](shop, id B) uint64 {
 
 // apply takes a cs.outreach event. ok=false: its day is final (late).
 func (x *exclusive) apply(ev *schemas.Event) (schemas.Reason, bool) {
-	e := x.e
-	if ev.TS < e.finalBefore {
-		return e.late()
+	sh := x.sh
+	if ev.TS < sh.finalBefore {
+		return sh.late()
 	}
-	shop, _ := e.shop(ev.ShopID)
+	shop, _ := sh.shop(ev.ShopID)
 	b := x.buyerAt(buyerHash(ev.ShopID, ev.BuyerID), shop)
 	x.saw(ev.TS)
 	h := fnv64(ev.EventID)
@@ -186,20 +187,20 @@ func (x *exclusive) apply(ev *schemas.Event) (schemas.Reason, bool) {
 		if ev.Type == schemas.TypeUnsubscribed {
 			kind = xUnsubscribed
 		}
-		if !b.addRel(relEvent{ts: ev.TS, hash: h, agent: e.names.id(ev.AgentID), kind: kind}) {
-			e.stats.Duplicates++
+		if !b.addRel(relEvent{ts: ev.TS, hash: h, agent: sh.names.id(ev.AgentID), kind: kind}) {
+			sh.stats.Duplicates++
 			return "", true
 		}
 	default:
 		m := mark{ts: ev.TS, hash: h, kind: outreachKind(ev.Type)}
 		switch ev.Type {
 		case schemas.TypeInvited, schemas.TypeRejected:
-			m.agent = e.names.id(ev.AgentID)
+			m.agent = sh.names.id(ev.AgentID)
 		case schemas.TypeRead:
 			m.ref = fnv64(ev.SessionID)
 		}
 		if !b.addMark(m) {
-			e.stats.Duplicates++
+			sh.stats.Duplicates++
 			return "", true
 		}
 	}
@@ -222,7 +223,7 @@ func outreachKind(t schemas.EventType) xkind {
 // order takes a cs.orders event the attribution operator accepted:
 // payments only. A payment of a final hour changes nothing here.
 func (x *exclusive) order(ev *schemas.Event) {
-	if ev.Type != schemas.TypePaid || ev.TS < x.e.finalBefore {
+	if ev.Type != schemas.TypePaid || ev.TS < x.sh.finalBefore {
 		return
 	}
 	kind := xPaid
@@ -232,7 +233,7 @@ func (x *exclusive) order(ev *schemas.Event) {
 	case schemas.StageFinal:
 		kind = xFinal
 	}
-	shop, _ := x.e.shop(ev.ShopID)
+	shop, _ := x.sh.shop(ev.ShopID)
 	b := x.buyerAt(buyerHash(ev.ShopID, ev.BuyerID), shop)
 	m := mark{ts: ev.TS, hash: fnv64(ev.EventID), ref: buyerHash(ev.ShopID, ev.OrderID), amount: ev.Amount, kind: kind}
 	if b.addMark(m) {
@@ -247,45 +248,27 @@ func (x *exclusive) SessionClosed(v *SessionView, sign int) {
 	if v.Origin != schemas.OriginProactive || v.BuyerID == "" {
 		return
 	}
-	shop, _ := x.e.shopByName(v.ShopID)
+	shop, _ := x.sh.shopByName(v.ShopID)
 	b := x.buyerAt(buyerHash(v.ShopID, v.BuyerID), shop)
 	id := fnv64(v.SessionID)
 	b.removeSession(id)
 	if sign > 0 {
-		if s := x.session(v.ShopID, v.SessionID); s != nil {
-			msgs := sessionMsgs(s)
-			for _, m := range msgs {
-				x.saw(m.ts)
-			}
-			if len(msgs) > 0 { // a session without messages shows nothing
-				b.sessions = append(b.sessions, xsession{id: id, msgs: msgs})
-			}
+		x.keyBuf = appendSessionKey(x.keyBuf[:0], []byte(v.ShopID), []byte(v.SessionID))
+		msgs := x.logs.closedMessages(string(x.keyBuf))
+		for _, m := range msgs {
+			x.saw(m.ts)
+		}
+		if len(msgs) > 0 { // a session without messages shows nothing
+			b.sessions = append(b.sessions, xsession{id: id, msgs: msgs})
 		}
 	}
 	x.changedAt(b, math.MinInt64)
 }
 
-// session finds the engine's session of a view: its log holds the
-// messages, in order, the filters applied.
-func (x *exclusive) session(shop, sessionID string) *session {
-	x.keyBuf = appendSessionKey(x.keyBuf[:0], []byte(shop), []byte(sessionID))
-	return x.e.sessions[string(x.keyBuf)]
-}
-
-// sessionMsgs lists the messages of the applied part of s's log (what its
-// close counted; events after the close are not part of it).
-func sessionMsgs(s *session) []xmsg {
-	var out []xmsg
-	for i := range int(s.d.applied) {
-		en := &s.log[i]
-		switch en.kind() {
-		case kindAgent:
-			out = append(out, xmsg{ts: en.ts, agent: en.ref})
-		case kindBuyer:
-			out = append(out, xmsg{ts: en.ts})
-		}
-	}
-	return out
+// sessionLogs is what exclusive customers ask of the session core: the
+// messages of a closed session, in order, the filters applied.
+type sessionLogs interface {
+	closedMessages(sessionKey string) []xmsg
 }
 
 // saw raises seen.

@@ -152,34 +152,34 @@ func (x *exclusive) stock(k stockKey) *stock {
 }
 
 // stepped is the latest stepped instant, no later than the latest fact.
-func (x *exclusive) stepped() int64 { return min(x.e.wm, satAdd(x.seen, 1)) - 1 }
+func (x *exclusive) stepped() int64 { return min(x.sh.wm, satAdd(x.seen, 1)) - 1 }
 
 // currentDay is the shop's local day of the latest stepped instant.
 func (x *exclusive) currentDay(shop uint32) eventtime.Date {
-	if x.seen == math.MinInt64 || x.e.wm == math.MinInt64 {
+	if x.seen == math.MinInt64 || x.sh.wm == math.MinInt64 {
 		return math.MinInt32
 	}
-	return x.e.shopZones[shop].Day(x.stepped())
+	return x.sh.shopZones[shop].Day(x.stepped())
 }
 
 // endedDay is the shop's latest local day that has ended in event time
 // (the watermark is past its midnight), no later than the latest fact's
 // day: the end of input (a watermark of +∞) ends there.
 func (x *exclusive) endedDay(shop uint32) eventtime.Date {
-	if x.seen == math.MinInt64 || x.e.wm == math.MinInt64 {
+	if x.seen == math.MinInt64 || x.sh.wm == math.MinInt64 {
 		return math.MinInt32
 	}
-	z := x.e.shopZones[shop]
-	return min(z.Day(min(x.e.wm, satAdd(x.seen, 2*24*hourMs)))-1, z.Day(x.seen))
+	z := x.sh.shopZones[shop]
+	return min(z.Day(min(x.sh.wm, satAdd(x.seen, 2*24*hourMs)))-1, z.Day(x.seen))
 }
 
 // lastFinalDay is the shop's latest local day whose every hour is final
 // and that has ended.
 func (x *exclusive) lastFinalDay(shop uint32) eventtime.Date {
-	if x.e.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {
+	if x.sh.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {
 		return math.MinInt32
 	}
-	last := x.e.shopZones[shop].Day(min(x.e.finalBefore, satAdd(x.seen, 2*24*hourMs))) - 1
+	last := x.sh.shopZones[shop].Day(min(x.sh.finalBefore, satAdd(x.seen, 2*24*hourMs))) - 1
 	return min(last, x.endedDay(shop))
 }
 
@@ -228,7 +228,7 @@ const dayWalkEvery = 15 * 60 * 1000
 // Advance.
 func (x *exclusive) advance() {
 	x.stepDue()
-	e := x.e
+	sh := x.sh
 	// Every Advance: which days have ended depends on the watermark and
 	// the latest fact, per zone; a guard that skipped walks would make
 	// the rows depend on where the watermark steps. A walk is a compare
@@ -238,10 +238,10 @@ func (x *exclusive) advance() {
 			x.refresh(st, st.lastDay+1)
 		}
 	}
-	if e.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {
+	if sh.finalBefore == math.MinInt64 || x.seen == math.MinInt64 {
 		return
 	}
-	if b := floorDiv(min(e.finalBefore, satAdd(x.seen, 2*24*hourMs)), dayWalkEvery); b != x.finalBucket {
+	if b := floorDiv(min(sh.finalBefore, satAdd(x.seen, 2*24*hourMs)), dayWalkEvery); b != x.finalBucket {
 		x.finalBucket = b
 		x.foldFinal()
 	}
@@ -263,7 +263,7 @@ func (x *exclusive) foldFinal() {
 		x.foldBuyer(b, x.lastFinalDay(b.shop))
 	}
 	x.release()
-	horizon := x.e.finalBefore - presaleWindow
+	horizon := x.sh.finalBefore - presaleWindow
 	for k, d := range x.deposits {
 		if d.ts < horizon {
 			x.touchDeposit(k)
@@ -316,7 +316,7 @@ func (x *exclusive) foldStock(st *stock, last eventtime.Date) {
 // with the contributions they made (their cells and stock days are final
 // too). A buyer left without facts is removed.
 func (x *exclusive) foldBuyer(b *xbuyer, last eventtime.Date) {
-	zone := x.e.shopZones[b.shop]
+	zone := x.sh.shopZones[b.shop]
 	final := func(ts int64) bool { return zone.Day(ts) <= last }
 	if len(b.rels) > 0 && final(b.rels[0].ts) {
 		x.foldRels(b, final)
@@ -407,17 +407,17 @@ func (x *exclusive) keepDeposit(m mark) {
 // follow arrival order, and a restored engine must write in the same
 // order), and forgets final ones.
 func (x *exclusive) flush(version uint64, out RowSink) {
-	e := x.e
+	sh := x.sh
 	slices.SortFunc(x.dirty, func(a, b *xcell) int {
-		return cmp.Or(cmp.Compare(e.shopIDs.name(a.key.shop), e.shopIDs.name(b.key.shop)),
-			cmp.Compare(a.key.day, b.key.day), cmp.Compare(e.names.name(a.key.agent), e.names.name(b.key.agent)))
+		return cmp.Or(cmp.Compare(sh.shopIDs.name(a.key.shop), sh.shopIDs.name(b.key.shop)),
+			cmp.Compare(a.key.day, b.key.day), cmp.Compare(sh.names.name(a.key.agent), sh.names.name(b.key.agent)))
 	})
 	for _, c := range x.dirty {
 		if c.isLive() {
 			row := make([]any, 0, len(ExclusiveTable.Columns))
-			row = append(row, e.shopIDs.name(c.key.shop), e.names.name(c.key.agent), dateTime(c.key.day))
+			row = append(row, sh.shopIDs.name(c.key.shop), sh.names.name(c.key.agent), dateTime(c.key.day))
 			for col := range xGuidedAmount {
-				row = append(row, e.unsigned(c.v[col]))
+				row = append(row, sh.unsigned(c.v[col]))
 			}
 			out.Add(ExclusiveTable, append(row, c.v[xGuidedAmount], version))
 		}

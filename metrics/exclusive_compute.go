@@ -33,7 +33,7 @@ func (x *exclusive) timeline(b *xbuyer, buf []interval) []interval {
 		tl = append(tl, interval{agent: r.agent, from: r.accepted, to: math.MaxInt64})
 	}
 	for _, ev := range b.rels {
-		if ev.ts >= x.e.wm {
+		if ev.ts >= x.sh.wm {
 			break // held
 		}
 		var cur *interval
@@ -86,7 +86,7 @@ func (c *computeCtx) at(agent uint32, day eventtime.Date) *xcontrib {
 
 // compute returns b's contribution, appended to out[:0].
 func (x *exclusive) compute(b *xbuyer, out []xcontrib) []xcontrib {
-	c := computeCtx{x: x, b: b, zone: x.e.shopZones[b.shop], wm: x.e.wm, out: out[:0]}
+	c := computeCtx{x: x, b: b, zone: x.sh.shopZones[b.shop], wm: x.sh.wm, out: out[:0]}
 	var tlBuf [4]interval
 	c.tl = x.timeline(b, tlBuf[:0])
 	c.relationships()

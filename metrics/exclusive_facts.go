@@ -81,7 +81,7 @@ func cmpUint(a, b uint64) int {
 // it does.
 func (x *exclusive) changedAt(b *xbuyer, ts int64) {
 	x.touchBuyer(b)
-	if ts >= x.e.wm {
+	if ts >= x.sh.wm {
 		heap.Push(&x.wake, xwake{at: ts, b: b})
 		return
 	}
@@ -117,7 +117,7 @@ func (h *xwakeHeap) Pop() any {
 
 // stepDue recomputes every buyer with a fact the watermark has passed.
 func (x *exclusive) stepDue() {
-	wm := x.e.wm
+	wm := x.sh.wm
 	for len(x.wake) > 0 && x.wake[0].at < wm {
 		w := heap.Pop(&x.wake).(xwake)
 		if w.b.deleted || w.b.queued {

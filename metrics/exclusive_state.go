@@ -159,20 +159,20 @@ func (x *exclusive) hashKey(prefix string, k uint64) []byte {
 }
 
 func (x *exclusive) cellKey(k xkey) []byte {
-	e := x.e
+	sh := x.sh
 	w := writer{b: append(x.ck.key[:0], keyXCell...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.str(e.names.name(k.agent))
+	w.str(sh.shopIDs.name(k.shop))
+	w.str(sh.names.name(k.agent))
 	w.int(int64(k.day))
 	x.ck.key = w.b
 	return w.b
 }
 
 func (x *exclusive) stockKey(k stockKey) []byte {
-	e := x.e
+	sh := x.sh
 	w := writer{b: append(x.ck.key[:0], keyXStock...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.str(e.names.name(k.agent))
+	w.str(sh.shopIDs.name(k.shop))
+	w.str(sh.names.name(k.agent))
 	x.ck.key = w.b
 	return w.b
 }
@@ -195,7 +195,7 @@ func (x *exclusive) encodeCols(v []int64) []byte {
 
 func (x *exclusive) encodeRel(r relation) []byte {
 	w := x.valueWriter()
-	w.str(x.e.names.name(r.agent))
+	w.str(x.sh.names.name(r.agent))
 	w.int(r.accepted)
 	return x.done(w)
 }
@@ -222,9 +222,9 @@ func (x *exclusive) encodeStock(s *stock) []byte {
 }
 
 func (x *exclusive) encodeBuyer(b *xbuyer) []byte {
-	names := x.e.names
+	names := x.sh.names
 	w := x.valueWriter()
-	w.str(x.e.shopIDs.name(b.shop))
+	w.str(x.sh.shopIDs.name(b.shop))
 	w.uint(uint64(len(b.rels)))
 	for _, r := range b.rels {
 		w.int(r.ts)
@@ -316,7 +316,7 @@ func (x *exclusive) loadRel(k uint64, r *reader) error {
 	if _, dup := x.rels[k]; dup {
 		return errors.New("loaded twice")
 	}
-	agent := x.e.names.id(r.bytes())
+	agent := x.sh.names.id(r.bytes())
 	accepted := r.int()
 	if err := r.done(); err != nil {
 		return err
@@ -341,24 +341,24 @@ func (x *exclusive) loadBuyer(k uint64, r *reader) error {
 	if x.buyers[k] != nil {
 		return errors.New("loaded twice")
 	}
-	e := x.e
+	sh := x.sh
 	shopID := r.bytes()
 	if r.err == nil && len(shopID) == 0 {
 		return errors.New("no shop")
 	}
-	shop, _ := e.shop(shopID)
+	shop, _ := sh.shop(shopID)
 	b := &xbuyer{key: k, shop: shop, entryState: entryState{saved: true}}
 	for range r.count() {
-		b.rels = append(b.rels, relEvent{ts: r.int(), hash: r.uint(), agent: e.names.id(r.bytes()), kind: xkind(r.byte())})
+		b.rels = append(b.rels, relEvent{ts: r.int(), hash: r.uint(), agent: sh.names.id(r.bytes()), kind: xkind(r.byte())})
 	}
 	for range r.count() {
 		b.marks = append(b.marks, mark{kind: xkind(r.byte()), ts: r.int(), hash: r.uint(), ref: r.uint(),
-			amount: r.int(), agent: e.names.id(r.bytes())})
+			amount: r.int(), agent: sh.names.id(r.bytes())})
 	}
 	for range r.count() {
 		s := xsession{id: r.uint()}
 		for range r.count() {
-			s.msgs = append(s.msgs, xmsg{ts: r.int(), agent: e.names.id(r.bytes())})
+			s.msgs = append(s.msgs, xmsg{ts: r.int(), agent: sh.names.id(r.bytes())})
 		}
 		b.sessions = append(b.sessions, s)
 	}
@@ -375,8 +375,8 @@ func (x *exclusive) names(kr *reader) (shop, agent uint32) {
 	if kr.err == nil && len(shopID) == 0 {
 		kr.fail(errors.New("malformed key"))
 	}
-	shop, _ = x.e.shop(shopID)
-	return shop, x.e.names.id(agentID)
+	shop, _ = x.sh.shop(shopID)
+	return shop, x.sh.names.id(agentID)
 }
 
 func (x *exclusive) loadCell(key []byte, r *reader) error {
@@ -427,7 +427,7 @@ func (x *exclusive) loadStock(key []byte, r *reader) error {
 // loadDone implements family: the buyers' contributions and the
 // held facts' wake-ups are derived again.
 func (x *exclusive) loadDone() error {
-	wm := x.e.wm
+	wm := x.sh.wm
 	for _, b := range x.buyers {
 		b.contrib = append(b.contrib[:0], x.compute(b, nil)...)
 		for _, r := range b.rels {

@@ -71,7 +71,7 @@ func TestExclusiveStateCovered(t *testing.T) {
 	saved, rebuilt, transient := "saved", "rebuilt", "transient"
 	for typ, fields := range map[reflect.Type]map[string]string{
 		reflect.TypeFor[exclusive](): {
-			"e": rebuilt, "rels": saved, "buyers": saved, "cells": saved, "stocks": saved, "deposits": saved,
+			"sh": rebuilt, "logs": rebuilt, "rels": saved, "buyers": saved, "cells": saved, "stocks": saved, "deposits": saved,
 			"seen": saved, "wake": rebuilt, "dirty": transient, "due": transient, "refreshes": transient,
 			"scratch": transient, "keyBuf": transient, "ck": transient,
 			"finalBucket": rebuilt, // the fold's guard: the next Advance folds again, a no-op

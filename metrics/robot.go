@@ -16,7 +16,7 @@ import (
 // and the engine's own finality (isFinal) tells when a cell is final. No
 // state but the cells is needed.
 type robots struct {
-	e       *Engine
+	sh      *shared
 	cells   map[robotKey]*robotCell
 	dirty   []*robotCell
 	sweptTo int64 // finalBefore / 1h at the last sweep
@@ -50,8 +50,8 @@ type robotCounters struct {
 	views, finalCellWrites uint64
 }
 
-func newRobots(e *Engine) *robots {
-	return &robots{e: e, cells: make(map[robotKey]*robotCell), sweptTo: math.MinInt64}
+func newRobots(sh *shared) *robots {
+	return &robots{sh: sh, cells: make(map[robotKey]*robotCell), sweptTo: math.MinInt64}
 }
 
 // SessionClosed counts a robot outbound session's close (+1) or takes it
@@ -63,13 +63,13 @@ func (r *robots) SessionClosed(v *SessionView, sign int) {
 		return
 	}
 	r.stats.views++
-	e := r.e
-	shop, zone := e.shopByName(v.ShopID)
+	sh := r.sh
+	shop, zone := sh.shopByName(v.ShopID)
 	k := robotKey{
 		hour: zone.HourStart(v.StartedAt), shop: shop,
-		task: e.names.idString(v.TaskID), robot: e.names.idString(v.RobotID), intent: e.names.idString(v.Intent),
+		task: sh.names.idString(v.TaskID), robot: sh.names.idString(v.RobotID), intent: sh.names.idString(v.Intent),
 	}
-	if e.isFinal(k.hour) {
+	if sh.isFinal(k.hour) {
 		r.stats.finalCellWrites++ // cannot happen: the session's log pins its hour
 		return
 	}
@@ -92,18 +92,18 @@ func (r *robots) SessionClosed(v *SessionView, sign int) {
 
 // flush writes every changed row and forgets final ones.
 func (r *robots) flush(version uint64, out RowSink) {
-	e := r.e
+	sh := r.sh
 	for _, c := range r.dirty {
 		k := c.key
 		row := make([]any, 0, len(RobotHourlyTable.Columns))
-		row = append(row, e.shopIDs.name(k.shop), e.names.name(k.task), e.names.name(k.robot))
-		row = e.appendHour(row, k.shop, k.hour)
-		row = append(row, e.names.name(k.intent), e.unsigned(c.calls), e.unsigned(c.connected), version)
+		row = append(row, sh.shopIDs.name(k.shop), sh.names.name(k.task), sh.names.name(k.robot))
+		row = sh.appendHour(row, k.shop, k.hour)
+		row = append(row, sh.names.name(k.intent), sh.unsigned(c.calls), sh.unsigned(c.connected), version)
 		if c.isLive() {
 			out.Add(RobotHourlyTable, row)
 		}
 		c.dirty = false
-		if e.isFinal(k.hour) {
+		if sh.isFinal(k.hour) {
 			r.drop(c)
 		}
 	}
@@ -113,14 +113,14 @@ func (r *robots) flush(version uint64, out RowSink) {
 
 // sweep forgets the written cells whose hour became final.
 func (r *robots) sweep() {
-	e := r.e
-	h := floorDiv(e.finalBefore, hourMs)
+	sh := r.sh
+	h := floorDiv(sh.finalBefore, hourMs)
 	if h <= r.sweptTo {
 		return
 	}
 	r.sweptTo = h
 	for _, c := range r.cells {
-		if !c.dirty && e.isFinal(c.key.hour) {
+		if !c.dirty && sh.isFinal(c.key.hour) {
 			r.drop(c)
 		}
 	}

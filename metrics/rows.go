@@ -73,22 +73,6 @@ func (e *Engine) shopRow(c *shopCell, version uint64) []any {
 		e.unsigned(c.v[shopPaidOrders]), version)
 }
 
-// appendHour appends the hour, day and hour_of_day columns of an hour key.
-func (e *Engine) appendHour(row []any, shop uint32, hour int64) []any {
-	z := e.shopZones[shop]
-	return append(row, time.UnixMilli(hour).UTC(), dateTime(z.Day(hour)), uint8(z.HourOfDay(hour)))
-}
-
-// unsigned converts a count for a UInt64 column. A negative count would
-// mean a retraction without its contribution: counted, written as 0.
-func (e *Engine) unsigned(v int64) uint64 {
-	if v < 0 {
-		e.stats.NegativeValues++
-		return 0
-	}
-	return uint64(v)
-}
-
 // dateTime is a Date column value: UTC midnight of the civil date.
 func dateTime(d eventtime.Date) time.Time { return d.Time(time.UTC) }
 

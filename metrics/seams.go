@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/cspulse/cspulse/schemas"
+import (
+	"math"
+
+	"github.com/cspulse/cspulse/schemas"
+)
 
 // Seams for the operators on top of the sessions: sales attribution (SPEC
 // §3.4, attribution.go) and robot outbound sessions (§3.5, robot.go). Both
@@ -64,6 +68,27 @@ func sessionListeners(own ...SessionListener) SessionListener {
 		}
 	}
 	return ls
+}
+
+// closedMessages lists the messages of the applied part of a session's log
+// (what its close counted; events after the close are not part of it);
+// none when the session is not held.
+func (e *Engine) closedMessages(sessionKey string) []xmsg {
+	s := e.sessions[sessionKey]
+	if s == nil {
+		return nil
+	}
+	var out []xmsg
+	for i := range int(s.d.applied) {
+		en := &s.log[i]
+		switch en.kind() {
+		case kindAgent:
+			out = append(out, xmsg{ts: en.ts, agent: en.ref})
+		case kindBuyer:
+			out = append(out, xmsg{ts: en.ts})
+		}
+	}
+	return out
 }
 
 func (e *Engine) view(s *session) SessionView {
@@ -132,3 +157,15 @@ func (e *Engine) HoldHour(ts int64) bool {
 
 // ReleaseHour undoes one HoldHour(ts).
 func (e *Engine) ReleaseHour(ts int64) { e.unpin(pinHour(ts)) }
+
+// heldLogsFrom is the start of the earliest hour pinned by a held session
+// log (math.MaxInt64 when none): every inquiry that can still appear or be
+// taken back is at or after it (see attribution). The log pins are counted
+// by hour, so this walks the few pinned hours, not the sessions.
+func (e *Engine) heldLogsFrom() int64 {
+	from := int64(math.MaxInt64)
+	for hour := range e.logPins {
+		from = min(from, int64(hour)*hourMs)
+	}
+	return from
+}

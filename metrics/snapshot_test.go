@@ -692,11 +692,11 @@ func TestSnapshotCoversState(t *testing.T) {
 	}
 	for typ, fields := range map[reflect.Type]map[string]string{
 		reflect.TypeFor[Engine](): {
-			"lim": rebuilt, "zones": rebuilt, "listener": rebuilt, // Settings
-			"shopIDs": rebuilt, "shopZones": rebuilt, "names": rebuilt, // interned as entries load
+			"shared": saved,                        // see shared below
+			"lim":    rebuilt, "listener": rebuilt, // Settings
 			"sessions": saved, "agents": saved, "shops": saved,
-			"wm": saved, "finalBefore": saved, "sweptTo": saved,
-			"timers": rebuilt, "pins": rebuilt, "logPins": rebuilt, // LoadDone; HoldHour pins are their owners'
+			"sweptTo": saved,
+			"timers":  rebuilt, "pins": rebuilt, "logPins": rebuilt, // LoadDone; HoldHour pins are their owners'
 			"keyBuf": transient, "logs": transient, "discard": transient, "ckpt": transient,
 			"dirtyAgents": transient, "dirtyShops": transient, "dirtySessions": transient, // empty after Flush
 			"stats": transient,              // per process
@@ -706,6 +706,11 @@ func TestSnapshotCoversState(t *testing.T) {
 			"fig":     saved, "alerts": saved, // alertstate.go
 			"ranks":    saved,   // rankstate.go
 			"families": rebuilt, // the fields above, by NewEngine
+		},
+		reflect.TypeFor[shared](): {
+			"zones": rebuilt, "stats": rebuilt, // Settings; the engine's
+			"shopIDs": rebuilt, "shopZones": rebuilt, "names": rebuilt, // interned as entries load
+			"wm": saved, "finalBefore": saved,
 		},
 		reflect.TypeFor[rankings](): {
 			"e": rebuilt, "days": saved,

@@ -34,12 +34,18 @@ var goTypeOf = map[string]reflect.Type{
 	"Nullable(Float64)": reflect.TypeFor[*float64](),
 }
 
+// migrationsDir holds the SQL migrations, relative to this package.
+var migrationsDir = filepath.Join("..", "deploy", "clickhouse", "migrations")
+
 var modifyColumn = regexp.MustCompile(`MODIFY COLUMN ([a-z_0-9]+) ([A-Za-z0-9()' ]+?)[,;]`)
 
 // alteredTypes returns the column types that later migrations (ALTER
 // TABLE … MODIFY COLUMN, e.g. 0007) give table, in file order.
 func alteredTypes(t *testing.T, table string) map[string]string {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "clickhouse", "migrations", "*.sql"))
+	files, _ := filepath.Glob(filepath.Join(migrationsDir, "*.sql"))
+	if len(files) == 0 {
+		t.Fatalf("no migrations in %s", migrationsDir)
+	}
 	slices.Sort(files)
 	types := map[string]string{}
 	for _, f := range files {
@@ -64,9 +70,9 @@ var ddlColumn = regexp.MustCompile(`^\s*([a-z_0-9]+)\s+([A-Za-z0-9()' ]+?),?\s*$
 // in deploy/clickhouse/migrations.
 func ddlColumns(t *testing.T, table string) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "deploy", "clickhouse", "migrations", "*_"+table+".sql"))
+	files, _ := filepath.Glob(filepath.Join(migrationsDir, "*_"+table+".sql"))
 	if len(files) != 1 {
-		t.Skipf("no single migration for %s: %v", table, files)
+		t.Fatalf("no single migration for %s in %s: %v", table, migrationsDir, files)
 	}
 	b, err := os.ReadFile(files[0])
 	if err != nil {
