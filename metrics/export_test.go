@@ -48,6 +48,28 @@ func (sc *scenario) HasDirectives() bool {
 	return false
 }
 
+// HasAdvance reports whether a step is an "advance" line, which only the
+// in-process harness can follow.
+func (sc *scenario) HasAdvance() bool {
+	for _, st := range sc.steps {
+		if st.event.Topic == schemas.TopicInvalid {
+			return true
+		}
+	}
+	return false
+}
+
+// LateEvents returns the events that say "expect": "late", in file order.
+func (sc *scenario) LateEvents() []schemas.Event {
+	var evs []schemas.Event
+	for _, st := range sc.steps {
+		if st.late {
+			evs = append(evs, st.event)
+		}
+	}
+	return evs
+}
+
 // Events returns the scenario's events in file order.
 func (sc *scenario) Events() []schemas.Event {
 	var evs []schemas.Event

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/cspulse/cspulse/internal/pipetest"
 	"github.com/cspulse/cspulse/internal/testenv"
 	"github.com/cspulse/cspulse/metrics"
+	"github.com/cspulse/cspulse/pipeline"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -55,12 +57,23 @@ func TestScenariosWholePath(t *testing.T) {
 func ineligible(sc *metrics.Scenario) string {
 	s := sc.Settings()
 	switch {
-	case sc.HasDirectives():
-		// "advance" lines and `expect: late` need the exact feed order and
-		// watermark of the in-process harness.
-		return "has advance lines or late expectations"
+	case sc.HasAdvance():
+		// "advance" lines need the exact feed order and watermark of the
+		// in-process harness.
+		return "has advance lines"
 	case s.NoAutoWatermark:
 		return "sets no_auto_watermark"
+	}
+	for _, ev := range sc.LateEvents() {
+		// An event late by the watermark is late only in the harness's
+		// feed order. An evaluation more than rating_window after its
+		// session's close (SPEC §3.3) is late whatever the order: the
+		// task holds evaluations until its watermark is within
+		// rating_window of them (pipeline/heldevals.go). Scenarios without
+		// advance lines expect only such evaluations to be late.
+		if ev.Topic != schemas.TopicEvaluations {
+			return "expects a late " + ev.Topic.String() + " event (late only in the harness's feed order)"
+		}
 	}
 	return ""
 }
@@ -148,11 +161,69 @@ func runWholePath(t *testing.T, sc *metrics.Scenario, cfg *config.Config, chAddr
 	}
 
 	sum := pipetest.Run(t, cfg)
-	if sum.DeadLetters != 0 {
-		t.Errorf("dead letters = %d, want 0", sum.DeadLetters)
+	late := sc.LateEvents()
+	if sum.DeadLetters != int64(len(late)) {
+		t.Errorf("dead letters = %d, want %d (the events expected late)", sum.DeadLetters, len(late))
 	}
-	if sum.Events != int64(len(events)) {
-		t.Errorf("events applied = %d, want %d", sum.Events, len(events))
+	if sum.Events != int64(len(events)-len(late)) {
+		t.Errorf("events applied = %d, want %d", sum.Events, len(events)-len(late))
+	}
+	if len(late) > 0 {
+		checkLateDeadLetters(t, b.Addr(), cfg.Topics.DeadLetter, late)
+	}
+}
+
+// checkLateDeadLetters reads the dead-letter topic as an outside consumer
+// (read_committed) and wants exactly the late events there, each once,
+// with reason late (SPEC §3.3: not ignored silently).
+func checkLateDeadLetters(t *testing.T, addr, topic string, late []schemas.Event) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, ev := range late {
+		want[string(ev.EventID)] = true
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := map[string]string{} // event id → reason
+	for len(got) < len(want) && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			var reason string
+			for _, h := range r.Headers {
+				if h.Key == pipeline.HeaderReason {
+					reason = string(h.Value)
+				}
+			}
+			var v struct {
+				EventID string `json:"event_id"`
+			}
+			if err := json.Unmarshal(r.Value, &v); err != nil {
+				t.Errorf("dead letter %q: %v", r.Value, err)
+				return
+			}
+			if _, dup := got[v.EventID]; dup {
+				t.Errorf("dead letter of %s twice", v.EventID)
+			}
+			got[v.EventID] = reason
+		})
+	}
+	for id := range want {
+		if reason, ok := got[id]; !ok {
+			t.Errorf("no dead letter of %s (expected late)", id)
+		} else if reason != string(schemas.ReasonLate) {
+			t.Errorf("dead letter of %s: reason %q, want %q", id, reason, schemas.ReasonLate)
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			t.Errorf("dead letter of %s, which is not expected late", id)
+		}
 	}
 }
 
