@@ -137,6 +137,20 @@ func (c *InputChecks) futureLimit(now time.Time) int64 {
 	return now.UnixMilli() + c.MaxFuture.Milliseconds()
 }
 
+// watermarkTS is how far the newest accepted ts of a slice may move its
+// input's watermark, given the slice's futureLimit: no further than the
+// wall clock. A record ahead of the clock but within max_future (a
+// producer's clock minutes fast) is counted, but it cannot carry the
+// watermark ahead of real time, so one such record never makes later good
+// records late (SPEC §2); its own contribution waits, held, until real
+// time passes it. With max_future off (0) the ts is taken as it is.
+func (c *InputChecks) watermarkTS(newest, limit int64) int64 {
+	if c.MaxFuture <= 0 {
+		return newest
+	}
+	return min(newest, limit-c.MaxFuture.Milliseconds())
+}
+
 func futureError(ts, limit int64, maxFuture time.Duration) error {
 	return &schemas.DecodeError{Reason: schemas.ReasonTSInFuture, Field: "ts",
 		Detail: fmt.Sprintf("ts %d (%s) is more than time.max_future (%v) ahead of the wall clock at read time (%s)",

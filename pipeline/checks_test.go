@@ -72,9 +72,40 @@ func TestFutureRecordNeverMovesTheWatermark(t *testing.T) {
 	if len(eng.applied) != 2 {
 		t.Errorf("applied %d events, want 2", len(eng.applied))
 	}
-	want := wall.Add(cfg.Time.MaxFuture).UnixMilli() - cfg.Time.MaxOutOfOrder.Milliseconds()
+	want := wall.UnixMilli() - cfg.Time.MaxOutOfOrder.Milliseconds()
 	if tk.watermark != want {
-		t.Errorf("watermark %d, want %d (the newest accepted ts − max_out_of_order)", tk.watermark, want)
+		t.Errorf("watermark %d, want %d (the wall clock − max_out_of_order: the accepted record ahead of it moves it no further)", tk.watermark, want)
+	}
+}
+
+// TestRecordAheadOfTheClockCannotMakeGoodRecordsLate: one record ahead of
+// the wall clock but within max_future (a producer's clock 50 minutes
+// fast), on a partition whose other inputs are quiet, is accepted; the
+// watermark follows the wall clock, not it, so a record 20 minutes old
+// that arrives next is not behind watermark − allowed_lateness. With the
+// check off, the ts is taken as it is.
+func TestRecordAheadOfTheClockCannotMakeGoodRecordsLate(t *testing.T) {
+	cfg := config.Defaults()
+	wall := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	ahead := wall.Add(50 * time.Minute).UnixMilli()
+	straggler := wall.Add(-20 * time.Minute).UnixMilli()
+	input := inputOf(t, schemas.TopicMessages)
+	for _, tc := range []struct {
+		maxFuture time.Duration
+		lateAfter bool
+	}{{cfg.Time.MaxFuture, false}, {0, true}} {
+		cfg.Time.MaxFuture = tc.maxFuture
+		tk, eng, dead := checkedTask(t, &cfg, 0, 0, wall)
+		tk.process(taskInput{topic: schemas.TopicMessages, input: input, records: []*kgo.Record{messageAt(0, "s1", ahead, 0)}})
+		tk.process(taskInput{topic: schemas.TopicMessages, input: input, records: []*kgo.Record{messageAt(1, "s1", straggler, 0)}})
+		if len(dead.reasons) != 0 || len(eng.applied) != 2 {
+			t.Errorf("max_future %v: dead letters %v, applied %d; want none and 2", tc.maxFuture, dead.reasons, len(eng.applied))
+		}
+		late := straggler < tk.watermark-cfg.Time.AllowedLateness.Milliseconds()
+		if late != tc.lateAfter {
+			t.Errorf("max_future %v: watermark %s, the straggler at %s late %v, want %v", tc.maxFuture,
+				time.UnixMilli(tk.watermark).UTC().Format(time.TimeOnly), time.UnixMilli(straggler).UTC().Format(time.TimeOnly), late, tc.lateAfter)
+		}
 	}
 }
 

@@ -233,7 +233,7 @@ func (t *task) process(in taskInput) {
 		recs = recs[n:]
 	}
 	if valid {
-		t.marks.Observe(in.input, newest, now)
+		t.marks.Observe(in.input, t.checks.watermarkTS(newest, limit), now)
 	}
 	t.marks.SetBehind(in.input, in.highWatermark > t.next[in.input])
 	t.stats.events[in.input].Add(accepted)
