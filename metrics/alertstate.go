@@ -35,10 +35,10 @@ func (a *alerts) saveChanged(out StateSink) {
 		func(fc *figCell) []byte { return ck.enc.values(figCols(&fc.v)) })
 	a.changed.save(out, a.shopKey, a.shopValue)
 	if a.metaChg {
-		w := writer{b: []byte{stateVersion}}
-		w.int(a.minTS)
-		w.int(a.maxTS)
-		out.Put([]byte(keyAlertMeta), w.b)
+		w := writer{B: []byte{stateVersion}}
+		w.Int(a.minTS)
+		w.Int(a.maxTS)
+		out.Put([]byte(keyAlertMeta), w.B)
 		a.metaChg = false
 	}
 }
@@ -59,16 +59,16 @@ func (a *alerts) trackAll() {
 func figKey(e *Engine, enc *encoder, k agentKey) []byte { return enc.agentKeyAs(keyFigure, e, k) }
 
 func (a *alerts) shopKey(s *alertShop) []byte {
-	w := writer{b: []byte(keyAlertShop)}
-	w.str(a.e.shopIDs.name(s.shop))
-	return w.b
+	w := writer{B: []byte(keyAlertShop)}
+	w.Str(a.e.shopIDs.name(s.shop))
+	return w.B
 }
 
 func (a *alerts) shopValue(s *alertShop) []byte {
-	w := writer{b: []byte{stateVersion}}
-	w.int(s.next)
-	w.int(s.evaluatedTo)
-	w.int(s.floor)
+	w := writer{B: []byte{stateVersion}}
+	w.Int(s.next)
+	w.Int(s.evaluatedTo)
+	w.Int(s.floor)
 	type saved struct {
 		rule int
 		kind uint8
@@ -84,13 +84,13 @@ func (a *alerts) shopValue(s *alertShop) []byte {
 		}
 		return strings.Compare(x.id, y.id)
 	})
-	w.uint(uint64(len(list)))
+	w.Uint(uint64(len(list)))
 	for _, b := range list {
-		w.str(a.rules[b.rule].Name)
-		w.byte(b.kind)
-		w.str(b.id)
+		w.Str(a.rules[b.rule].Name)
+		w.Byte(b.kind)
+		w.Str(b.id)
 	}
-	return w.b
+	return w.B
 }
 
 // load takes one of the alerts' entries; false when key is not theirs.
@@ -112,9 +112,9 @@ func (a *alerts) load(key, value []byte) (bool, error) {
 		return true, a.loadShop(key[len(keyAlertShop):], value)
 	case string(key) == keyAlertMeta:
 		r := e.ckpt.dec.start(value)
-		r.version()
-		a.minTS, a.maxTS = r.int(), r.int()
-		return true, r.done()
+		readVersion(r)
+		a.minTS, a.maxTS = r.Int(), r.Int()
+		return true, r.Done()
 	}
 	return false, nil
 }
@@ -122,20 +122,20 @@ func (a *alerts) load(key, value []byte) (bool, error) {
 func (a *alerts) loadShop(key, value []byte) error {
 	e := a.e
 	r := e.ckpt.dec.start(key)
-	shop, _ := e.shop(r.bytes())
-	if err := r.done(); err != nil {
+	shop, _ := e.shop(r.Bytes())
+	if err := r.Done(); err != nil {
 		return err
 	}
 	s := a.shopState(shop)
 	s.changed, s.saved = false, true
 	r = e.ckpt.dec.start(value)
-	r.version()
-	s.next, s.evaluatedTo, s.floor = r.int(), r.int(), r.int()
-	n := r.count()
+	readVersion(r)
+	s.next, s.evaluatedTo, s.floor = r.Int(), r.Int(), r.Int()
+	n := r.Count()
 	for range n {
-		rule := string(r.bytes())
-		kind := r.byte()
-		id := r.bytes()
+		rule := string(r.Bytes())
+		kind := r.Byte()
+		id := r.Bytes()
 		ri := a.ruleIndex(rule, kind)
 		if ri < 0 {
 			continue // the rule is gone or changed its scope
@@ -146,7 +146,7 @@ func (a *alerts) loadShop(key, value []byte) error {
 		}
 		s.breach[breachKey{ri, sk}] = true
 	}
-	return r.done()
+	return r.Done()
 }
 
 func (a *alerts) ruleIndex(name string, kind uint8) int {

@@ -45,10 +45,10 @@ func snapshotOperators(e *Engine, out StateSink) {
 				out.Put(al.shopKey(s), al.shopValue(s))
 			}
 		}
-		w := writer{b: []byte{stateVersion}}
-		w.int(al.minTS)
-		w.int(al.maxTS)
-		out.Put([]byte(keyAlertMeta), w.b)
+		w := writer{B: []byte{stateVersion}}
+		w.Int(al.minTS)
+		w.Int(al.maxTS)
+		out.Put([]byte(keyAlertMeta), w.B)
 	}
 	if rk := e.ranks; rk != nil {
 		for _, rd := range rk.days {

@@ -142,12 +142,12 @@ func (a *attribution) trackAll() {
 }
 
 func (a *attribution) encodeMeta(m attrMeta) []byte {
-	w := writer{b: append(a.ck.val[:0], attrStateVersion)}
-	w.int(m.settled)
-	w.int(m.heldHour)
-	w.int(m.sweptTo)
-	a.ck.val = w.b
-	return w.b
+	w := writer{B: append(a.ck.val[:0], attrStateVersion)}
+	w.Int(m.settled)
+	w.Int(m.heldHour)
+	w.Int(m.sweptTo)
+	a.ck.val = w.B
+	return w.B
 }
 
 func (a *attribution) entityKey(prefix, key string) []byte {
@@ -156,82 +156,82 @@ func (a *attribution) entityKey(prefix, key string) []byte {
 }
 
 func (a *attribution) cellKey(k inqKey) []byte {
-	w := writer{b: append(a.ck.key[:0], keyInqCell...)}
-	w.str(a.sh.shopIDs.name(k.shop))
-	w.str(a.sh.names.name(k.agent))
-	w.int(int64(k.day))
-	a.ck.key = w.b
-	return w.b
+	w := writer{B: append(a.ck.key[:0], keyInqCell...)}
+	w.Str(a.sh.shopIDs.name(k.shop))
+	w.Str(a.sh.names.name(k.agent))
+	w.Int(int64(k.day))
+	a.ck.key = w.B
+	return w.B
 }
 
 func encodeValues(buf *[]byte, v []int64) []byte {
-	w := writer{b: append((*buf)[:0], attrStateVersion)}
-	w.uint(uint64(len(v)))
+	w := writer{B: append((*buf)[:0], attrStateVersion)}
+	w.Uint(uint64(len(v)))
 	for _, x := range v {
-		w.int(x)
+		w.Int(x)
 	}
-	*buf = w.b
-	return w.b
+	*buf = w.B
+	return w.B
 }
 
 func (a *attribution) encodeBuyer(b *buyer) []byte {
 	names := a.sh.names
-	w := writer{b: append(a.ck.val[:0], attrStateVersion)}
-	w.uint(uint64(len(b.inqs)))
+	w := writer{B: append(a.ck.val[:0], attrStateVersion)}
+	w.Uint(uint64(len(b.inqs)))
 	for i := range b.inqs {
 		q := &b.inqs[i]
-		w.int(q.at)
-		w.str(names.name(q.agent))
-		w.str(names.name(q.group))
-		w.int(int64(q.n))
+		w.Int(q.at)
+		w.Str(names.name(q.agent))
+		w.Str(names.name(q.group))
+		w.Int(int64(q.n))
 	}
-	w.uint(uint64(len(b.cells)))
+	w.Uint(uint64(len(b.cells)))
 	for i := range b.cells {
 		c := &b.cells[i]
-		w.str(names.name(c.agent))
-		w.int(int64(c.day))
+		w.Str(names.name(c.agent))
+		w.Int(int64(c.day))
 		for _, n := range [...]int64{int64(c.inquiries), int64(c.ordered), int64(c.paid), c.amount} {
-			w.int(n)
+			w.Int(n)
 		}
 	}
-	a.ck.val = w.b
-	return w.b
+	a.ck.val = w.B
+	return w.B
 }
 
 func (a *attribution) encodeOrder(o *order) []byte {
 	names := a.sh.names
-	w := writer{b: append(a.ck.val[:0], attrStateVersion)}
+	w := writer{B: append(a.ck.val[:0], attrStateVersion)}
 	flags := o.flags()
-	w.uint(flags)
+	w.Uint(flags)
 	for _, ev := range [...]*orderEvent{&o.created, &o.paid} {
 		if ev.buyer != nil {
-			w.int(ev.ts)
-			w.int(ev.amount)
-			w.uint(ev.hash)
+			w.Int(ev.ts)
+			w.Int(ev.amount)
+			w.Uint(ev.hash)
 			_, id, _ := splitEntityKey(ev.buyer.key)
-			w.str(id)
+			w.Str(id)
 		}
 	}
 	for _, ref := range [...]*inqRef{&o.orderRef, &o.payRef} {
 		if ref.ok {
-			w.int(ref.at)
-			w.str(names.name(ref.agent))
-			w.str(names.name(ref.group))
+			w.Int(ref.at)
+			w.Str(names.name(ref.agent))
+			w.Str(names.name(ref.group))
 		}
 	}
 	if o.sale.on {
-		w.int(o.sale.ts)
-		w.int(o.sale.amount)
-		w.str(names.name(o.sale.agent))
-		w.str(names.name(o.sale.group))
+		w.Int(o.sale.ts)
+		w.Int(o.sale.amount)
+		w.Str(names.name(o.sale.agent))
+		w.Str(names.name(o.sale.group))
 	}
 	if o.part.buyer != nil {
-		w.str(names.name(o.part.agent))
-		w.int(int64(o.part.day))
-		w.int(o.part.amount)
+		w.Str(names.name(o.part.agent))
+		w.Int(int64(o.part.day))
+		w.Int(o.part.amount)
 	}
-	a.ck.val = w.b
-	return w.b
+	a.ck.val = w.B
+	return w.B
 }
 
 func (o *order) flags() uint64 {
@@ -301,21 +301,21 @@ func (a *attribution) loadBuyer(key string, value []byte) error {
 	b.saved = true
 	names := a.sh.names
 	r := attrReader(value)
-	for range r.count() {
-		q := inquiry{at: r.int(), agent: names.id(r.bytes()), group: names.id(r.bytes())}
-		q.n = r.int32("inquiry count")
+	for range r.Count() {
+		q := inquiry{at: r.Int(), agent: names.id(r.Bytes()), group: names.id(r.Bytes())}
+		q.n = r.Int32("inquiry count")
 		q.day = zone.Day(q.at)
 		q.until = a.until(zone, q.day)
 		b.inqs = append(b.inqs, q)
 	}
-	for range r.count() {
-		c := buyerCell{agent: names.id(r.bytes()), day: eventtime.Date(r.int32("day"))}
-		c.inquiries, c.ordered, c.paid = r.int32("inquiries"), r.int32("ordered"), r.int32("paid")
-		c.amount = r.int()
+	for range r.Count() {
+		c := buyerCell{agent: names.id(r.Bytes()), day: eventtime.Date(r.Int32("day"))}
+		c.inquiries, c.ordered, c.paid = r.Int32("inquiries"), r.Int32("ordered"), r.Int32("paid")
+		c.amount = r.Int()
 		c.until = a.until(zone, c.day)
 		b.cells = append(b.cells, c)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.buyers[key] = b
@@ -323,9 +323,9 @@ func (a *attribution) loadBuyer(key string, value []byte) error {
 }
 
 func attrReader(value []byte) *reader {
-	r := &reader{b: value}
-	if v := r.byte(); r.err == nil && v != attrStateVersion {
-		r.failf("state format version %d; this build reads version %d", v, attrStateVersion)
+	r := &reader{B: value}
+	if v := r.Byte(); r.Err == nil && v != attrStateVersion {
+		r.Failf("state format version %d; this build reads version %d", v, attrStateVersion)
 	}
 	return r
 }
@@ -340,15 +340,15 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 	}
 	o := &order{key: key, shop: shop, entryState: entryState{saved: true}}
 	r := attrReader(value)
-	flags := r.uint()
+	flags := r.Uint()
 	if flags&^ofAll != 0 {
-		r.failf("unknown flags %#x", flags&^ofAll)
+		r.Failf("unknown flags %#x", flags&^ofAll)
 	}
 	lo := loadedOrder{flags: flags}
 	for i, ev := range [...]*orderEvent{&o.created, &o.paid} {
 		if flags&(ofCreated<<i) != 0 {
-			ev.ts, ev.amount, ev.hash = r.int(), r.int(), r.uint()
-			lo.buyers[i] = string(r.bytes())
+			ev.ts, ev.amount, ev.hash = r.Int(), r.Int(), r.Uint()
+			lo.buyers[i] = string(r.Bytes())
 		}
 	}
 	o.orderSet, o.paySet = flags&ofOrderSet != 0, flags&ofPaySet != 0
@@ -358,12 +358,12 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 		}
 	}
 	if flags&ofSale != 0 {
-		o.sale = sale{ts: r.int(), amount: r.int(), agent: a.sh.names.id(r.bytes()), group: a.sh.names.id(r.bytes()), on: true}
+		o.sale = sale{ts: r.Int(), amount: r.Int(), agent: a.sh.names.id(r.Bytes()), group: a.sh.names.id(r.Bytes()), on: true}
 	}
 	if flags&ofPart != 0 {
-		o.part = part{agent: a.sh.names.id(r.bytes()), day: eventtime.Date(r.int32("day")), amount: r.int(), paid: flags&ofPartPaid != 0}
+		o.part = part{agent: a.sh.names.id(r.Bytes()), day: eventtime.Date(r.Int32("day")), amount: r.Int(), paid: flags&ofPartPaid != 0}
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	if a.ck.pending == nil {
@@ -375,18 +375,18 @@ func (a *attribution) loadOrder(key string, value []byte) error {
 }
 
 func (a *attribution) readRef(r *reader, zone *eventtime.Zone, ref *inqRef) {
-	ref.at = r.int()
-	ref.agent, ref.group = a.sh.names.id(r.bytes()), a.sh.names.id(r.bytes())
+	ref.at = r.Int()
+	ref.agent, ref.group = a.sh.names.id(r.Bytes()), a.sh.names.id(r.Bytes())
 	ref.day = zone.Day(ref.at)
 	ref.until = a.until(zone, ref.day)
 	ref.ok = true
 }
 
 func (a *attribution) loadCell(key, value []byte) error {
-	r := &reader{b: key}
-	shopID := r.bytes()
-	agent, day := r.bytes(), eventtime.Date(r.int32("day"))
-	if err := r.done(); err != nil {
+	r := &reader{B: key}
+	shopID := r.Bytes()
+	agent, day := r.Bytes(), eventtime.Date(r.Int32("day"))
+	if err := r.Done(); err != nil {
 		return err
 	}
 	if len(shopID) == 0 {
@@ -408,11 +408,11 @@ func (a *attribution) loadCell(key, value []byte) error {
 
 func decodeValues(value []byte, dst []int64) error {
 	r := attrReader(value)
-	n := r.uintMax(uint64(len(dst)), "column count")
+	n := r.UintMax(uint64(len(dst)), "column count")
 	for i := range n {
-		dst[i] = r.int()
+		dst[i] = r.Int()
 	}
-	return r.done()
+	return r.Done()
 }
 
 func (a *attribution) loadMeta(value []byte) error {
@@ -420,8 +420,8 @@ func (a *attribution) loadMeta(value []byte) error {
 		return errors.New("loaded twice")
 	}
 	r := attrReader(value)
-	m := attrMeta{settled: r.int(), heldHour: r.int(), sweptTo: r.int()}
-	if err := r.done(); err != nil {
+	m := attrMeta{settled: r.Int(), heldHour: r.Int(), sweptTo: r.Int()}
+	if err := r.Done(); err != nil {
 		return err
 	}
 	a.settled, a.heldHour, a.sweptTo = m.settled, m.heldHour, m.sweptTo
@@ -503,14 +503,14 @@ func (r *robots) saveChanged(out StateSink) {
 
 func (r *robots) cellKey(k robotKey) []byte {
 	sh := r.sh
-	w := writer{b: append(r.ck.key[:0], keyRobotCell...)}
-	w.str(sh.shopIDs.name(k.shop))
-	w.str(sh.names.name(k.task))
-	w.str(sh.names.name(k.robot))
-	w.str(sh.names.name(k.intent))
-	w.int(k.hour)
-	r.ck.key = w.b
-	return w.b
+	w := writer{B: append(r.ck.key[:0], keyRobotCell...)}
+	w.Str(sh.shopIDs.name(k.shop))
+	w.Str(sh.names.name(k.task))
+	w.Str(sh.names.name(k.robot))
+	w.Str(sh.names.name(k.intent))
+	w.Int(k.hour)
+	r.ck.key = w.B
+	return w.B
 }
 
 // load implements family.
@@ -529,10 +529,10 @@ func (r *robots) loadCell(key, value []byte) error {
 		return errors.New("not a key of the robot operator")
 	}
 	sh := r.sh
-	kr := &reader{b: key[len(keyRobotCell):]}
-	shopID, task, robot, intent := kr.bytes(), kr.bytes(), kr.bytes(), kr.bytes()
-	hour := kr.int()
-	if err := kr.done(); err != nil {
+	kr := &reader{B: key[len(keyRobotCell):]}
+	shopID, task, robot, intent := kr.Bytes(), kr.Bytes(), kr.Bytes(), kr.Bytes()
+	hour := kr.Int()
+	if err := kr.Done(); err != nil {
 		return err
 	}
 	if len(shopID) == 0 {

@@ -145,78 +145,78 @@ func (x *exclusive) saveChanged(out StateSink) {
 	clear(ck.deposits)
 	if x.seen != ck.seen {
 		w := x.valueWriter()
-		w.int(x.seen)
+		w.Int(x.seen)
 		out.Put([]byte(keyXMeta), x.done(w))
 		ck.seen = x.seen
 	}
 }
 
 func (x *exclusive) hashKey(prefix string, k uint64) []byte {
-	w := writer{b: append(x.ck.key[:0], prefix...)}
-	w.uint(k)
-	x.ck.key = w.b
-	return w.b
+	w := writer{B: append(x.ck.key[:0], prefix...)}
+	w.Uint(k)
+	x.ck.key = w.B
+	return w.B
 }
 
 func (x *exclusive) cellKey(k xkey) []byte {
 	sh := x.sh
-	w := writer{b: append(x.ck.key[:0], keyXCell...)}
-	w.str(sh.shopIDs.name(k.shop))
-	w.str(sh.names.name(k.agent))
-	w.int(int64(k.day))
-	x.ck.key = w.b
-	return w.b
+	w := writer{B: append(x.ck.key[:0], keyXCell...)}
+	w.Str(sh.shopIDs.name(k.shop))
+	w.Str(sh.names.name(k.agent))
+	w.Int(int64(k.day))
+	x.ck.key = w.B
+	return w.B
 }
 
 func (x *exclusive) stockKey(k stockKey) []byte {
 	sh := x.sh
-	w := writer{b: append(x.ck.key[:0], keyXStock...)}
-	w.str(sh.shopIDs.name(k.shop))
-	w.str(sh.names.name(k.agent))
-	x.ck.key = w.b
-	return w.b
+	w := writer{B: append(x.ck.key[:0], keyXStock...)}
+	w.Str(sh.shopIDs.name(k.shop))
+	w.Str(sh.names.name(k.agent))
+	x.ck.key = w.B
+	return w.B
 }
 
-func (x *exclusive) valueWriter() writer { return writer{b: append(x.ck.val[:0], exclStateVersion)} }
+func (x *exclusive) valueWriter() writer { return writer{B: append(x.ck.val[:0], exclStateVersion)} }
 
 func (x *exclusive) done(w writer) []byte {
-	x.ck.val = w.b
-	return w.b
+	x.ck.val = w.B
+	return w.B
 }
 
 func (x *exclusive) encodeCols(v []int64) []byte {
 	w := x.valueWriter()
-	w.uint(uint64(len(v)))
+	w.Uint(uint64(len(v)))
 	for _, c := range v {
-		w.int(c)
+		w.Int(c)
 	}
 	return x.done(w)
 }
 
 func (x *exclusive) encodeRel(r relation) []byte {
 	w := x.valueWriter()
-	w.str(x.sh.names.name(r.agent))
-	w.int(r.accepted)
+	w.Str(x.sh.names.name(r.agent))
+	w.Int(r.accepted)
 	return x.done(w)
 }
 
 func (x *exclusive) encodeDeposit(d deposit) []byte {
 	w := x.valueWriter()
-	w.int(d.ts)
-	w.int(d.amount)
-	w.uint(d.hash)
+	w.Int(d.ts)
+	w.Int(d.amount)
+	w.Uint(d.hash)
 	return x.done(w)
 }
 
 func (x *exclusive) encodeStock(s *stock) []byte {
 	w := x.valueWriter()
-	w.int(s.base)
-	w.int(int64(s.baseDay))
-	w.int(int64(s.lastDay))
-	w.uint(uint64(len(s.deltas)))
+	w.Int(s.base)
+	w.Int(int64(s.baseDay))
+	w.Int(int64(s.lastDay))
+	w.Uint(uint64(len(s.deltas)))
 	for _, dd := range s.deltas {
-		w.int(int64(dd.day))
-		w.int(dd.delta)
+		w.Int(int64(dd.day))
+		w.Int(dd.delta)
 	}
 	return x.done(w)
 }
@@ -224,30 +224,30 @@ func (x *exclusive) encodeStock(s *stock) []byte {
 func (x *exclusive) encodeBuyer(b *xbuyer) []byte {
 	names := x.sh.names
 	w := x.valueWriter()
-	w.str(x.sh.shopIDs.name(b.shop))
-	w.uint(uint64(len(b.rels)))
+	w.Str(x.sh.shopIDs.name(b.shop))
+	w.Uint(uint64(len(b.rels)))
 	for _, r := range b.rels {
-		w.int(r.ts)
-		w.uint(r.hash)
-		w.str(names.name(r.agent))
-		w.byte(byte(r.kind))
+		w.Int(r.ts)
+		w.Uint(r.hash)
+		w.Str(names.name(r.agent))
+		w.Byte(byte(r.kind))
 	}
-	w.uint(uint64(len(b.marks)))
+	w.Uint(uint64(len(b.marks)))
 	for _, m := range b.marks {
-		w.byte(byte(m.kind))
-		w.int(m.ts)
-		w.uint(m.hash)
-		w.uint(m.ref)
-		w.int(m.amount)
-		w.str(names.name(m.agent))
+		w.Byte(byte(m.kind))
+		w.Int(m.ts)
+		w.Uint(m.hash)
+		w.Uint(m.ref)
+		w.Int(m.amount)
+		w.Str(names.name(m.agent))
 	}
-	w.uint(uint64(len(b.sessions)))
+	w.Uint(uint64(len(b.sessions)))
 	for _, s := range b.sessions {
-		w.uint(s.id)
-		w.uint(uint64(len(s.msgs)))
+		w.Uint(s.id)
+		w.Uint(uint64(len(s.msgs)))
 		for _, m := range s.msgs {
-			w.int(m.ts)
-			w.str(names.name(m.agent))
+			w.Int(m.ts)
+			w.Str(names.name(m.agent))
 		}
 	}
 	return x.done(w)
@@ -278,8 +278,8 @@ func (x *exclusive) loadEntry(key, value []byte) error {
 	if len(key) < 3 {
 		return errors.New("not a key of the exclusive-customer operator")
 	}
-	r := &reader{b: value}
-	if v := r.byte(); r.err == nil && v != exclStateVersion {
+	r := &reader{B: value}
+	if v := r.Byte(); r.Err == nil && v != exclStateVersion {
 		return fmt.Errorf("state format version %d; this build reads version %d", v, exclStateVersion)
 	}
 	switch p := string(key[:3]); p {
@@ -300,25 +300,25 @@ func (x *exclusive) loadEntry(key, value []byte) error {
 	case keyXStock:
 		return x.loadStock(key[3:], r)
 	case keyXMeta:
-		x.seen = r.int()
-		return r.done()
+		x.seen = r.Int()
+		return r.Done()
 	}
 	return errors.New("not a key of the exclusive-customer operator")
 }
 
 func hashOf(b []byte) (uint64, error) {
-	kr := &reader{b: b}
-	k := kr.uint()
-	return k, kr.done()
+	kr := &reader{B: b}
+	k := kr.Uint()
+	return k, kr.Done()
 }
 
 func (x *exclusive) loadRel(k uint64, r *reader) error {
 	if _, dup := x.rels[k]; dup {
 		return errors.New("loaded twice")
 	}
-	agent := x.sh.names.id(r.bytes())
-	accepted := r.int()
-	if err := r.done(); err != nil {
+	agent := x.sh.names.id(r.Bytes())
+	accepted := r.Int()
+	if err := r.Done(); err != nil {
 		return err
 	}
 	x.rels[k] = relation{agent: agent, accepted: accepted}
@@ -329,8 +329,8 @@ func (x *exclusive) loadDeposit(k uint64, r *reader) error {
 	if _, dup := x.deposits[k]; dup {
 		return errors.New("loaded twice")
 	}
-	d := deposit{ts: r.int(), amount: r.int(), hash: r.uint()}
-	if err := r.done(); err != nil {
+	d := deposit{ts: r.Int(), amount: r.Int(), hash: r.Uint()}
+	if err := r.Done(); err != nil {
 		return err
 	}
 	x.deposits[k] = d
@@ -342,27 +342,27 @@ func (x *exclusive) loadBuyer(k uint64, r *reader) error {
 		return errors.New("loaded twice")
 	}
 	sh := x.sh
-	shopID := r.bytes()
-	if r.err == nil && len(shopID) == 0 {
+	shopID := r.Bytes()
+	if r.Err == nil && len(shopID) == 0 {
 		return errors.New("no shop")
 	}
 	shop, _ := sh.shop(shopID)
 	b := &xbuyer{key: k, shop: shop, entryState: entryState{saved: true}}
-	for range r.count() {
-		b.rels = append(b.rels, relEvent{ts: r.int(), hash: r.uint(), agent: sh.names.id(r.bytes()), kind: xkind(r.byte())})
+	for range r.Count() {
+		b.rels = append(b.rels, relEvent{ts: r.Int(), hash: r.Uint(), agent: sh.names.id(r.Bytes()), kind: xkind(r.Byte())})
 	}
-	for range r.count() {
-		b.marks = append(b.marks, mark{kind: xkind(r.byte()), ts: r.int(), hash: r.uint(), ref: r.uint(),
-			amount: r.int(), agent: sh.names.id(r.bytes())})
+	for range r.Count() {
+		b.marks = append(b.marks, mark{kind: xkind(r.Byte()), ts: r.Int(), hash: r.Uint(), ref: r.Uint(),
+			amount: r.Int(), agent: sh.names.id(r.Bytes())})
 	}
-	for range r.count() {
-		s := xsession{id: r.uint()}
-		for range r.count() {
-			s.msgs = append(s.msgs, xmsg{ts: r.int(), agent: sh.names.id(r.bytes())})
+	for range r.Count() {
+		s := xsession{id: r.Uint()}
+		for range r.Count() {
+			s.msgs = append(s.msgs, xmsg{ts: r.Int(), agent: sh.names.id(r.Bytes())})
 		}
 		b.sessions = append(b.sessions, s)
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	x.buyers[k] = b
@@ -371,19 +371,19 @@ func (x *exclusive) loadBuyer(k uint64, r *reader) error {
 
 // names reads str(shop) str(agent) of a cell or stock key.
 func (x *exclusive) names(kr *reader) (shop, agent uint32) {
-	shopID, agentID := kr.bytes(), kr.bytes()
-	if kr.err == nil && len(shopID) == 0 {
-		kr.fail(errors.New("malformed key"))
+	shopID, agentID := kr.Bytes(), kr.Bytes()
+	if kr.Err == nil && len(shopID) == 0 {
+		kr.Fail(errors.New("malformed key"))
 	}
 	shop, _ = x.sh.shop(shopID)
 	return shop, x.sh.names.id(agentID)
 }
 
 func (x *exclusive) loadCell(key []byte, r *reader) error {
-	kr := &reader{b: key}
+	kr := &reader{B: key}
 	shop, agent := x.names(kr)
-	day := kr.int32("day")
-	if err := kr.done(); err != nil {
+	day := kr.Int32("day")
+	if err := kr.Done(); err != nil {
 		return err
 	}
 	k := xkey{shop: shop, agent: agent, day: eventtime.Date(day)}
@@ -391,10 +391,10 @@ func (x *exclusive) loadCell(key []byte, r *reader) error {
 		return errors.New("loaded twice")
 	}
 	c := &xcell{key: k, cellStatus: cellStatus{entryState: entryState{saved: true}}}
-	for i := range r.uintMax(xCols, "column count") {
-		c.v[i] = r.int()
+	for i := range r.UintMax(xCols, "column count") {
+		c.v[i] = r.Int()
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	c.isLive()
@@ -403,21 +403,21 @@ func (x *exclusive) loadCell(key []byte, r *reader) error {
 }
 
 func (x *exclusive) loadStock(key []byte, r *reader) error {
-	kr := &reader{b: key}
+	kr := &reader{B: key}
 	shop, agent := x.names(kr)
-	if err := kr.done(); err != nil {
+	if err := kr.Done(); err != nil {
 		return err
 	}
 	k := stockKey{shop: shop, agent: agent}
 	if x.stocks[k] != nil {
 		return errors.New("loaded twice")
 	}
-	s := &stock{key: k, entryState: entryState{saved: true}, base: r.int(),
-		baseDay: eventtime.Date(r.int32("day")), lastDay: eventtime.Date(r.int32("day"))}
-	for range r.count() {
-		s.deltas = append(s.deltas, dayDelta{day: eventtime.Date(r.int32("day")), delta: r.int()})
+	s := &stock{key: k, entryState: entryState{saved: true}, base: r.Int(),
+		baseDay: eventtime.Date(r.Int32("day")), lastDay: eventtime.Date(r.Int32("day"))}
+	for range r.Count() {
+		s.deltas = append(s.deltas, dayDelta{day: eventtime.Date(r.Int32("day")), delta: r.Int()})
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return err
 	}
 	x.stocks[k] = s

@@ -32,7 +32,7 @@ func snapshotExclusive(x *exclusive, out StateSink) {
 	}
 	if x.seen != math.MinInt64 {
 		w := x.valueWriter()
-		w.int(x.seen)
+		w.Int(x.seen)
 		out.Put([]byte(keyXMeta), x.done(w))
 	}
 }

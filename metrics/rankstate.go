@@ -42,20 +42,20 @@ func (r *rankings) trackAll() {
 
 // dayKey is a day's key.
 func (r *rankings) dayKey(k shopDay) []byte {
-	w := writer{b: []byte(keyRankDay)}
-	w.str(r.e.shopIDs.name(k.shop))
-	w.int(int64(k.day))
-	return w.b
+	w := writer{B: []byte(keyRankDay)}
+	w.Str(r.e.shopIDs.name(k.shop))
+	w.Int(int64(k.day))
+	return w.B
 }
 
 // buyerKey is the key of a buyer's receptions of a day (the buyer id of a
 // session whose `started` never came is "").
 func (r *rankings) buyerKey(k shopDay, buyer string) []byte {
-	w := writer{b: []byte(keyRankBuyer)}
-	w.str(r.e.shopIDs.name(k.shop))
-	w.int(int64(k.day))
-	w.str(buyer)
-	return w.b
+	w := writer{B: []byte(keyRankBuyer)}
+	w.Str(r.e.shopIDs.name(k.shop))
+	w.Int(int64(k.day))
+	w.Str(buyer)
+	return w.B
 }
 
 // sortedKeys orders ranking keys by names, so that the same state gives
@@ -74,42 +74,42 @@ func (r *rankings) sortedKeys(keys []rankKey) []rankKey {
 }
 
 func (r *rankings) writeKey(w *writer, k rankKey) {
-	w.byte(boolByte(k.shop))
-	w.str(r.e.names.name(k.group))
-	w.str(r.e.names.name(k.agent))
+	w.Byte(boolByte(k.shop))
+	w.Str(r.e.names.name(k.group))
+	w.Str(r.e.names.name(k.agent))
 }
 
 func (r *rankings) dayValue(rd *rankDay) []byte {
-	w := writer{b: []byte{stateVersion}}
+	w := writer{B: []byte{stateVersion}}
 	keys := make([]rankKey, 0, len(rd.agents))
 	for k := range rd.agents {
 		keys = append(keys, k)
 	}
-	w.uint(uint64(len(keys)))
+	w.Uint(uint64(len(keys)))
 	for _, k := range r.sortedKeys(keys) {
 		f := rd.agents[k]
 		r.writeKey(&w, k)
 		for _, v := range [...]int64{f.sessions, f.pairs, f.pairsOK, f.ratings, f.satisfy} {
-			w.int(v)
+			w.Int(v)
 		}
-		w.bool(f.ranked)
+		w.Bool(f.ranked)
 	}
-	return w.b
+	return w.B
 }
 
 func (r *rankings) buyerValue(b *rankBuyer) []byte {
-	w := writer{b: []byte{stateVersion}}
+	w := writer{B: []byte{stateVersion}}
 	keys := make([]rankKey, 0, len(b.counts))
 	for _, c := range b.counts {
 		keys = append(keys, c.key)
 	}
-	w.uint(uint64(len(keys)))
+	w.Uint(uint64(len(keys)))
 	for _, k := range r.sortedKeys(keys) {
 		r.writeKey(&w, k)
 		n, _ := b.count(k)
-		w.int(n)
+		w.Int(n)
 	}
-	return w.b
+	return w.B
 }
 
 // load takes one of the rankings' entries; false when key is not theirs.
@@ -125,20 +125,20 @@ func (r *rankings) load(key, value []byte) (bool, error) {
 	}
 	e := r.e
 	kr := e.ckpt.dec.start(key)
-	shop, _ := e.shop(kr.bytes())
-	day := eventtime.Date(kr.int())
+	shop, _ := e.shop(kr.Bytes())
+	day := eventtime.Date(kr.Int())
 	name := ""
 	if buyer {
-		name = string(kr.bytes())
+		name = string(kr.Bytes())
 	}
-	if err := kr.done(); err != nil {
+	if err := kr.Done(); err != nil {
 		return true, err
 	}
 	rd := r.day(shop, day)
 	rd.saved = true
 	vr := e.ckpt.dec.start(value)
-	vr.version()
-	n := vr.count()
+	readVersion(vr)
+	n := vr.Count()
 	if buyer {
 		if rd.buyers[name] != nil {
 			return true, errors.New("loaded twice")
@@ -146,23 +146,23 @@ func (r *rankings) load(key, value []byte) (bool, error) {
 		b := &rankBuyer{day: rd, buyer: name, counts: make([]buyerCount, 0, n), entryState: entryState{saved: true}}
 		for range n {
 			k := r.readKey(vr)
-			b.counts = append(b.counts, buyerCount{k, vr.int()})
+			b.counts = append(b.counts, buyerCount{k, vr.Int()})
 		}
 		rd.buyers[name] = b
-		return true, vr.done()
+		return true, vr.Done()
 	}
 	for range n {
 		f := rd.figures(r.readKey(vr))
-		f.sessions, f.pairs, f.pairsOK, f.ratings, f.satisfy = vr.int(), vr.int(), vr.int(), vr.int(), vr.int()
-		f.ranked = vr.bool()
+		f.sessions, f.pairs, f.pairsOK, f.ratings, f.satisfy = vr.Int(), vr.Int(), vr.Int(), vr.Int(), vr.Int()
+		f.ranked = vr.Bool()
 	}
-	return true, vr.done()
+	return true, vr.Done()
 }
 
 func (r *rankings) readKey(rr *reader) rankKey {
-	shop := rr.byte() == 1
-	group := r.e.names.id(rr.bytes())
-	agent := r.e.names.id(rr.bytes())
+	shop := rr.Byte() == 1
+	group := r.e.names.id(rr.Bytes())
+	agent := r.e.names.id(rr.Bytes())
 	return rankKey{shop: shop, group: group, agent: agent}
 }
 

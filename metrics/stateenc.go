@@ -1,12 +1,12 @@
 package metrics
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 
 	"github.com/cspulse/cspulse/eventtime"
+	"github.com/cspulse/cspulse/metrics/statecodec"
 	"github.com/cspulse/cspulse/schemas"
 )
 
@@ -99,43 +99,12 @@ func sessionBase(s *session) int64 {
 	return 0
 }
 
-// writer appends values. Names go to a table of the value's own.
-type writer struct {
-	b     []byte
-	base  int64
-	names []uint32 // engine ids, in order of first use
-}
-
-func (w *writer) byte(v byte)    { w.b = append(w.b, v) }
-func (w *writer) uint(v uint64)  { w.b = binary.AppendUvarint(w.b, v) }
-func (w *writer) int(v int64)    { w.b = binary.AppendVarint(w.b, v) }
-func (w *writer) time(v int64)   { w.int(v - w.base) }
-func (w *writer) str(s string)   { w.uint(uint64(len(s))); w.b = append(w.b, s...) }
-func (w *writer) fixed(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
-
-func (w *writer) bool(v bool) {
-	if v {
-		w.byte(1)
-	} else {
-		w.byte(0)
-	}
-}
-
-// name writes an interned id as its index in the value's table.
-func (w *writer) name(id uint32) {
-	if id == 0 {
-		w.uint(0)
-		return
-	}
-	for i, x := range w.names {
-		if x == id {
-			w.uint(uint64(i + 1))
-			return
-		}
-	}
-	w.names = append(w.names, id)
-	w.uint(uint64(len(w.names)))
-}
+// writer and reader are the shared codec's (package statecodec); the
+// session's parts are laid out by the functions below.
+type (
+	writer = statecodec.Writer
+	reader = statecodec.Reader
+)
 
 // encoder builds keys and values in buffers it reuses: a key and a value
 // are valid until the next call of the same kind.
@@ -156,74 +125,74 @@ func (enc *encoder) agentKey(e *Engine, k agentKey) []byte {
 // agentKeyAs is agentKey under another prefix: the alerts' copies of the
 // agent cells (alertstate.go) are keyed like the cells.
 func (enc *encoder) agentKeyAs(prefix string, e *Engine, k agentKey) []byte {
-	w := writer{b: append(enc.key[:0], prefix...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.str(e.names.name(k.group))
-	w.str(e.names.name(k.agent))
-	w.int(k.hour)
-	enc.key = w.b
-	return w.b
+	w := writer{B: append(enc.key[:0], prefix...)}
+	w.Str(e.shopIDs.name(k.shop))
+	w.Str(e.names.name(k.group))
+	w.Str(e.names.name(k.agent))
+	w.Int(k.hour)
+	enc.key = w.B
+	return w.B
 }
 
 func (enc *encoder) shopKey(e *Engine, k shopKey) []byte {
-	w := writer{b: append(enc.key[:0], keyShopCell...)}
-	w.str(e.shopIDs.name(k.shop))
-	w.int(k.hour)
-	enc.key = w.b
-	return w.b
+	w := writer{B: append(enc.key[:0], keyShopCell...)}
+	w.Str(e.shopIDs.name(k.shop))
+	w.Int(k.hour)
+	enc.key = w.B
+	return w.B
 }
 
 func (enc *encoder) values(v []int64) []byte {
-	w := writer{b: append(enc.val[:0], stateVersion)}
-	w.uint(uint64(len(v)))
+	w := writer{B: append(enc.val[:0], stateVersion)}
+	w.Uint(uint64(len(v)))
 	for _, x := range v {
-		w.int(x)
+		w.Int(x)
 	}
-	enc.val = w.b
-	return w.b
+	enc.val = w.B
+	return w.B
 }
 
 func (enc *encoder) meta(m engineMeta) []byte {
-	w := writer{b: append(enc.val[:0], stateVersion)}
-	w.int(m.wm)
-	w.int(m.finalBefore)
-	w.int(m.sweptTo)
-	enc.val = w.b
-	return w.b
+	w := writer{B: append(enc.val[:0], stateVersion)}
+	w.Int(m.wm)
+	w.Int(m.finalBefore)
+	w.Int(m.sweptTo)
+	enc.val = w.B
+	return w.B
 }
 
 // session encodes s: the body first, which collects the names, then the
 // value with its name table.
 func (enc *encoder) session(e *Engine, s *session) []byte {
 	w := &enc.w
-	w.b, w.base, w.names = w.b[:0], sessionBase(s), w.names[:0]
-	w.sessionHeader(s)
-	w.derived(&s.d)
-	w.assignments(s.assigns)
-	w.log(s.log)
-	w.pairs(s.pairs)
-	w.evaluations(s.evals)
+	w.B, w.Base, w.Names = w.B[:0], sessionBase(s), w.Names[:0]
+	writeSessionHeader(w, s)
+	writeDerived(w, &s.d)
+	writeAssignments(w, s.assigns)
+	writeLog(w, s.log)
+	writePairs(w, s.pairs)
+	writeEvaluations(w, s.evals)
 	if len(s.evals) > 0 {
-		w.time(s.evalTo)
+		w.Time(s.evalTo)
 	}
 	if s.rated != (rating{}) {
 		r := &s.rated
-		w.time(r.ts)
-		w.name(r.agent)
-		w.name(r.group)
-		w.int(int64(r.score))
+		w.Time(r.ts)
+		w.Name(r.agent)
+		w.Name(r.group)
+		w.Int(int64(r.score))
 	}
-	v := writer{b: append(enc.val[:0], stateVersion)}
-	v.int(w.base)
-	v.uint(uint64(len(w.names)))
-	for _, id := range w.names {
-		v.str(e.names.name(id))
+	v := writer{B: append(enc.val[:0], stateVersion)}
+	v.Int(w.Base)
+	v.Uint(uint64(len(w.Names)))
+	for _, id := range w.Names {
+		v.Str(e.names.name(id))
 	}
-	enc.val = append(v.b, w.b...)
+	enc.val = append(v.B, w.B...)
 	return enc.val
 }
 
-func (w *writer) sessionHeader(s *session) {
+func writeSessionHeader(w *writer, s *session) {
 	var flags uint64
 	for i, b := range sessionBools(s) {
 		if *b {
@@ -236,21 +205,21 @@ func (w *writer) sessionHeader(s *session) {
 	if s.rated != (rating{}) {
 		flags |= flagRated
 	}
-	w.uint(flags)
-	w.byte(byte(s.hdr.origin))
-	w.str(s.hdr.buyer)
-	w.name(s.hdr.channel)
-	w.name(s.hdr.task)
-	w.name(s.hdr.robot)
+	w.Uint(flags)
+	w.Byte(byte(s.hdr.origin))
+	w.Str(s.hdr.buyer)
+	w.Name(s.hdr.channel)
+	w.Name(s.hdr.task)
+	w.Name(s.hdr.robot)
 	if flags&flagTimer != 0 {
-		w.time(s.timerAt)
+		w.Time(s.timerAt)
 	}
 	if s.rowWritten {
-		w.int(int64(s.rowDay))
+		w.Int(int64(s.rowDay))
 	}
 }
 
-func (w *writer) derived(d *derived) {
+func writeDerived(w *writer, d *derived) {
 	var mask uint64
 	times := derivedTimes(d)
 	for i, t := range times {
@@ -258,49 +227,49 @@ func (w *writer) derived(d *derived) {
 			mask |= 1 << i
 		}
 	}
-	w.uint(mask)
+	w.Uint(mask)
 	for _, t := range times {
 		if *t != 0 {
-			w.time(*t)
+			w.Time(*t)
 		}
 	}
-	w.int(d.waitSum)
-	w.uint(uint64(d.applied))
-	w.int(int64(d.pendingFrom))
-	w.int(int64(d.cur))
+	w.Int(d.waitSum)
+	w.Uint(uint64(d.applied))
+	w.Int(int64(d.pendingFrom))
+	w.Int(int64(d.cur))
 	for _, n := range [...]uint32{d.buyerMsgs, d.agentMsgs, d.robotMsgs, d.humanBuyer, d.humanAgent} {
-		w.uint(uint64(n))
+		w.Uint(uint64(n))
 	}
-	w.name(d.inquiryAgent)
-	w.name(d.intent)
-	w.int(int64(d.inquiryAssign))
+	w.Name(d.inquiryAgent)
+	w.Name(d.intent)
+	w.Int(int64(d.inquiryAssign))
 }
 
-func (w *writer) assignments(as []assignment) {
-	w.uint(uint64(len(as)))
+func writeAssignments(w *writer, as []assignment) {
+	w.Uint(uint64(len(as)))
 	for i := range as {
 		a := &as[i]
-		w.str(a.id)
-		w.time(a.ts)
-		w.name(a.agent)
-		w.name(a.group)
-		w.uint(uint64(a.agentMsgs))
-		w.bool(a.buyerAfter)
+		w.Str(a.id)
+		w.Time(a.ts)
+		w.Name(a.agent)
+		w.Name(a.group)
+		w.Uint(uint64(a.agentMsgs))
+		w.Bool(a.buyerAfter)
 	}
 }
 
-func (w *writer) log(log []entry) {
-	w.uint(uint64(len(log)))
-	prev := w.base
+func writeLog(w *writer, log []entry) {
+	w.Uint(uint64(len(log)))
+	prev := w.Base
 	for i := range log {
 		en := &log[i]
-		w.uint(uint64(en.ts - prev)) // the log is sorted
+		w.Uint(uint64(en.ts - prev)) // the log is sorted
 		prev = en.ts
-		w.fixed(en.meta)
+		w.Fixed(en.meta)
 		if namedRef(en.kind()) {
-			w.name(en.ref)
+			w.Name(en.ref)
 		} else {
-			w.uint(uint64(en.ref))
+			w.Uint(uint64(en.ref))
 		}
 	}
 }
@@ -308,167 +277,31 @@ func (w *writer) log(log []entry) {
 // namedRef reports whether an entry's ref is an interned name.
 func namedRef(k entryKind) bool { return k == kindAgent || k == kindEnded }
 
-func (w *writer) pairs(ps []pair) {
-	w.uint(uint64(len(ps)))
+func writePairs(w *writer, ps []pair) {
+	w.Uint(uint64(len(ps)))
 	for i := range ps {
 		p := &ps[i]
-		w.time(p.firstTS)
-		w.name(p.agent)
-		w.name(p.group)
-		w.uint(uint64(p.inWindow))
-		w.uint(uint64(p.within))
+		w.Time(p.firstTS)
+		w.Name(p.agent)
+		w.Name(p.group)
+		w.Uint(uint64(p.inWindow))
+		w.Uint(uint64(p.within))
 	}
 }
 
-func (w *writer) evaluations(evs []evaluation) {
-	w.uint(uint64(len(evs)))
+func writeEvaluations(w *writer, evs []evaluation) {
+	w.Uint(uint64(len(evs)))
 	for i := range evs {
 		ev := &evs[i]
-		w.str(ev.id)
-		w.time(ev.ts)
-		w.name(ev.agent)
-		w.int(int64(ev.score))
+		w.Str(ev.id)
+		w.Time(ev.ts)
+		w.Name(ev.agent)
+		w.Int(int64(ev.score))
 	}
 }
 
-// reader reads values. The first error sticks and every later read returns
-// zero, so decoding runs to its end and reports that error.
-type reader struct {
-	b     []byte
-	base  int64
-	names []uint32 // the value's name table, as this engine's ids
-	err   error
-	ver   byte // the value's format version
-}
-
-var errTruncated = errors.New("truncated")
-
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-	r.b = nil
-}
-
-func (r *reader) failf(format string, args ...any) { r.fail(fmt.Errorf(format, args...)) }
-
-func (r *reader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail(errTruncated)
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail(errTruncated)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail(errTruncated)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) time() int64 { return r.int() + r.base }
-
-func (r *reader) fixed() uint32 {
-	if len(r.b) < 4 {
-		r.fail(errTruncated)
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *reader) bool() bool {
-	switch b := r.byte(); b {
-	case 0, 1:
-		return b == 1
-	default:
-		r.failf("bad boolean %d", b)
-		return false
-	}
-}
-
-// uintMax reads a uvarint of at most max.
-func (r *reader) uintMax(max uint64, what string) uint64 {
-	v := r.uint()
-	if v > max {
-		r.failf("%s %d out of range", what, v)
-		return 0
-	}
-	return v
-}
-
-func (r *reader) int32(what string) int32 {
-	v := r.int()
-	if v < math.MinInt32 || v > math.MaxInt32 {
-		r.failf("%s %d out of range", what, v)
-		return 0
-	}
-	return int32(v)
-}
-
-func (r *reader) uint32(what string) uint32 {
-	return uint32(r.uintMax(math.MaxUint32, what))
-}
-
-// count reads a number of items, each of which takes at least a byte: a
-// larger count than the bytes left is a truncated value.
-func (r *reader) count() int {
-	n := r.uint()
-	if n > uint64(len(r.b)) {
-		r.fail(fmt.Errorf("%w: %d items in %d bytes", errTruncated, n, len(r.b)))
-		return 0
-	}
-	return int(n)
-}
-
-// bytes reads a str; the result points into the value.
-func (r *reader) bytes() []byte {
-	n := r.count()
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) name() uint32 {
-	i := r.uintMax(uint64(len(r.names)), "name reference")
-	if i == 0 {
-		return 0
-	}
-	return r.names[i-1]
-}
-
-// version reads byte 0.
-func (r *reader) version() {
-	r.ver = r.byte()
-	if r.err == nil && r.ver != stateVersion && r.ver != oldStateVersion {
-		r.failf("state format version %d; this build reads versions %d and %d", r.ver, oldStateVersion, stateVersion)
-	}
-}
-
-// done reports the first error, or bytes left over.
-func (r *reader) done() error {
-	if r.err == nil && len(r.b) > 0 {
-		return fmt.Errorf("%d bytes after the value", len(r.b))
-	}
-	return r.err
-}
+// readVersion reads a session-state value's version byte.
+func readVersion(r *reader) { r.Version(oldStateVersion, stateVersion) }
 
 // decoder reads entries into an engine; its buffers are reused.
 type decoder struct {
@@ -476,49 +309,49 @@ type decoder struct {
 }
 
 func (dec *decoder) start(b []byte) *reader {
-	dec.r = reader{b: b, names: dec.r.names[:0]}
+	dec.r = reader{B: b, Names: dec.r.Names[:0]}
 	return &dec.r
 }
 
 func (dec *decoder) meta(value []byte) (engineMeta, error) {
 	r := dec.start(value)
-	r.version()
-	m := engineMeta{wm: r.int(), finalBefore: r.int(), sweptTo: r.int()}
-	return m, r.done()
+	readVersion(r)
+	m := engineMeta{wm: r.Int(), finalBefore: r.Int(), sweptTo: r.Int()}
+	return m, r.Done()
 }
 
 // values reads a cell's columns into dst.
 func (dec *decoder) values(value []byte, dst []int64) error {
 	r := dec.start(value)
-	r.version()
-	n := r.uintMax(uint64(len(dst)), "column count")
+	readVersion(r)
+	n := r.UintMax(uint64(len(dst)), "column count")
 	for i := range n {
-		dst[i] = r.int()
+		dst[i] = r.Int()
 	}
-	return r.done()
+	return r.Done()
 }
 
 func (dec *decoder) agentKey(e *Engine, key []byte) (agentKey, error) {
 	r := dec.start(key)
-	shop, _ := e.shop(r.bytes())
-	group := e.names.id(r.bytes())
-	agent := e.names.id(r.bytes())
-	k := agentKey{hour: r.int(), shop: shop, group: group, agent: agent}
-	return k, r.done()
+	shop, _ := e.shop(r.Bytes())
+	group := e.names.id(r.Bytes())
+	agent := e.names.id(r.Bytes())
+	k := agentKey{hour: r.Int(), shop: shop, group: group, agent: agent}
+	return k, r.Done()
 }
 
 func (dec *decoder) shopKey(e *Engine, key []byte) (shopKey, error) {
 	r := dec.start(key)
-	shop, _ := e.shop(r.bytes())
-	k := shopKey{shop: shop, hour: r.int()}
-	return k, r.done()
+	shop, _ := e.shop(r.Bytes())
+	k := shopKey{shop: shop, hour: r.Int()}
+	return k, r.Done()
 }
 
 // session decodes the session of key (the part after the prefix).
 func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	r := dec.start(key)
-	shopID := r.bytes()
-	if err := r.err; err != nil {
+	shopID := r.Bytes()
+	if err := r.Err; err != nil {
 		return nil, fmt.Errorf("session key: %w", err)
 	}
 	shop, zone := e.shop(shopID)
@@ -529,150 +362,150 @@ func (dec *decoder) session(e *Engine, key, value []byte) (*session, error) {
 	}
 	s.assigns, s.pairs = s.assignBuf[:0:1], s.pairBuf[:0:1]
 	r = dec.start(value)
-	r.version()
-	r.base = r.int()
-	for range r.count() {
-		r.names = append(r.names, e.names.id(r.bytes()))
+	readVersion(r)
+	r.Base = r.Int()
+	for range r.Count() {
+		r.Names = append(r.Names, e.names.id(r.Bytes()))
 	}
-	flags := r.sessionHeader(s)
-	r.derived(&s.d)
-	s.assigns = r.assignments(s.assignBuf[:0:1])
-	s.log = r.log(&e.logs)
-	s.pairs = r.pairs(s.pairBuf[:0:1])
-	s.evals = r.evaluations()
+	flags := readSessionHeader(r, s)
+	readDerived(r, &s.d)
+	s.assigns = readAssignments(r, s.assignBuf[:0:1])
+	s.log = readLog(r, &e.logs)
+	s.pairs = readPairs(r, s.pairBuf[:0:1])
+	s.evals = readEvaluations(r)
 	switch {
-	case len(s.evals) > 0 && r.ver >= 2:
-		s.evalTo = r.time()
+	case len(s.evals) > 0 && r.Ver >= 2:
+		s.evalTo = r.Time()
 	case len(s.evals) > 0:
 		s.evalTo = s.evals[len(s.evals)-1].ts // credited on arrival
 	}
 	if flags&flagRated != 0 {
-		s.rated.ts, s.rated.agent, s.rated.group = r.time(), r.name(), r.name()
-		s.rated.score = int8(r.int())
+		s.rated.ts, s.rated.agent, s.rated.group = r.Time(), r.Name(), r.Name()
+		s.rated.score = int8(r.Int())
 	}
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		return nil, err
 	}
 	if s.compacted {
 		s.log, s.pairs = nil, nil
 	}
-	if r.ver < 2 && s.d.inquiryReplied {
+	if r.Ver < 2 && s.d.inquiryReplied {
 		s.d.inquiryAssign = findInquiryAssign(s)
 	}
 	return s, checkSession(s)
 }
 
-func (r *reader) sessionHeader(s *session) uint64 {
-	flags := r.uint()
+func readSessionHeader(r *reader, s *session) uint64 {
+	flags := r.Uint()
 	if flags&^flagsAll != 0 {
-		r.failf("unknown flags %#x", flags&^flagsAll)
+		r.Failf("unknown flags %#x", flags&^flagsAll)
 	}
 	for i, b := range sessionBools(s) {
 		*b = flags&(1<<i) != 0
 	}
-	s.hdr.origin = schemas.Origin(r.byte())
+	s.hdr.origin = schemas.Origin(r.Byte())
 	if s.hdr.origin > schemas.OriginRobotOutbound {
-		r.failf("unknown origin %d", s.hdr.origin)
+		r.Failf("unknown origin %d", s.hdr.origin)
 	}
-	s.hdr.buyer = string(r.bytes())
-	s.hdr.channel, s.hdr.task, s.hdr.robot = r.name(), r.name(), r.name()
+	s.hdr.buyer = string(r.Bytes())
+	s.hdr.channel, s.hdr.task, s.hdr.robot = r.Name(), r.Name(), r.Name()
 	if flags&flagTimer != 0 {
-		s.timerAt = r.time()
+		s.timerAt = r.Time()
 	}
 	if s.rowWritten {
-		s.rowDay = eventtime.Date(r.int32("row day"))
+		s.rowDay = eventtime.Date(r.Int32("row day"))
 	}
 	return flags
 }
 
-func (r *reader) derived(d *derived) {
-	mask := r.uint()
+func readDerived(r *reader, d *derived) {
+	mask := r.Uint()
 	times := derivedTimes(d)
 	if mask>>len(times) != 0 {
-		r.failf("unknown time mask %#x", mask)
+		r.Failf("unknown time mask %#x", mask)
 	}
 	for i, t := range times {
 		if mask&(1<<i) != 0 {
-			*t = r.time()
+			*t = r.Time()
 		}
 	}
-	d.waitSum = r.int()
-	d.applied = int32(r.uintMax(math.MaxInt32, "applied"))
-	d.pendingFrom = r.int32("pendingFrom")
-	d.cur = r.int32("cur")
+	d.waitSum = r.Int()
+	d.applied = int32(r.UintMax(math.MaxInt32, "applied"))
+	d.pendingFrom = r.Int32("pendingFrom")
+	d.cur = r.Int32("cur")
 	for _, n := range [...]*uint32{&d.buyerMsgs, &d.agentMsgs, &d.robotMsgs, &d.humanBuyer, &d.humanAgent} {
-		*n = r.uint32("message count")
+		*n = r.Uint32("message count")
 	}
-	d.inquiryAgent, d.intent = r.name(), r.name()
+	d.inquiryAgent, d.intent = r.Name(), r.Name()
 	d.inquiryAssign = -1
-	if r.ver >= 2 {
-		d.inquiryAssign = r.int32("inquiryAssign")
+	if r.Ver >= 2 {
+		d.inquiryAssign = r.Int32("inquiryAssign")
 	}
 }
 
 // assignments reads into buf when they fit.
-func (r *reader) assignments(buf []assignment) []assignment {
-	n := r.count()
+func readAssignments(r *reader, buf []assignment) []assignment {
+	n := r.Count()
 	as := buf
 	if n > cap(buf) {
 		as = make([]assignment, 0, n)
 	}
 	for range n {
-		a := assignment{id: string(r.bytes()), ts: r.time()}
-		a.agent, a.group = r.name(), r.name()
-		a.agentMsgs = uint16(r.uintMax(math.MaxUint16, "agentMsgs"))
-		a.buyerAfter = r.bool()
+		a := assignment{id: string(r.Bytes()), ts: r.Time()}
+		a.agent, a.group = r.Name(), r.Name()
+		a.agentMsgs = uint16(r.UintMax(math.MaxUint16, "agentMsgs"))
+		a.buyerAfter = r.Bool()
 		as = append(as, a)
 	}
 	return as
 }
 
 // log reads the log into an array of the engine's pool.
-func (r *reader) log(pool *logPool) []entry {
-	n := r.count()
+func readLog(r *reader, pool *logPool) []entry {
+	n := r.Count()
 	if n == 0 {
 		return nil
 	}
 	log := pool.get(n)
-	ts := r.base
+	ts := r.Base
 	for range n {
-		ts += int64(r.uint())
-		en := entry{ts: ts, meta: r.fixed()}
+		ts += int64(r.Uint())
+		en := entry{ts: ts, meta: r.Fixed()}
 		if namedRef(en.kind()) {
-			en.ref = r.name()
+			en.ref = r.Name()
 		} else {
-			en.ref = r.uint32("ref")
+			en.ref = r.Uint32("ref")
 		}
 		log = append(log, en)
 	}
 	return log
 }
 
-func (r *reader) pairs(buf []pair) []pair {
-	n := r.count()
+func readPairs(r *reader, buf []pair) []pair {
+	n := r.Count()
 	ps := buf
 	if n > cap(buf) {
 		ps = make([]pair, 0, n)
 	}
 	for range n {
-		p := pair{firstTS: r.time()}
-		p.agent, p.group = r.name(), r.name()
-		p.inWindow, p.within = r.uint32("inWindow"), r.uint32("within")
+		p := pair{firstTS: r.Time()}
+		p.agent, p.group = r.Name(), r.Name()
+		p.inWindow, p.within = r.Uint32("inWindow"), r.Uint32("within")
 		ps = append(ps, p)
 	}
 	return ps
 }
 
-func (r *reader) evaluations() []evaluation {
-	n := r.count()
+func readEvaluations(r *reader) []evaluation {
+	n := r.Count()
 	if n == 0 {
 		return nil
 	}
 	evs := make([]evaluation, 0, n)
 	for range n {
-		ev := evaluation{id: string(r.bytes()), ts: r.time()}
-		ev.agent = r.name()
-		ev.score = int8(r.int())
+		ev := evaluation{id: string(r.Bytes()), ts: r.Time()}
+		ev.agent = r.Name()
+		ev.score = int8(r.Int())
 		evs = append(evs, ev)
 	}
 	return evs

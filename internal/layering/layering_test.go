@@ -29,6 +29,7 @@ var rules = []struct {
 	},
 	{pkg: module + "/eventtime", forbidden: []string{module}, why: "the event-time machinery sits below everything"},
 	{pkg: module + "/tables", forbidden: []string{module}, why: "the table definitions are a leaf the core and the sinks share"},
+	{pkg: module + "/metrics/statecodec", forbidden: []string{module}, why: "the changelog values' codec is a leaf the core's families share"},
 	{
 		pkg:       module + "/sinks",
 		forbidden: []string{module + "/pipeline", module + "/config", "github.com/twmb/franz-go"},
