@@ -33,6 +33,12 @@ type alerts struct {
 	taken   []schemas.Alert     // flushed, for takeAlerts
 	changed changes[*alertShop] // since the last saveChanged
 	metaChg bool
+	// earliest is the least next hour end over the shops, when
+	// earliestKnown: nextDue answers from it without walking the shops
+	// until an evaluation or a new shop changes it.
+	earliest      int64
+	earliestKnown bool
+	known         int // shop ids below this have their alertShop
 }
 
 type alertRule struct {
@@ -142,6 +148,7 @@ func (a *alerts) shopState(shop uint32) *alertShop {
 		s = &alertShop{shop: shop, next: notDecided, scopes: make(map[scopeKey][]figValues), breach: make(map[breachKey]bool)}
 		a.shops[shop] = s
 		a.touch(s)
+		a.earliestKnown = false
 	}
 	return s
 }
@@ -149,13 +156,21 @@ func (a *alerts) shopState(shop uint32) *alertShop {
 func (a *alerts) touch(s *alertShop) { a.changed.note(a.e.ckpt.tracking, s) }
 
 // nextDue returns the earliest hour end at or before watermark that some
-// shop must be evaluated at; false when there is none.
+// shop must be evaluated at; false when there is none. Advance asks once
+// per watermark step, so between hour ends it answers from earliest
+// instead of walking every shop.
 func (a *alerts) nextDue(watermark int64) (int64, bool) {
 	e := a.e
-	for shop := 1; shop < len(e.shopZones); shop++ {
-		a.shopState(uint32(shop))
+	for ; a.known < len(e.shopZones); a.known++ { // shops seen since the last call
+		if a.known > 0 {
+			a.shopState(uint32(a.known))
+		}
+	}
+	if a.earliestKnown && watermark < a.earliest {
+		return 0, false
 	}
 	best, found := int64(math.MaxInt64), false
+	earliest, undecided := int64(math.MaxInt64), false
 	for _, s := range a.shops {
 		if s == nil {
 			continue
@@ -163,12 +178,14 @@ func (a *alerts) nextDue(watermark int64) (int64, bool) {
 		z := e.shopZones[s.shop]
 		if s.next == notDecided {
 			if a.minTS >= watermark || a.minTS == math.MaxInt64 {
+				undecided = true
 				continue
 			}
 			s.next = z.HourEnd(a.minTS)
 			s.floor = z.HourStart(a.minTS)
 			a.touch(s)
 		}
+		earliest = min(earliest, s.next)
 		if s.next > watermark || (watermark == math.MaxInt64 && s.next > z.HourEnd(a.maxTS)) {
 			continue
 		}
@@ -176,6 +193,7 @@ func (a *alerts) nextDue(watermark int64) (int64, bool) {
 			best, found = s.next, true
 		}
 	}
+	a.earliest, a.earliestKnown = earliest, !undecided
 	return best, found
 }
 
@@ -197,6 +215,7 @@ func (a *alerts) evaluateAt(b int64) {
 		s.next = a.e.shopZones[s.shop].HourEnd(b)
 		a.touch(s)
 	}
+	a.earliestKnown = false
 }
 
 // evaluate moves s's windows to end at b and evaluates its rules.

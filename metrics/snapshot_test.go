@@ -735,7 +735,7 @@ func TestSnapshotCoversState(t *testing.T) {
 		reflect.TypeFor[alerts](): {
 			"e": rebuilt, "rules": rebuilt, "windows": rebuilt, "keep": rebuilt, // Settings
 			"shops": saved, "minTS": saved, "maxTS": saved,
-			"out": transient, "taken": transient, // empty after Flush and TakeAlerts
+			"out": transient, "taken": transient, "earliest": transient, "earliestKnown": transient, "known": transient, // nextDue rebuilds them // empty after Flush and TakeAlerts
 			"changed": transient, "metaChg": transient,
 		},
 		reflect.TypeFor[alertShop](): {
