@@ -155,8 +155,10 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 	}
 }
 
+// TestUnknownEnvIsAWarning: a misspelt variable is named in a warning; the
+// project's script variables (make demo's CSPULSE_CH_NATIVE_PORT) are not.
 func TestUnknownEnvIsAWarning(t *testing.T) {
-	l, err := loadWith(t, "", []string{"CSPULSE_KAFKA_BROKRES=a:1"})
+	l, err := loadWith(t, "", []string{"CSPULSE_KAFKA_BROKRES=a:1", "CSPULSE_CH_NATIVE_PORT=19100", "CSPULSE_BIN=/x"})
 	if err != nil {
 		t.Fatal(err)
 	}

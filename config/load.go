@@ -258,6 +258,21 @@ func (c *Config) readSecretFiles() error {
 	return nil
 }
 
+// scriptVariables are the environment variables of the project's own
+// scripts and tests (scripts/clickhouse.sh, scripts/demo.sh,
+// the test harness): they share the prefix but are no
+// config keys, and a user who sets them for make demo should not be warned.
+var scriptVariables = []string{"CSPULSE_CH_", "CSPULSE_DEMO_", "CSPULSE_FAULT_", "CSPULSE_BIN", "CSPULSE_NO_CLICKHOUSE"}
+
+func scriptVariable(name string) bool {
+	for _, p := range scriptVariables {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *Loaded) loadEnv(keys map[string]leafKind, environ []string) error {
 	byEnv := map[string]string{}
 	for key := range keys {
@@ -269,6 +284,9 @@ func (l *Loaded) loadEnv(keys map[string]leafKind, environ []string) error {
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
 			key, ok := byEnv[name]
+			if !ok && scriptVariable(name) {
+				return "", nil
+			}
 			if !ok {
 				l.Warnings = append(l.Warnings, fmt.Sprintf("environment variable %s names no config key; ignored", name))
 				return "", nil

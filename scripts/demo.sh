@@ -3,7 +3,9 @@
 #   local ClickHouse → embedded Kafka-protocol broker → cspulse gen →
 #   cspulse run --until-idle → cspulse report
 # Environment: CSPULSE_DEMO_BROKER (default 127.0.0.1:19092),
-# CSPULSE_DEMO_DB (default cspulse_demo), CSPULSE_DEMO_SHOPS (20).
+# CSPULSE_DEMO_DB (default cspulse_demo), CSPULSE_DEMO_SHOPS (20), and
+# scripts/clickhouse.sh's CSPULSE_CH_NATIVE_PORT (19000), which cspulse is
+# pointed at too.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -11,13 +13,14 @@ cd "$REPO"
 BROKER=${CSPULSE_DEMO_BROKER:-127.0.0.1:19092}
 DB=${CSPULSE_DEMO_DB:-cspulse_demo}
 SHOPS=${CSPULSE_DEMO_SHOPS:-20}
+CH=127.0.0.1:${CSPULSE_CH_NATIVE_PORT:-19000}
 BIN=$REPO/bin/cspulse
 WORK=$REPO/.local/demo
 mkdir -p "$WORK"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "ClickHouse (project-local, 127.0.0.1:${CSPULSE_CH_NATIVE_PORT:-19000})"
+step "ClickHouse (project-local, $CH)"
 scripts/clickhouse.sh start
 scripts/clickhouse.sh client --query "DROP DATABASE IF EXISTS $DB"
 
@@ -39,13 +42,13 @@ step "generating two simulated days for $SHOPS shops"
 
 step "running the pipeline until the input is idle for 5s"
 "$BIN" run --config "$WORK/zones.yaml" --brokers "$BROKER" --until-idle 5s \
-	--clickhouse.database "$DB" --run.http_listen "" --run.progress_interval 2s
+	--clickhouse.addr "$CH" --clickhouse.database "$DB" --run.http_listen "" --run.progress_interval 2s
 
 step "summary from ClickHouse ($DB)"
-"$BIN" report --clickhouse.database "$DB"
+"$BIN" report --clickhouse.addr "$CH" --clickhouse.database "$DB"
 
 step "per group, 09:00-18:00 (cspulse report --by group; --explain defines each metric)"
-"$BIN" report --clickhouse.database "$DB" --by group --hours 09:00-18:00 \
+"$BIN" report --clickhouse.addr "$CH" --clickhouse.database "$DB" --by group --hours 09:00-18:00 \
 	--metrics reply_3min_rate,avg_response_s,agent_pickup_rate,avg_wait_s,satisfaction_rate
 
 step "exclusive customers (专属客服) by day: 发送 sent, 阅读 read, 引导进店 visited, 引导购买 bought, 引导成交 guided (docs/queries.md section 10)"
@@ -74,12 +77,12 @@ grep '"shop_id":"shop-0003"' "$WORK/alerts.jsonl" | head -10 |
 	awk '{printf "  %s  %-24s %-9s value %.3f (healthy: %s %s)\n", $1, $2, $3, $4, $5, $6}'
 
 step "ranking of shop-0001's agents on the first generated day (cspulse report rankings)"
-"$BIN" report rankings --clickhouse.database "$DB" --shop shop-0001 --day 2026-11-02
+"$BIN" report rankings --clickhouse.addr "$CH" --clickhouse.database "$DB" --shop shop-0001 --day 2026-11-02
 
 cat <<MSG
 
 Query it yourself:  scripts/clickhouse.sh client --database $DB
   e.g. SELECT shop_id, sum(consult_sessions) FROM cs_shop_hourly FINAL GROUP BY shop_id
-The supervisors' page:  $BIN serve --database $DB --config $WORK/zones.yaml
+The supervisors' page:  $BIN serve --clickhouse.addr $CH --database $DB --config $WORK/zones.yaml
   then open http://127.0.0.1:8080/?day=2026-11-02 (a generated day; "today" has no traffic)
 MSG
