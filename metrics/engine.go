@@ -9,8 +9,8 @@ import (
 
 // Engine computes SPEC §3.1–3.3 for the shops of one task (one input
 // partition number). It is single-goroutine and lock-free: the task calls
-// Apply for each valid event, Advance when its watermark moves, and flush
-// at each checkpoint.
+// Apply for each valid event, Advance when its watermark moves, and
+// Checkpoint at each checkpoint.
 type Engine struct {
 	shared // names, shops, event time: what the families see (shared.go)
 
