@@ -213,8 +213,10 @@ type ClickHouse struct {
 	Addr     []string `koanf:"addr"`
 	Database string   `koanf:"database"`
 	Cluster  string   `koanf:"cluster"`
-	User     string   `koanf:"user"`
-	Password Secret   `koanf:"password"`
+	// Replicated: the cluster's shards have replicas (see defaults.yaml).
+	Replicated bool   `koanf:"replicated"`
+	User       string `koanf:"user"`
+	Password   Secret `koanf:"password"`
 	// PasswordFile: read the password from this file at load.
 	PasswordFile    string        `koanf:"password_file"`
 	TLS             TLS           `koanf:"tls"`
@@ -445,6 +447,9 @@ func (c *Config) validateClickHouse() error {
 	}
 	if ch.Cluster != "" && !isIdentifier(ch.Cluster) {
 		return bad("clickhouse.cluster", "%q: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*), a cluster of the servers' remote_servers", ch.Cluster)
+	}
+	if ch.Replicated && ch.Cluster == "" {
+		return bad("clickhouse.replicated", "true needs clickhouse.cluster: replicas are replicas of a cluster's shards")
 	}
 	if (ch.TLS.CertFile == "") != (ch.TLS.KeyFile == "") {
 		return bad("clickhouse.tls.cert_file", "cert_file and key_file go together")

@@ -137,6 +137,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{"fetch bytes", "", nil, []string{"--kafka.fetch_max_partition_bytes=100"}, "kafka.fetch_max_partition_bytes"},
 		{"retention", "", []string{"CSPULSE_RETENTION_CS_SESSIONS=-1"}, nil, "retention.cs_sessions"},
 		{"cluster", "", nil, []string{"--clickhouse.cluster=two-shards"}, "clickhouse.cluster"},
+		{"replicas without a cluster", "", nil, []string{"--clickhouse.replicated"}, "clickhouse.replicated"},
 		{"instance id chars", "", []string{"CSPULSE_KAFKA_INSTANCE_ID=pod 0"}, nil, "kafka.instance_id"},
 		{"instance id length", "", nil, []string{"--kafka.instance_id=" + strings.Repeat("x", 250)}, "kafka.instance_id"},
 		{"checkpoint timeout below retries", "", nil, []string{"--run.checkpoint_timeout=1m", "--clickhouse.retry_max_elapsed=2m"}, "run.checkpoint_timeout"},

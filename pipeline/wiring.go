@@ -145,7 +145,7 @@ func ClickHouseConfig(c config.ClickHouse) (sinks.ClickHouseConfig, error) {
 		Addr: c.Addr, Database: c.Database, User: c.User, Password: c.Password.Reveal(),
 		DialTimeout: c.DialTimeout, MaxBatchRows: c.BatchRows,
 		Retry:   sinks.RetryConfig{MaxElapsed: c.RetryMaxElapsed},
-		Cluster: c.Cluster,
+		Cluster: c.Cluster, Replicated: c.Replicated,
 	}
 	if c.TLS.Enabled {
 		tc, err := c.TLS.Build("clickhouse.tls")

@@ -38,6 +38,9 @@ type ClickHouseConfig struct {
 	// sharded by cityHash64(shop_id) (see Migrate), and inserts wait
 	// until every shard has its rows. Empty: one server.
 	Cluster string
+	// Replicated: the cluster's shards have replicas; the local tables are
+	// ReplicatedReplacingMergeTree (see clusterStatements).
+	Replicated bool
 }
 
 // RetryConfig bounds the exponential backoff of one INSERT. The caller's

@@ -120,7 +120,8 @@ func openCluster(t *testing.T, name string, log *zap.Logger) *ClickHouse {
 }
 
 func TestClusterStatements(t *testing.T) {
-	got, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.cs_x\n(\n    shop_id String,\n    n UInt64\n)\nENGINE = ReplacingMergeTree(n)\nORDER BY shop_id", "c2")
+	c2 := clusterDDL{name: "c2"}
+	got, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.cs_x\n(\n    shop_id String,\n    n UInt64\n)\nENGINE = ReplacingMergeTree(n)\nORDER BY shop_id", c2)
 	want := []string{
 		"CREATE TABLE IF NOT EXISTS ${database}.cs_x_local\n(\n    shop_id String,\n    n UInt64\n)\nENGINE = ReplacingMergeTree(n)\nORDER BY shop_id",
 		"CREATE TABLE IF NOT EXISTS ${database}.cs_x AS ${database}.cs_x_local\nENGINE = Distributed(c2, ${database}, cs_x_local, cityHash64(shop_id))",
@@ -128,20 +129,57 @@ func TestClusterStatements(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("create: %q, %v\nwant %q", got, err, want)
 	}
-	got, err = clusterStatements("ALTER TABLE ${database}.cs_x ADD COLUMN m UInt8", "c2")
+	got, err = clusterStatements("ALTER TABLE ${database}.cs_x ADD COLUMN m UInt8", c2)
 	want = []string{"ALTER TABLE ${database}.cs_x_local ADD COLUMN m UInt8", "ALTER TABLE ${database}.cs_x ADD COLUMN m UInt8"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("alter: %q, %v", got, err)
 	}
 	runner := "CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (version UInt32) ENGINE = MergeTree ORDER BY version"
-	if got, err := clusterStatements(runner, "c2"); err != nil || !reflect.DeepEqual(got, []string{runner}) {
+	if got, err := clusterStatements(runner, c2); err != nil || !reflect.DeepEqual(got, []string{runner}) {
 		t.Errorf("schema_migrations: %q, %v; want it unchanged", got, err)
 	}
-	if _, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.t (x UInt8) ENGINE = TinyLog", "c2"); err == nil {
+	if _, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.t (x UInt8) ENGINE = TinyLog", c2); err == nil {
 		t.Errorf("a table without shop_id was accepted")
 	}
-	if _, err := clusterStatements("CREATE VIEW IF NOT EXISTS ${database}.v AS SELECT 1", "c2"); err == nil {
+	if _, err := clusterStatements("CREATE VIEW IF NOT EXISTS ${database}.v AS SELECT 1", c2); err == nil {
 		t.Errorf("a view was accepted")
+	}
+}
+
+// TestClusterStatementsReplicated: with replicas, each shard's local table
+// is a ReplicatedReplacingMergeTree under a path of its own shard, database
+// and table, the servers' {shard} and {replica} macros filling it in, the
+// version column kept; the Distributed table and the ALTERs are as without
+// replicas. Only generated here: this machine has no ZooKeeper or Keeper.
+func TestClusterStatementsReplicated(t *testing.T) {
+	rep := clusterDDL{name: "c2", replicated: true}
+	got, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.cs_x\n(\n    shop_id String,\n    v UInt64\n)\nENGINE = ReplacingMergeTree(v)\nPARTITION BY tuple()\nORDER BY shop_id", rep)
+	want := []string{
+		"CREATE TABLE IF NOT EXISTS ${database}.cs_x_local\n(\n    shop_id String,\n    v UInt64\n)\n" +
+			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${database}/cs_x_local', '{replica}', v)\nPARTITION BY tuple()\nORDER BY shop_id",
+		"CREATE TABLE IF NOT EXISTS ${database}.cs_x AS ${database}.cs_x_local\nENGINE = Distributed(c2, ${database}, cs_x_local, cityHash64(shop_id))",
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("create: %q, %v\nwant %q", got, err, want)
+	}
+	if _, err := clusterStatements("CREATE TABLE IF NOT EXISTS ${database}.t (shop_id String) ENGINE = MergeTree ORDER BY shop_id", rep); err == nil {
+		t.Error("a table of another engine was accepted for replicas")
+	}
+	// Every shipped migration's table can be replicated.
+	files, _ := filepath.Glob(filepath.Join("..", "deploy", "clickhouse", "migrations", "*.sql"))
+	if len(files) == 0 {
+		t.Fatal("no migrations found")
+	}
+	for _, f := range files {
+		m, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range splitStatements(string(m)) {
+			if _, err := clusterStatements(stmt, rep); err != nil {
+				t.Errorf("%s: %v", filepath.Base(f), err)
+			}
+		}
 	}
 }
 

@@ -89,14 +89,14 @@ func Migrate(ctx context.Context, conn driver.Conn, database string, log *zap.Lo
 //   - a file may be recorded by two instances; schema_migrations is read
 //     with SELECT DISTINCT, so the duplicate changes nothing.
 func MigrateFS(ctx context.Context, conn driver.Conn, database string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
-	return migrateNode(ctx, conn, database, "", fsys, log)
+	return migrateNode(ctx, conn, database, clusterDDL{}, fsys, log)
 }
 
 // migrateNode migrates one server. With a cluster, every table but
 // schema_migrations becomes <table>_local plus a Distributed <table>
 // (clusterStatements); schema_migrations records this server's own
 // history.
-func migrateNode(ctx context.Context, conn driver.Conn, database, cluster string, fsys fs.FS, log *zap.Logger) (applied int, err error) {
+func migrateNode(ctx context.Context, conn driver.Conn, database string, cluster clusterDDL, fsys fs.FS, log *zap.Logger) (applied int, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -303,10 +303,10 @@ func isLegacyChecksum(version uint32, sum string) bool {
 	return false
 }
 
-func applyMigration(ctx context.Context, conn driver.Conn, database, cluster string, m migration) error {
+func applyMigration(ctx context.Context, conn driver.Conn, database string, cluster clusterDDL, m migration) error {
 	for i, stmt := range m.statements {
 		stmts := []string{stmt}
-		if cluster != "" {
+		if cluster.name != "" {
 			var err error
 			if stmts, err = clusterStatements(stmt, cluster); err != nil {
 				return fmt.Errorf("migration %s statement %d: %w", m.file, i+1, err)
@@ -478,12 +478,21 @@ var (
 	clusterAlterRE  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+\$\{database\}\.([A-Za-z_][A-Za-z0-9_]*)(\s.*)$`)
 	shopIDColumnRE  = regexp.MustCompile(`(?m)^\s*shop_id\s+String\b`)
 	mutationRE      = regexp.MustCompile(`(?is)^\s*(UPDATE|DELETE)\b`)
+	// replacingEngineRE finds a table's ReplacingMergeTree(version).
+	replacingEngineRE = regexp.MustCompile(`ENGINE\s*=\s*ReplacingMergeTree\(([^)]*)\)`)
 )
 
 // LocalTableSuffix names a cluster's per-shard tables: cs_sessions is the
 // Distributed table that readers and the writer use, cs_sessions_local
 // holds each shard's rows.
 const LocalTableSuffix = "_local"
+
+// clusterDDL is how migrations are rewritten for a cluster: its name
+// (empty: one server) and whether its shards have replicas.
+type clusterDDL struct {
+	name       string
+	replicated bool
+}
 
 // clusterStatements rewrites one statement of a migration file (written
 // for one server) for a node of a cluster:
@@ -492,13 +501,17 @@ const LocalTableSuffix = "_local"
 //     the same table as t_local, and t as a Distributed table over the
 //     cluster's t_local tables sharded by cityHash64(shop_id): a shop's
 //     rows, every version of them, live on one shard, so FINAL and argMax
-//     collapse versions there and every sum adds up across shards;
+//     collapse versions there and every sum adds up across shards; with
+//     replicas, t_local's ReplacingMergeTree(v) becomes
+//     ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/t_local',
+//     '{replica}', v), the servers' macros naming shard and replica;
 //   - ALTER TABLE ${database}.t ... runs on t_local, then on t; a mutation
 //     (ALTER TABLE … UPDATE / DELETE) on t_local only;
 //   - schema_migrations stays a table of this node.
 //
 // Other statements are refused: a file must say how it shards.
-func clusterStatements(stmt, cluster string) ([]string, error) {
+func clusterStatements(stmt string, c clusterDDL) ([]string, error) {
+	cluster := c.name
 	if m := clusterCreateRE.FindStringSubmatch(stmt); m != nil {
 		table, rest := m[1], m[2]
 		if table == migrationsTable {
@@ -506,6 +519,15 @@ func clusterStatements(stmt, cluster string) ([]string, error) {
 		}
 		if !shopIDColumnRE.MatchString(rest) {
 			return nil, fmt.Errorf("table %s has no shop_id String column to shard by (clickhouse.cluster)", table)
+		}
+		if c.replicated {
+			engine := replacingEngineRE.FindStringSubmatchIndex(rest)
+			if engine == nil {
+				return nil, fmt.Errorf("table %s: clickhouse.replicated needs ENGINE = ReplacingMergeTree(version)", table)
+			}
+			path := "'/clickhouse/tables/{shard}/" + DatabasePlaceholder + "/" + table + LocalTableSuffix + "'"
+			rest = rest[:engine[0]] + "ENGINE = ReplicatedReplacingMergeTree(" + path + ", '{replica}', " +
+				rest[engine[2]:engine[3]] + ")" + rest[engine[1]:]
 		}
 		local := DatabasePlaceholder + "." + table + LocalTableSuffix
 		return []string{
@@ -597,7 +619,7 @@ func (c *ClickHouse) MigrateFS(ctx context.Context, fsys fs.FS, log *zap.Logger)
 		if err != nil {
 			return total, fmt.Errorf("migrate %s on shard %d: %w", c.cfg.Database, n.Shard, err)
 		}
-		applied, err := migrateNode(ctx, node.conn, c.cfg.Database, c.cfg.Cluster, fsys, log)
+		applied, err := migrateNode(ctx, node.conn, c.cfg.Database, clusterDDL{c.cfg.Cluster, c.cfg.Replicated}, fsys, log)
 		_ = node.Close()
 		total += applied
 		if err != nil {
