@@ -484,11 +484,22 @@ func (a *alerts) flush(version uint64, out RowSink) {
 		al := &a.out[i]
 		shop, _ := e.shop([]byte(al.ShopID))
 		day := e.shopZones[shop].Day(al.EvaluatedAt.UnixMilli() - 1)
-		out.Add(AlertsTable, []any{
-			al.AlertID, al.ShopID, al.Rule, al.Scope, al.ScopeID, al.GroupID, al.Metric, al.Window,
-			al.WindowStart, al.WindowEnd, al.Value, al.Numerator, al.Denominator, al.Threshold,
-			al.Direction, al.State, al.EvaluatedAt, dateTime(day), version,
-		})
+		r := out.Rows(AlertsTable)
+		for _, s := range [...]string{al.AlertID, al.ShopID, al.Rule, al.Scope, al.ScopeID, al.GroupID, al.Metric, al.Window} {
+			r.String(s)
+		}
+		r.Time(al.WindowStart)
+		r.Time(al.WindowEnd)
+		r.Float64(al.Value)
+		r.Int64(al.Numerator)
+		r.Int64(al.Denominator)
+		r.Float64(al.Threshold)
+		r.String(al.Direction)
+		r.String(al.State)
+		r.Time(al.EvaluatedAt)
+		r.Time(dateTime(day))
+		r.UInt64(version)
+		r.End()
 	}
 	a.taken = append(a.taken, a.out...)
 	a.out = a.out[:0:0]

@@ -903,11 +903,16 @@ func (a *attribution) flush(version uint64, out RowSink) {
 	for _, c := range a.dirty {
 		k := c.key
 		if c.isLive() {
-			out.Add(InquiryDailyTable, []any{
-				sh.shopIDs.name(k.shop), sh.names.name(k.agent), dateTime(k.day),
-				sh.unsigned(c.v[iqInquiryBuyers]), sh.unsigned(c.v[iqOrderedBuyers]), sh.unsigned(c.v[iqPaidBuyers]),
-				c.v[iqPaidAmount], version,
-			})
+			r := out.Rows(InquiryDailyTable)
+			r.String(sh.shopIDs.name(k.shop))
+			r.String(sh.names.name(k.agent))
+			r.Time(dateTime(k.day))
+			r.UInt64(sh.unsigned(c.v[iqInquiryBuyers]))
+			r.UInt64(sh.unsigned(c.v[iqOrderedBuyers]))
+			r.UInt64(sh.unsigned(c.v[iqPaidBuyers]))
+			r.Int64(c.v[iqPaidAmount])
+			r.UInt64(version)
+			r.End()
 		}
 		c.dirty = false
 		if c.until <= a.settled {

@@ -11,7 +11,7 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/generator"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // A week of generated traffic, decoded and fed to one engine as a task
@@ -105,7 +105,9 @@ func runGeneratedWeek(tb testing.TB, cfg generator.Config, measureHeap bool) wee
 
 type discardRows struct{ n int }
 
-func (d *discardRows) Add(sinks.Table, []any) { d.n++ }
+func (d *discardRows) Rows(t tables.Table) *tables.Rows {
+	return oneRow(t, func(tables.Table, []any) { d.n++ })
+}
 
 func TestGeneratedWeekRunsFlat(t *testing.T) {
 	if testing.Short() {

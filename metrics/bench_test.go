@@ -9,7 +9,7 @@ import (
 
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
-	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // A realistic in-order stream, produced without allocating: shops with
@@ -184,9 +184,27 @@ func benchSettings(tb testing.TB) Settings {
 	return DefaultSettings(zones)
 }
 
-type nopSink struct{ rows int }
+// nopSink counts rows and keeps none.
+type nopSink struct {
+	rows   int
+	byName map[string]*tables.Rows
+}
 
-func (n *nopSink) Add(sinks.Table, []any) { n.rows++ }
+func (n *nopSink) Rows(t tables.Table) *tables.Rows {
+	r := n.byName[t.Name]
+	if r == nil {
+		if n.byName == nil {
+			n.byName = map[string]*tables.Rows{}
+		}
+		r = tables.NewRows(t)
+		r.OnRow = func(int) {
+			n.rows++
+			r.Reset()
+		}
+		n.byName[t.Name] = r
+	}
+	return r
+}
 
 // BenchmarkApplyStream is the engine's throughput on the realistic stream:
 // Apply for every event, Advance every 1024 events (a poll batch), Flush

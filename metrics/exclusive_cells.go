@@ -414,12 +414,16 @@ func (x *exclusive) flush(version uint64, out RowSink) {
 	})
 	for _, c := range x.dirty {
 		if c.isLive() {
-			row := make([]any, 0, len(ExclusiveTable.Columns))
-			row = append(row, sh.shopIDs.name(c.key.shop), sh.names.name(c.key.agent), dateTime(c.key.day))
+			r := out.Rows(ExclusiveTable)
+			r.String(sh.shopIDs.name(c.key.shop))
+			r.String(sh.names.name(c.key.agent))
+			r.Time(dateTime(c.key.day))
 			for col := range xGuidedAmount {
-				row = append(row, sh.unsigned(c.v[col]))
+				r.UInt64(sh.unsigned(c.v[col]))
 			}
-			out.Add(ExclusiveTable, append(row, c.v[xGuidedAmount], version))
+			r.Int64(c.v[xGuidedAmount])
+			r.UInt64(version)
+			r.End()
 		}
 		c.dirty = false
 		x.trackCell(c)

@@ -244,6 +244,8 @@ type xSink map[string]xvalues
 
 var xDay0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
+func (s xSink) Rows(t tables.Table) *tables.Rows { return oneRow(t, s.Add) }
+
 func (s xSink) Add(tb tables.Table, row []any) {
 	if tb.Name != ExclusiveTable.Name {
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // A scenario is a directory under testdata/scenarios:
@@ -288,8 +289,41 @@ func parseInstant(s string) (int64, error) {
 
 // rowSet keeps the last version of every row by key.
 type rowSet struct {
+	rowAdapter
 	zones *eventtime.ZoneSet
 	rows  map[string]map[string]versionedRow // table → key → row
+}
+
+// Rows implements RowSink: each row the engine ends goes to Add.
+func (r *rowSet) Rows(t tables.Table) *tables.Rows { return r.rowsFor(t, r.Add) }
+
+// oneRow is rows of t for one row, handed to add when it ends: for sinks
+// that keep no state of their own.
+func oneRow(t tables.Table, add func(tables.Table, []any)) *tables.Rows {
+	r := tables.NewRows(t)
+	r.OnRow = func(i int) { add(t, r.Row(i)) }
+	return r
+}
+
+// rowAdapter turns the engine's typed rows back into one call per row
+// with its values, as the tests read them; a row is dropped once handed
+// over.
+type rowAdapter struct{ byName map[string]*tables.Rows }
+
+func (a *rowAdapter) rowsFor(t tables.Table, add func(tables.Table, []any)) *tables.Rows {
+	r := a.byName[t.Name]
+	if r == nil {
+		if a.byName == nil {
+			a.byName = map[string]*tables.Rows{}
+		}
+		r = tables.NewRows(t)
+		r.OnRow = func(i int) {
+			add(t, r.Row(i))
+			r.Reset()
+		}
+		a.byName[t.Name] = r
+	}
+	return r
 }
 
 type versionedRow struct {

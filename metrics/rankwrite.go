@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"slices"
+
+	"github.com/cspulse/cspulse/tables"
 )
 
 // rankMetric is one figure of a ranking: its value of an agent, nil when
@@ -86,7 +88,7 @@ func (r *rankings) writeDay(rd *rankDay, version uint64, out RowSink) {
 	}
 	e := r.e
 	prev := r.days[shopDay{rd.shop, rd.day - 1}]
-	tables := map[ranking][2]rankTable{} // this day's, the previous day's
+	byRanking := map[ranking][2]rankTable{} // this day's, the previous day's
 	keys := make([]rankKey, 0, len(rd.agents))
 	for k, f := range rd.agents {
 		if f.sessions > 0 {
@@ -97,8 +99,8 @@ func (r *rankings) writeDay(rd *rankDay, version uint64, out RowSink) {
 		}
 		keys = append(keys, k)
 		w := ranking{k.shop, k.group}
-		if _, ok := tables[w]; !ok {
-			tables[w] = [2]rankTable{r.rank(rd, w), r.rank(prev, w)}
+		if _, ok := byRanking[w]; !ok {
+			byRanking[w] = [2]rankTable{r.rank(rd, w), r.rank(prev, w)}
 		}
 	}
 	slices.SortFunc(keys, func(x, y rankKey) int {
@@ -114,12 +116,12 @@ func (r *rankings) writeDay(rd *rankDay, version uint64, out RowSink) {
 		return cmpString(e.names.name(x.agent), e.names.name(y.agent))
 	})
 	for _, k := range keys {
-		t := tables[ranking{k.shop, k.group}]
-		out.Add(RankingsTable, r.row(rd, k, t[0], t[1], version))
+		t := byRanking[ranking{k.shop, k.group}]
+		r.row(out.Rows(RankingsTable), rd, k, t[0], t[1], version)
 	}
 }
 
-func (r *rankings) row(rd *rankDay, k rankKey, now, before rankTable, version uint64) []any {
+func (r *rankings) row(out *tables.Rows, rd *rankDay, k rankKey, now, before rankTable, version uint64) {
 	e := r.e
 	f := rd.agents[k]
 	scope, group := ScopeShop, ""
@@ -127,20 +129,23 @@ func (r *rankings) row(rd *rankDay, k rankKey, now, before rankTable, version ui
 		scope, group = ScopeGroup, e.names.name(k.group)
 	}
 	res, ranked := now.agents[k.agent]
-	row := make([]any, 0, len(RankingsTable.Columns))
-	row = append(row, e.shopIDs.name(rd.shop), dateTime(rd.day), scope, group, e.names.name(k.agent),
-		boolByte(ranked), uint32(now.count))
+	out.String(e.shopIDs.name(rd.shop))
+	out.Time(dateTime(rd.day))
+	out.String(scope)
+	out.String(group)
+	out.String(e.names.name(k.agent))
+	out.UInt8(boolByte(ranked))
+	out.UInt32(uint32(now.count))
 	for m, metric := range rankMetrics {
 		num, den, ok := metric(f)
-		var value any
 		switch {
 		case isCount(m):
-			value = uint64(max(num, 0))
+			out.UInt64(uint64(max(num, 0)))
 		case ok:
 			v := float64(num) / float64(den)
-			value = &v
+			out.NullFloat64(&v)
 		default:
-			value = (*float64)(nil)
+			out.NullFloat64(nil)
 		}
 		var rankPtr *uint32
 		var change *int32
@@ -152,15 +157,20 @@ func (r *rankings) row(rd *rankDay, k rankKey, now, before rankTable, version ui
 				change = &c
 			}
 		}
-		row = append(row, value, rankPtr, now.means[m], change)
+		out.NullUInt32(rankPtr)
+		out.NullFloat64(now.means[m])
+		out.NullInt32(change)
 		switch m {
 		case 1:
-			row = append(row, uint64(max(f.pairs, 0)), uint64(max(f.pairsOK, 0)))
+			out.UInt64(uint64(max(f.pairs, 0)))
+			out.UInt64(uint64(max(f.pairsOK, 0)))
 		case 2:
-			row = append(row, uint64(max(f.ratings, 0)), uint64(max(f.satisfy, 0)))
+			out.UInt64(uint64(max(f.ratings, 0)))
+			out.UInt64(uint64(max(f.satisfy, 0)))
 		}
 	}
-	return append(row, version)
+	out.UInt64(version)
+	out.End()
 }
 
 // isCount: received buyers and received sessions are counts, UInt64; the

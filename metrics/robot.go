@@ -95,12 +95,17 @@ func (r *robots) flush(version uint64, out RowSink) {
 	sh := r.sh
 	for _, c := range r.dirty {
 		k := c.key
-		row := make([]any, 0, len(RobotHourlyTable.Columns))
-		row = append(row, sh.shopIDs.name(k.shop), sh.names.name(k.task), sh.names.name(k.robot))
-		row = sh.appendHour(row, k.shop, k.hour)
-		row = append(row, sh.names.name(k.intent), sh.unsigned(c.calls), sh.unsigned(c.connected), version)
 		if c.isLive() {
-			out.Add(RobotHourlyTable, row)
+			r := out.Rows(RobotHourlyTable)
+			r.String(sh.shopIDs.name(k.shop))
+			r.String(sh.names.name(k.task))
+			r.String(sh.names.name(k.robot))
+			sh.appendHour(r, k.shop, k.hour)
+			r.String(sh.names.name(k.intent))
+			r.UInt64(sh.unsigned(c.calls))
+			r.UInt64(sh.unsigned(c.connected))
+			r.UInt64(version)
+			r.End()
 		}
 		c.dirty = false
 		if sh.isFinal(k.hour) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cspulse/cspulse/eventtime"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // flush appends every row changed since the last flush to out, as full
@@ -13,7 +14,7 @@ func (e *Engine) flush(version uint64, out RowSink) {
 	e.drainFigures() // before the cells are dropped, and so that the state saved next is whole
 	for _, c := range e.dirtyAgents {
 		if c.isLive() {
-			out.Add(AgentHourlyTable, e.agentRow(c, version))
+			e.agentRow(out.Rows(AgentHourlyTable), c, version)
 		}
 		c.dirty = false
 		e.trackAgentCell(c) // every changed cell passes here before saveChanged
@@ -25,7 +26,7 @@ func (e *Engine) flush(version uint64, out RowSink) {
 	e.dirtyAgents = e.dirtyAgents[:0]
 	for _, c := range e.dirtyShops {
 		if c.isLive() {
-			out.Add(ShopHourlyTable, e.shopRow(c, version))
+			e.shopRow(out.Rows(ShopHourlyTable), c, version)
 		}
 		c.dirty = false
 		e.trackShopCell(c)
@@ -40,7 +41,7 @@ func (e *Engine) flush(version uint64, out RowSink) {
 		// A session reopened by a late event since it was queued is
 		// written when it closes again.
 		if s.closeApplied && !s.dropped() {
-			out.Add(SessionsTable, e.sessionRow(s, version))
+			e.sessionRow(out.Rows(SessionsTable), s, version)
 		}
 	}
 	clear(e.dirtySessions)
@@ -50,33 +51,39 @@ func (e *Engine) flush(version uint64, out RowSink) {
 	}
 }
 
-func (e *Engine) agentRow(c *agentCell, version uint64) []any {
+func (e *Engine) agentRow(r *tables.Rows, c *agentCell, version uint64) {
 	k := c.key
-	row := make([]any, 0, len(AgentHourlyTable.Columns))
-	row = append(row, e.shopIDs.name(k.shop), e.names.name(k.group), e.names.name(k.agent))
-	row = e.appendHour(row, k.shop, k.hour)
+	r.String(e.shopIDs.name(k.shop))
+	r.String(e.names.name(k.group))
+	r.String(e.names.name(k.agent))
+	e.appendHour(r, k.shop, k.hour)
 	for col := range agentPaidAmount {
-		row = append(row, e.unsigned(c.v[col]))
+		r.UInt64(e.unsigned(c.v[col]))
 	}
-	return append(row, c.v[agentPaidAmount], version)
+	r.Int64(c.v[agentPaidAmount])
+	r.UInt64(version)
+	r.End()
 }
 
-func (e *Engine) shopRow(c *shopCell, version uint64) []any {
+func (e *Engine) shopRow(r *tables.Rows, c *shopCell, version uint64) {
 	k := c.key
-	row := make([]any, 0, len(ShopHourlyTable.Columns))
-	row = append(row, e.shopIDs.name(k.shop))
-	row = e.appendHour(row, k.shop, k.hour)
+	r.String(e.shopIDs.name(k.shop))
+	e.appendHour(r, k.shop, k.hour)
 	for col := range shopPaidTotal {
-		row = append(row, e.unsigned(c.v[col]))
+		r.UInt64(e.unsigned(c.v[col]))
 	}
-	return append(row, c.v[shopPaidTotal], c.v[shopPaidAgents], c.v[shopPaidSilent],
-		e.unsigned(c.v[shopPaidOrders]), version)
+	r.Int64(c.v[shopPaidTotal])
+	r.Int64(c.v[shopPaidAgents])
+	r.Int64(c.v[shopPaidSilent])
+	r.UInt64(e.unsigned(c.v[shopPaidOrders]))
+	r.UInt64(version)
+	r.End()
 }
 
 // dateTime is a Date column value: UTC midnight of the civil date.
 func dateTime(d eventtime.Date) time.Time { return d.Time(time.UTC) }
 
-func (e *Engine) sessionRow(s *session, version uint64) []any {
+func (e *Engine) sessionRow(r *tables.Rows, s *session, version uint64) {
 	d := &s.d
 	if !s.rowWritten {
 		s.rowDay = s.zone.Day(d.startTS)
@@ -105,15 +112,34 @@ func (e *Engine) sessionRow(s *session, version uint64) []any {
 		v := uint8(s.rated.score)
 		rating = &v
 	}
-	return []any{
-		e.shopIDs.name(s.shop), s.sessionID(), s.hdr.buyer, s.hdr.origin.String(), e.names.name(s.hdr.channel),
-		time.UnixMilli(d.startTS).UTC(), d.startTS, time.UnixMilli(d.closeTS).UTC(), d.closeTS,
-		d.closeTS - d.startTS, dateTime(s.rowDay),
-		closeReason, lastAgent, e.agentIDs(s), group,
-		d.buyerMsgs, d.agentMsgs, d.robotMsgs, flag(d.queued), flag(d.abandoned),
-		d.waitSum, firstResponse, flag(d.pickedAny), flag(received), rating,
-		e.filteredBy(s), version,
-	}
+	r.String(e.shopIDs.name(s.shop))
+	r.String(s.sessionID())
+	r.String(s.hdr.buyer)
+	r.String(s.hdr.origin.String())
+	r.String(e.names.name(s.hdr.channel))
+	r.Time(time.UnixMilli(d.startTS).UTC())
+	r.Int64(d.startTS)
+	r.Time(time.UnixMilli(d.closeTS).UTC())
+	r.Int64(d.closeTS)
+	r.Int64(d.closeTS - d.startTS)
+	r.Time(dateTime(s.rowDay))
+	r.String(closeReason)
+	r.String(lastAgent)
+	r.Strings(e.agentIDs(s))
+	r.String(group)
+	r.UInt32(d.buyerMsgs)
+	r.UInt32(d.agentMsgs)
+	r.UInt32(d.robotMsgs)
+	r.UInt8(flag(d.queued))
+	r.UInt8(flag(d.abandoned))
+	r.Int64(d.waitSum)
+	r.NullInt64(firstResponse)
+	r.UInt8(flag(d.pickedAny))
+	r.UInt8(flag(received))
+	r.NullUInt8(rating)
+	r.String(e.filteredBy(s))
+	r.UInt64(version)
+	r.End()
 }
 
 // agentIDs lists the session's assigned agents in order of their first

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // shared is what the session core shares with the families on top of it
@@ -59,9 +60,11 @@ func (w *shared) isFinal(hour int64) bool {
 }
 
 // appendHour appends the hour, day and hour_of_day columns of an hour key.
-func (w *shared) appendHour(row []any, shop uint32, hour int64) []any {
+func (w *shared) appendHour(r *tables.Rows, shop uint32, hour int64) {
 	z := w.shopZones[shop]
-	return append(row, time.UnixMilli(hour).UTC(), dateTime(z.Day(hour)), uint8(z.HourOfDay(hour)))
+	r.Time(time.UnixMilli(hour).UTC())
+	r.Time(dateTime(z.Day(hour)))
+	r.UInt8(uint8(z.HourOfDay(hour)))
 }
 
 // late counts a late event and returns Apply's answer for it.

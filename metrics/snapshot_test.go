@@ -21,6 +21,7 @@ import (
 	"github.com/cspulse/cspulse/eventtime"
 	"github.com/cspulse/cspulse/schemas"
 	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // The checkpoint property (snapshot.go): an engine restored from the
@@ -79,7 +80,12 @@ func fullSnapshot(e *Engine) changelog {
 }
 
 // stepRecorder is the rows' sink and the session listener of a driver.
-type stepRecorder struct{ lines []string }
+type stepRecorder struct {
+	rowAdapter
+	lines []string
+}
+
+func (r *stepRecorder) Rows(t tables.Table) *tables.Rows { return r.rowsFor(t, r.Add) }
 
 func (r *stepRecorder) Add(t sinks.Table, row []any) {
 	shown := make([]any, len(row))

@@ -15,8 +15,9 @@ var (
 	Tables            = tables.All
 )
 
-// RowSink receives full output rows; each row's values follow t.Columns.
-// The pipeline's row batch is one.
+// RowSink receives full output rows: Rows returns the rows of t to append
+// one row to, a typed append per column in t.Columns order, then End. The
+// pipeline's row batch (sinks.Buffer) is one.
 type RowSink interface {
-	Add(t tables.Table, row []any)
+	Rows(t tables.Table) *tables.Rows
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cspulse/cspulse/config"
 	"github.com/cspulse/cspulse/internal/broker"
 	"github.com/cspulse/cspulse/sinks"
+	"github.com/cspulse/cspulse/tables"
 )
 
 // TestLostPartitionCheckpointIsAbandoned (issue 17.6): a checkpoint part
@@ -94,10 +95,12 @@ type recordingRows struct {
 	rows [][]any
 }
 
-func (w *recordingRows) Write(_ context.Context, _ sinks.Table, rows [][]any) error {
+func (w *recordingRows) Write(_ context.Context, rows *tables.Rows) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.rows = append(w.rows, rows...)
+	for i := range rows.Len() {
+		w.rows = append(w.rows, rows.Row(i))
+	}
 	return nil
 }
 

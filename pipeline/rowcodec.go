@@ -41,7 +41,8 @@ const (
 const rowChunkBytes = 256 << 10
 
 // encodeRows splits the rows of buf into chunks of at most about
-// rowChunkBytes each (a single larger row makes a chunk of its own).
+// rowChunkBytes each (a single larger row makes a chunk of its own). The
+// values are read from the typed columns (appendCell), not boxed.
 func encodeRows(buf *sinks.Buffer) ([][]byte, error) {
 	var chunks [][]byte
 	var cur []byte         // the chunk being filled
@@ -62,33 +63,36 @@ func encodeRows(buf *sinks.Buffer) ([][]byte, error) {
 		cur = append(cur, 0, 0, 0, 0)
 		count, curTable = 0, t.Name
 	}
-	var err error
-	buf.Each(func(t sinks.Table, row []any) {
-		if err != nil {
-			return
+	var cols []any
+	for _, rows := range buf.Tables() {
+		t, n := rows.Table, rows.Len()
+		cols = cols[:0]
+		for c := range t.Columns {
+			cols = append(cols, rows.Column(c, 0, n))
 		}
-		if cur == nil {
-			cur = make([]byte, 1, min(rowChunkBytes+4<<10, 1+buf.Len()*160))
-			cur[0] = rowsCodecVersion
-			curTable, countAt = "", 0
+		for i := range n {
+			if cur == nil {
+				cur = make([]byte, 1, min(rowChunkBytes+4<<10, 1+buf.Len()*160))
+				cur[0] = rowsCodecVersion
+				curTable, countAt = "", 0
+			}
+			if curTable != t.Name {
+				finishTable()
+				startTable(t)
+			}
+			for c, col := range cols {
+				var err error
+				if cur, err = appendCell(cur, col, i); err != nil {
+					return nil, fmt.Errorf("encode %s row %d, column %s: %w", t.Name, i, t.Columns[c], err)
+				}
+			}
+			count++
+			if len(cur) >= rowChunkBytes {
+				finishTable()
+				chunks = append(chunks, cur)
+				cur = nil
+			}
 		}
-		if curTable != t.Name {
-			finishTable()
-			startTable(t)
-		}
-		if cur, err = appendRow(cur, row); err != nil {
-			err = fmt.Errorf("encode %s row: %w", t.Name, err)
-			return
-		}
-		count++
-		if len(cur) >= rowChunkBytes {
-			finishTable()
-			chunks = append(chunks, cur)
-			cur = nil
-		}
-	})
-	if err != nil {
-		return nil, err
 	}
 	if cur != nil {
 		finishTable()
@@ -122,7 +126,9 @@ func decodeRows(b []byte, buf *sinks.Buffer) error {
 			if d.err != nil {
 				break
 			}
-			buf.Add(t, row)
+			if err := buf.Add(t, row); err != nil {
+				return fmt.Errorf("pending rows: %w", err)
+			}
 		}
 		if d.err != nil {
 			return fmt.Errorf("pending rows of %s: %w", t.Name, d.err)
@@ -136,14 +142,54 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendRow(b []byte, row []any) ([]byte, error) {
-	for _, v := range row {
-		var err error
-		if b, err = appendValue(b, v); err != nil {
-			return nil, err
+// appendCell appends row i of a typed column (the slices tables.Rows
+// hands out) with the same tags as appendValue, without boxing the value.
+func appendCell(b []byte, col any, i int) ([]byte, error) {
+	switch s := col.(type) {
+	case []string:
+		return appendString(append(b, tagString), s[i]), nil
+	case [][]string:
+		b = binary.AppendUvarint(append(b, tagStrings), uint64(len(s[i])))
+		for _, x := range s[i] {
+			b = appendString(b, x)
 		}
+		return b, nil
+	case []time.Time:
+		return binary.AppendVarint(append(b, tagTime), s[i].UnixNano()), nil
+	case []uint8:
+		return append(b, tagUint8, s[i]), nil
+	case []uint16:
+		return binary.AppendUvarint(append(b, tagUint16), uint64(s[i])), nil
+	case []uint32:
+		return binary.AppendUvarint(append(b, tagUint32), uint64(s[i])), nil
+	case []uint64:
+		return binary.AppendUvarint(append(b, tagUint64), s[i]), nil
+	case []int64:
+		return binary.AppendVarint(append(b, tagInt64), s[i]), nil
+	case []int32:
+		return binary.AppendVarint(append(b, tagInt32), int64(s[i])), nil
+	case []float64:
+		return binary.BigEndian.AppendUint64(append(b, tagFloat64), math.Float64bits(s[i])), nil
+	case []*string:
+		return appendPtr(b, s[i], tagString)
+	case []*uint8:
+		return appendPtr(b, s[i], tagUint8)
+	case []*uint16:
+		return appendPtr(b, s[i], tagUint16)
+	case []*uint32:
+		return appendPtr(b, s[i], tagUint32)
+	case []*uint64:
+		return appendPtr(b, s[i], tagUint64)
+	case []*int64:
+		return appendPtr(b, s[i], tagInt64)
+	case []*int32:
+		return appendPtr(b, s[i], tagInt32)
+	case []*float64:
+		return appendPtr(b, s[i], tagFloat64)
+	case []*time.Time:
+		return appendPtr(b, s[i], tagTime)
 	}
-	return b, nil
+	return nil, fmt.Errorf("a column of %T has no encoding", col)
 }
 
 func appendValue(b []byte, v any) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/cspulse/cspulse/tables"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -177,34 +178,30 @@ func (c *ClickHouse) Close() error {
 	return nil
 }
 
-// Write inserts rows into c.Database().t, in INSERTs of at most
+// Write inserts rows into c.Database().<table>, in INSERTs of at most
 // MaxBatchRows rows, each retried on transient errors. On error some chunks
 // may already be stored; writing them again is harmless because rows are
 // whole and versioned (ReplacingMergeTree keeps one per key).
 //
-// Pass each value as the Go type of its column: string, time.Time (Date,
-// DateTime), uint8/uint32/uint64, int64, []string (Array(String)). The
-// driver rejects a string for a number (a permanent error, not retried) but
-// silently wraps other integer types: int64(-1) lands in a UInt64 as
-// 2^64-1, int(300) in a UInt8 as 44.
-func (c *ClickHouse) Write(ctx context.Context, t Table, rows [][]any) error {
-	if len(rows) == 0 {
+// Each column goes to the driver as one typed slice. Its Go type must be
+// the column's: string, time.Time (Date, DateTime), uint8/uint32/uint64,
+// int64, []string (Array(String)), pointers for Nullable. The driver
+// rejects a string for a number (a permanent error, not retried).
+func (c *ClickHouse) Write(ctx context.Context, rows *tables.Rows) error {
+	t := rows.Table
+	if rows.Len() == 0 {
 		return nil
 	}
 	query, err := c.insertQuery(t)
 	if err != nil {
 		return err
 	}
-	for i, row := range rows {
-		if len(row) != len(t.Columns) {
-			return fmt.Errorf("write %s: row %d has %d values for %d columns", t.Name, i, len(row), len(t.Columns))
-		}
-	}
-	batches := (len(rows) + c.cfg.MaxBatchRows - 1) / c.cfg.MaxBatchRows
+	n := rows.Len()
+	batches := (n + c.cfg.MaxBatchRows - 1) / c.cfg.MaxBatchRows
 	for i := range batches {
 		start := i * c.cfg.MaxBatchRows
-		end := min(start+c.cfg.MaxBatchRows, len(rows))
-		if err := c.insertWithRetry(ctx, t.Name, query, rows[start:end], start); err != nil {
+		end := min(start+c.cfg.MaxBatchRows, n)
+		if err := c.insertWithRetry(ctx, query, rows, start, end); err != nil {
 			return fmt.Errorf("write %s, batch %d of %d (%d rows): %w", t.Name, i+1, batches, end-start, err)
 		}
 	}
@@ -228,9 +225,10 @@ func (c *ClickHouse) insertQuery(t Table) (string, error) {
 	return "INSERT INTO " + c.cfg.Database + "." + t.Name + " (" + strings.Join(t.Columns, ", ") + ")", nil
 }
 
-// insertWithRetry sends rows (which start at index base of the Write) until
-// they are stored, a permanent error occurs, MaxElapsed passes or ctx ends.
-func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, rows [][]any, base int) error {
+// insertWithRetry sends rows [from, to) until they are stored, a
+// permanent error occurs, MaxElapsed passes or ctx ends.
+func (c *ClickHouse) insertWithRetry(ctx context.Context, query string, rows *tables.Rows, from, to int) error {
+	table := rows.Table.Name
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = c.cfg.Retry.InitialInterval
 	b.MaxInterval = c.cfg.Retry.MaxInterval
@@ -240,7 +238,7 @@ func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, r
 	var lastErr error
 	op := func() error {
 		attempt++
-		lastErr = classifyInsertError(c.insertOnce(ctx, query, rows, base))
+		lastErr = classifyInsertError(c.insertOnce(ctx, query, rows, from, to))
 		if lastErr != nil {
 			c.insertErrors.Add(1)
 		}
@@ -249,7 +247,7 @@ func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, r
 	notify := func(err error, wait time.Duration) {
 		c.insertRetries.Add(1)
 		c.log.Warn("clickhouse insert failed, retrying",
-			zap.String("table", table), zap.Int("rows", len(rows)),
+			zap.String("table", table), zap.Int("rows", to-from),
 			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
 	}
 	err := backoff.RetryNotify(op, backoff.WithContext(b, ctx), notify)
@@ -265,10 +263,10 @@ func (c *ClickHouse) insertWithRetry(ctx context.Context, table, query string, r
 	return err
 }
 
-// insertOnce sends one INSERT. A value that does not fit its column fails
-// in Append, before anything is sent, and is permanent: retrying the same
-// row cannot succeed.
-func (c *ClickHouse) insertOnce(ctx context.Context, query string, rows [][]any, base int) error {
+// insertOnce sends one INSERT of rows [from, to), column by column. A
+// column of a type the table's column does not take fails in Append,
+// before anything is sent, and is permanent: retrying cannot succeed.
+func (c *ClickHouse) insertOnce(ctx context.Context, query string, rows *tables.Rows, from, to int) error {
 	batch, err := c.conn.PrepareBatch(ctx, query)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
@@ -278,9 +276,9 @@ func (c *ClickHouse) insertOnce(ctx context.Context, query string, rows [][]any,
 			_ = batch.Abort()
 		}
 	}()
-	for i, row := range rows {
-		if err := batch.Append(row...); err != nil {
-			return backoff.Permanent(fmt.Errorf("row %d: %w", base+i, err))
+	for i, name := range rows.Table.Columns {
+		if err := batch.Column(i).Append(rows.Column(i, from, to)); err != nil {
+			return backoff.Permanent(fmt.Errorf("column %s: %w", name, err))
 		}
 	}
 	if err := batch.Send(); err != nil {

@@ -3,8 +3,11 @@ package sinks
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cspulse/cspulse/tables"
 )
 
 // failingRowWriter fails the next `failures` writes of table `table` (of
@@ -18,7 +21,8 @@ type failingRowWriter struct {
 
 var errInjected = errors.New("injected write failure")
 
-func (f *failingRowWriter) Write(ctx context.Context, t Table, rows [][]any) error {
+func (f *failingRowWriter) Write(ctx context.Context, rows *tables.Rows) error {
+	t := rows.Table
 	f.calls = append(f.calls, t.Name)
 	if f.failures > 0 && (f.table == "" || f.table == t.Name) {
 		f.failures--
@@ -27,7 +31,7 @@ func (f *failingRowWriter) Write(ctx context.Context, t Table, rows [][]any) err
 	if f.next == nil {
 		return nil
 	}
-	return f.next.Write(ctx, t, rows)
+	return f.next.Write(ctx, rows)
 }
 
 func TestBufferKeepsRowsAfterFailedWrite(t *testing.T) {
@@ -65,10 +69,10 @@ func TestBufferFlushStopsAtFailingTable(t *testing.T) {
 	bT := Table{Name: "b", Columns: []string{"x"}}
 	w := &failingRowWriter{table: "b", failures: 1}
 	buf := NewBuffer(w)
-	buf.Add(a, []any{1})
-	buf.Add(bT, []any{2})
-	buf.Add(c, []any{3})
-	buf.Add(a, []any{4})
+	buf.Add(a, []any{uint64(1)})
+	buf.Add(bT, []any{uint64(2)})
+	buf.Add(c, []any{uint64(3)})
+	buf.Add(a, []any{uint64(4)})
 
 	if err := buf.Flush(context.Background()); !errors.Is(err, errInjected) {
 		t.Fatalf("Flush err = %v", err)
@@ -90,18 +94,17 @@ func TestBufferFlushStopsAtFailingTable(t *testing.T) {
 func TestBufferAppendKeepsOrderAndEmptiesTheOther(t *testing.T) {
 	a, b := NewBuffer(nil), NewBuffer(nil)
 	t1, t2 := Table{Name: "t1", Columns: []string{"x"}}, Table{Name: "t2", Columns: []string{"x"}}
-	a.Add(t1, []any{1})
-	b.Add(t2, []any{2})
-	b.Add(t1, []any{3})
+	a.Add(t1, []any{uint64(1)})
+	b.Add(t2, []any{uint64(2)})
+	b.Add(t1, []any{uint64(3)})
 	a.Append(b)
 	if a.Len() != 3 || b.Len() != 0 {
 		t.Fatalf("Len after Append: a=%d b=%d, want 3 and 0", a.Len(), b.Len())
 	}
-	got := a.byName["t1"].rows
-	if len(got) != 2 || got[0][0] != 1 || got[1][0] != 3 {
-		t.Errorf("t1 rows = %v, want [[1] [3]]", got)
+	if got := a.byName["t1"].Column(0, 0, 2); !reflect.DeepEqual(got, []uint64{1, 3}) {
+		t.Errorf("t1 rows = %v, want [1 3]", got)
 	}
-	if len(a.tables) != 2 || a.tables[1].t.Name != "t2" {
+	if len(a.tables) != 2 || a.tables[1].Table.Name != "t2" {
 		t.Errorf("tables = %v, want t1 then t2", a.tables)
 	}
 }

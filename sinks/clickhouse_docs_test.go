@@ -138,7 +138,7 @@ func seedDocsData(t *testing.T, ch *ClickHouse) {
 	t.Helper()
 	ctx := context.Background()
 	write := func(tbl Table, rows ...[]any) {
-		if err := ch.Write(ctx, tbl, rows); err != nil {
+		if err := writeAny(ctx, ch, tbl, rows); err != nil {
 			t.Fatalf("seed %s: %v", tbl.Name, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cspulse/cspulse/internal/testenv"
+	"github.com/cspulse/cspulse/tables"
 )
 
 var agentHourlyTable = Table{Name: "cs_agent_hourly", Columns: []string{
@@ -88,7 +89,7 @@ func TestWriteFinalKeepsHighestVersion(t *testing.T) {
 		agent      string
 		n, version uint64
 	}{{"a1", 10, 1}, {"a1", 20, 2}, {"a2", 20, 2}, {"a2", 10, 1}} {
-		if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow(w.agent, w.n, w.version)}); err != nil {
+		if err := writeAny(ctx, ch, agentHourlyTable, [][]any{agentRow(w.agent, w.n, w.version)}); err != nil {
 			t.Fatalf("write %s v%d: %v", w.agent, w.version, err)
 		}
 	}
@@ -149,7 +150,11 @@ func TestWriteNullableSessionColumns(t *testing.T) {
 	plain[21], plain[24] = int64(8_000), uint8(4)
 	none := sessionRow("a", start, "ended", 1)
 	none[24] = (*uint8)(nil)
-	if err := ch.Write(ctx, sessionsTable, [][]any{none, withValues, plain}); err != nil {
+	if err := writeAny(ctx, ch, sessionsTable, [][]any{none, withValues}); err != nil {
+		t.Fatal(err)
+	}
+	// Plain values in a Nullable column: a column of their own type.
+	if err := writeAny(ctx, ch, sessionsTable, [][]any{plain}); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -174,7 +179,7 @@ func TestWriteSessionRowTypes(t *testing.T) {
 	ctx := context.Background()
 	ch := openMigrated(t, nil)
 	start := time.Date(2026, 1, 5, 1, 2, 3, 456e6, time.UTC)
-	if err := ch.Write(ctx, sessionsTable, [][]any{sessionRow("sess1", start, "timeout", 7)}); err != nil {
+	if err := writeAny(ctx, ch, sessionsTable, [][]any{sessionRow("sess1", start, "timeout", 7)}); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -204,7 +209,7 @@ func TestFinalWhereFiltersAfterCollapse(t *testing.T) {
 	ctx := context.Background()
 	ch := openMigrated(t, nil)
 	for _, row := range [][]any{sessionRow("x", shanghai09, "timeout", 1), sessionRow("x", shanghai09, "ended", 2)} {
-		if err := ch.Write(ctx, sessionsTable, [][]any{row}); err != nil {
+		if err := writeAny(ctx, ch, sessionsTable, [][]any{row}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,7 +242,7 @@ func TestWriteSplitsIntoBatches(t *testing.T) {
 	for i := range 10 {
 		rows = append(rows, agentRow(string(rune('a'+i)), 1, 1))
 	}
-	if err := w.Write(ctx, agentHourlyTable, rows); err != nil {
+	if err := writeAny(ctx, w, agentHourlyTable, rows); err != nil {
 		t.Fatal(err)
 	}
 	if got := counting.batches.Load(); got != 4 {
@@ -249,6 +254,15 @@ func TestWriteSplitsIntoBatches(t *testing.T) {
 	}
 }
 
+// writeAny writes rows given as values (tests build rows that way).
+func writeAny(ctx context.Context, w RowWriter, t Table, rows [][]any) error {
+	r, err := tables.RowsOf(t, rows)
+	if err != nil {
+		return err
+	}
+	return w.Write(ctx, r)
+}
+
 func TestWriteBadRowIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	core, logs := observer.New(zap.WarnLevel)
@@ -257,22 +271,25 @@ func TestWriteBadRowIsPermanent(t *testing.T) {
 	bad := agentRow("a1", 1, 1)
 	bad[6] = "not a number" // buyer_msgs UInt64
 	start := time.Now()
-	err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a0", 1, 1), bad})
+	err := writeAny(ctx, ch, agentHourlyTable, [][]any{bad})
 	if err == nil {
 		t.Fatal("bad row written")
 	}
-	if !strings.Contains(err.Error(), "cs_agent_hourly") || !strings.Contains(err.Error(), "row 1") {
-		t.Errorf("error %q should name the table and the row", err)
+	if !strings.Contains(err.Error(), "cs_agent_hourly") || !strings.Contains(err.Error(), "column buyer_msgs") {
+		t.Errorf("error %q should name the table and the column", err)
+	}
+	if err := writeAny(ctx, ch, agentHourlyTable, [][]any{agentRow("a0", 1, 1), bad}); err == nil || !strings.Contains(err.Error(), "row 1") {
+		t.Errorf("a row of other types than the rows before it: %v; want an error naming row 1", err)
 	}
 	if logs.Len() != 0 || time.Since(start) > 2*time.Second {
 		t.Errorf("bad row was retried: %d retry logs in %v", logs.Len(), time.Since(start))
 	}
 
-	err = ch.Write(ctx, agentHourlyTable, [][]any{{"too", "short"}})
+	err = writeAny(ctx, ch, agentHourlyTable, [][]any{{"too", "short"}})
 	if err == nil || !strings.Contains(err.Error(), "2 values for 27 columns") {
 		t.Errorf("short row: err = %v", err)
 	}
-	err = ch.Write(ctx, Table{Name: "cs_agent_hourly; DROP", Columns: []string{"x"}}, [][]any{{1}})
+	err = writeAny(ctx, ch, Table{Name: "cs_agent_hourly; DROP", Columns: []string{"x"}}, [][]any{{uint8(1)}})
 	if err == nil || !strings.Contains(err.Error(), "not a plain identifier") {
 		t.Errorf("bad table name: err = %v", err)
 	}
@@ -281,7 +298,7 @@ func TestWriteBadRowIsPermanent(t *testing.T) {
 func TestWriteUnknownTableIsPermanent(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	ch := openMigrated(t, zap.New(core))
-	err := ch.Write(context.Background(), Table{Name: "no_such_table", Columns: []string{"x"}}, [][]any{{uint8(1)}})
+	err := writeAny(context.Background(), ch, Table{Name: "no_such_table", Columns: []string{"x"}}, [][]any{{uint8(1)}})
 	if err == nil || !strings.Contains(err.Error(), "no_such_table") || logs.Len() != 0 {
 		t.Fatalf("err = %v after %d retries; want a permanent error naming the table", err, logs.Len())
 	}
@@ -303,13 +320,13 @@ func TestWriteRetriesThroughOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ch.Close()
-	if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)}); err != nil {
+	if err := writeAny(ctx, ch, agentHourlyTable, [][]any{agentRow("a1", 1, 1)}); err != nil {
 		t.Fatalf("write before outage: %v", err)
 	}
 
 	proxy.SetUp(false)
 	time.AfterFunc(time.Second, func() { proxy.SetUp(true) })
-	if err := ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 2, 2)}); err != nil {
+	if err := writeAny(ctx, ch, agentHourlyTable, [][]any{agentRow("a1", 2, 2)}); err != nil {
 		t.Fatalf("write across outage: %v", err)
 	}
 	if logs.FilterMessage("clickhouse insert failed, retrying").Len() == 0 {
@@ -335,7 +352,7 @@ func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 
 	proxy.SetUp(false)
 	start := time.Now()
-	err = ch.Write(ctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
+	err = writeAny(ctx, ch, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
 	if err == nil {
 		t.Fatal("write succeeded with ClickHouse down")
 	}
@@ -353,7 +370,7 @@ func TestWriteGivesUpAfterMaxElapsed(t *testing.T) {
 	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	ch.cfg.Retry.MaxElapsed = time.Hour
-	err = ch.Write(cctx, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
+	err = writeAny(cctx, ch, agentHourlyTable, [][]any{agentRow("a1", 1, 1)})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want context.DeadlineExceeded", err)
 	}

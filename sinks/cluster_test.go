@@ -235,13 +235,13 @@ func clusterSeed(t *testing.T, ch *ClickHouse) {
 		t    Table
 		rows [][]any
 	}{{agentHourlyTable, agent}, {shopTable, shop}, {inquiryTable, inquiry}, {robotTable, robot}, {sessionsTable, sessions}} {
-		if err := ch.Write(ctx, w.t, w.rows); err != nil {
+		if err := writeAny(ctx, ch, w.t, w.rows); err != nil {
 			t.Fatalf("seed %s: %v", w.t.Name, err)
 		}
 	}
 	// Rankings and alerts: the hand-made rows of docs/queries.md §9.
 	for _, h := range testenv.HandMadeRankingsAndAlerts(t) {
-		if err := ch.Write(ctx, Table{Name: h.Name, Columns: h.Columns}, h.Rows); err != nil {
+		if err := writeAny(ctx, ch, Table{Name: h.Name, Columns: h.Columns}, h.Rows); err != nil {
 			t.Fatalf("seed %s: %v", h.Name, err)
 		}
 	}
@@ -425,7 +425,7 @@ func TestClusterMigrateAddColumn(t *testing.T) {
 			t.Errorf("shard %d: probe_note on %d of the 2 tables, %d Distributed tables (want %d, one per output table)", i+1, n, engines, want)
 		}
 	}
-	if err := cluster.Write(ctx, Table{Name: "cs_shop_hourly", Columns: []string{"shop_id", "hour", "day", "probe_note", "version"}},
+	if err := writeAny(ctx, cluster, Table{Name: "cs_shop_hourly", Columns: []string{"shop_id", "hour", "day", "probe_note", "version"}},
 		[][]any{{"shop-0001", docsHour, docsDay, "hello", uint64(1)}}); err != nil {
 		t.Fatalf("write the new column through the Distributed table: %v", err)
 	}

@@ -55,10 +55,10 @@ func monthRows(t *testing.T, ch *ClickHouse) {
 		}
 	}
 	ctx := context.Background()
-	if err := ch.Write(ctx, sessionsTable, sessions); err != nil {
+	if err := writeAny(ctx, ch, sessionsTable, sessions); err != nil {
 		t.Fatal(err)
 	}
-	if err := ch.Write(ctx, agentHourlyTable, agents); err != nil {
+	if err := writeAny(ctx, ch, agentHourlyTable, agents); err != nil {
 		t.Fatal(err)
 	}
 }

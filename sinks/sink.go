@@ -17,5 +17,5 @@ type Table = tables.Table
 // RowWriter writes whole rows. When Write returns nil the rows are durable
 // in the store; a caller may then commit the input they were derived from.
 type RowWriter interface {
-	Write(ctx context.Context, t Table, rows [][]any) error
+	Write(ctx context.Context, rows *tables.Rows) error
 }

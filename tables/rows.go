@@ -16,6 +16,9 @@ import (
 // float64, and pointers to the numbers for Nullable columns (nil: NULL).
 type Rows struct {
 	Table Table
+	// OnRow, when set, is called by End with the index of the row just
+	// completed: for observers that want rows one by one (tests, tools).
+	OnRow func(i int)
 	cols  []column
 	n     int // complete rows
 	at    int // the next column of the row being appended
@@ -56,6 +59,15 @@ func (r *Rows) End() {
 	}
 	r.at = 0
 	r.n++
+	if r.OnRow != nil {
+		r.OnRow(r.n - 1)
+	}
+}
+
+// Reset drops every row, keeping the columns' room.
+func (r *Rows) Reset() {
+	r.truncate(0)
+	r.n = 0
 }
 
 func push[T any](r *Rows, v T) {
@@ -240,6 +252,8 @@ func newColumn(v any) (column, error) {
 		return &typed[*float64]{}, nil
 	case *string:
 		return &typed[*string]{}, nil
+	case *time.Time:
+		return &typed[*time.Time]{}, nil
 	}
 	return nil, fmt.Errorf("a value of type %T, which no column type takes", v)
 }
