@@ -122,3 +122,40 @@ func TestTypedAppendDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per row", allocs)
 	}
 }
+
+// BenchmarkAgentRow builds cs_agent_hourly rows (27 columns) the way the
+// engine did before typed columns (a []any per row, every value boxed)
+// and the way it does now (typed appends into the table's columns).
+func BenchmarkAgentRow(b *testing.B) {
+	at := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	b.Run("boxed", func(b *testing.B) {
+		b.ReportAllocs()
+		rows := make([][]any, 0, b.N)
+		for i := range b.N {
+			row := make([]any, 0, len(AgentHourly.Columns))
+			row = append(row, "shop-0001", "g1", "shop-0001-a01", at, at, uint8(11))
+			for c := range 19 {
+				row = append(row, uint64(i+c+1000))
+			}
+			rows = append(rows, append(row, int64(i+7000), uint64(i)))
+		}
+	})
+	b.Run("typed", func(b *testing.B) {
+		b.ReportAllocs()
+		r := NewRows(AgentHourly)
+		for i := range b.N {
+			r.String("shop-0001")
+			r.String("g1")
+			r.String("shop-0001-a01")
+			r.Time(at)
+			r.Time(at)
+			r.UInt8(11)
+			for c := range 19 {
+				r.UInt64(uint64(i + c + 1000))
+			}
+			r.Int64(int64(i + 7000))
+			r.UInt64(uint64(i))
+			r.End()
+		}
+	})
+}
