@@ -41,6 +41,7 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 // Callers hold r.mu.
 func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions map[int32]bool) error {
 	seek := map[string]map[int32]kgo.EpochOffset{}
+	offsets := r.listInputOffsets(ctx, cl)
 	for p := range partitions {
 		if _, ok := r.tasks[p]; ok {
 			continue
@@ -71,6 +72,9 @@ func (r *Runner) restoreTasks(ctx context.Context, cl *kgo.Client, partitions ma
 				r.restoredAt[lagKey{topic, p}] = at
 				r.stats.setCheckpointed(map[string]map[int32]int64{topic: {p: at.Offset}})
 			}
+		}
+		if offsets != nil {
+			offsets.markBehind(t, r.cfg.Topics.Inputs(), rest)
 		}
 		r.tasks[p] = t
 		r.startTask(t)

@@ -145,16 +145,13 @@ func TestRedriveDeadLettersAndBackfill(t *testing.T) {
 
 	// Backfill the period in a new group from the earliest offsets: the
 	// broken records are dead-lettered again, the re-driven ones counted.
-	// An input whose first fetch has not come yet counts as idle after
-	// time.idle_input; on a machine starved by other test packages that
-	// took over 5 s once, the watermark ran past it, and sessions closed
-	// by timeout were closed again by their late `ended` (sums equal,
-	// zero rows and alerts that a clean run has not). The backfill's
-	// subject is the group and the offsets, so it waits a minute for a
-	// silent input; the watermark's own handling is tested in pipeline.
+	// (On a machine starved by other test packages an input's first fetch
+	// once took over time.idle_input and the watermark ran past it; inputs
+	// with records ahead are now behind from the assignment on:
+	// TestInputWithRecordsAheadHoldsTheWatermark.)
 	backfill := testenv.Database(t, chAddr)
 	runOK(t, runArgs(addr, chAddr, "backfill-2026-11", backfill,
-		append(lateness, "--kafka.start_offset", "earliest", "--time.idle_input", "1m", "--until-idle", "2s")...)...)
+		append(lateness, "--kafka.start_offset", "earliest", "--until-idle", "2s")...)...)
 	compareTables(t, chAddr, clean, backfill)
 }
 
