@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -208,7 +209,7 @@ func (a *alerts) evaluateAt(b int64) {
 		}
 	}
 	slices.SortFunc(due, func(x, y *alertShop) int {
-		return cmpString(a.e.shopIDs.name(x.shop), a.e.shopIDs.name(y.shop))
+		return cmp.Compare(a.e.shopIDs.name(x.shop), a.e.shopIDs.name(y.shop))
 	})
 	for _, s := range due {
 		a.evaluate(s, b)
@@ -319,7 +320,7 @@ func (a *alerts) judge(s *alertShop, z *eventtime.Zone, b int64) {
 		if x.scope.kind != y.scope.kind {
 			return int(x.scope.kind) - int(y.scope.kind)
 		}
-		return cmpString(x.name, y.name)
+		return cmp.Compare(x.name, y.name)
 	})
 	for _, t := range ts {
 		bk := breachKey{t.rule, t.scope}
@@ -337,16 +338,6 @@ func (a *alerts) judge(s *alertShop, z *eventtime.Zone, b int64) {
 			delete(s.scopes, sk)
 		}
 	}
-}
-
-func cmpString(x, y string) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 func noFigures(sums []figValues) bool {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"container/heap"
 	"slices"
 )
@@ -17,11 +18,11 @@ type factOrder struct {
 func (a factOrder) compare(b factOrder) int {
 	switch {
 	case a.ts != b.ts:
-		return cmpInt(a.ts, b.ts)
+		return cmp.Compare(a.ts, b.ts)
 	case a.kind != b.kind:
 		return int(a.kind) - int(b.kind)
 	}
-	return cmpUint(a.hash, b.hash)
+	return cmp.Compare(a.hash, b.hash)
 }
 
 type fact interface{ order() factOrder }
@@ -54,26 +55,6 @@ func (b *xbuyer) removeSession(id uint64) {
 // empty reports whether the buyer holds no fact any more.
 func (b *xbuyer) empty() bool {
 	return len(b.rels)+len(b.marks)+len(b.sessions) == 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // changedAt records that b got a fact at ts: stepped now when the

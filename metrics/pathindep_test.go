@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -36,7 +37,7 @@ func TestRowsIndependentOfSteps(t *testing.T) {
 	var sources []source
 	add := func(name string, sc *scenario, steps []step) {
 		sorted := slices.Clone(steps)
-		slices.SortStableFunc(sorted, func(a, b step) int { return cmp64(a.event.TS, b.event.TS) })
+		slices.SortStableFunc(sorted, func(a, b step) int { return cmp.Compare(a.event.TS, b.event.TS) })
 		rng := rand.New(rand.NewPCG(uint64(len(steps)), 17))
 		// Up to max_out_of_order inclusive: an event may arrive with ts equal
 		// to the watermark, which is still on time.

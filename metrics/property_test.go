@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -79,7 +80,7 @@ func (sc *scenario) permutable() bool {
 func checkOrderIndependence(t *testing.T, sc *scenario, rounds int) {
 	t.Helper()
 	sorted := slices.Clone(sc.steps)
-	slices.SortStableFunc(sorted, func(a, b step) int { return cmp64(a.event.TS, b.event.TS) })
+	slices.SortStableFunc(sorted, func(a, b step) int { return cmp.Compare(a.event.TS, b.event.TS) })
 	want := sc.runFinal(t, sorted, true)
 	if fileOrder := sc.runFinal(t, sc.steps, true); !reflect.DeepEqual(fileOrder, want) {
 		t.Fatalf("file order differs from sorted order:\n%s", rowDiff(want, fileOrder))
@@ -144,7 +145,7 @@ func displace(rng *rand.Rand, steps []step, bound time.Duration) []step {
 	for i, st := range steps {
 		arrivals[i] = arrival{at: st.event.TS + rng.Int64N(bound.Milliseconds()), st: st}
 	}
-	slices.SortStableFunc(arrivals, func(a, b arrival) int { return cmp64(a.at, b.at) })
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
 	out := make([]step, len(steps))
 	for i, a := range arrivals {
 		out[i] = a.st
@@ -187,7 +188,7 @@ func randomScenario(seed uint64, sessions int, filtersOn bool) *scenario {
 		g.session(n, start+g.rng.Int64N(36*hourMs))
 	}
 	g.orders(seed, sessions/3, start) // after the sessions: their stream stays as it was
-	slices.SortStableFunc(g.steps, func(a, b step) int { return cmp64(a.event.TS, b.event.TS) })
+	slices.SortStableFunc(g.steps, func(a, b step) int { return cmp.Compare(a.event.TS, b.event.TS) })
 	sc := &scenario{name: fmt.Sprintf("random-%d", seed), zones: zones, lag: 10000, steps: g.steps, alerts: stressAlertRules(), rankings: true}
 	sc.settings.AttributionRule, sc.settings.ShopAttributionRules = randomRules(seed)
 	if filtersOn {
@@ -376,7 +377,7 @@ func (g *streamGen) evaluations(agents []string) {
 func TestRandomStreamIsExercised(t *testing.T) {
 	sc := randomScenario(0, 400, true)
 	sorted := slices.Clone(sc.steps)
-	slices.SortStableFunc(sorted, func(a, b step) int { return cmp64(a.event.TS, b.event.TS) })
+	slices.SortStableFunc(sorted, func(a, b step) int { return cmp.Compare(a.event.TS, b.event.TS) })
 	_, e := sc.run(t, displace(rand.New(rand.NewPCG(1, 2)), sorted, 50*time.Minute), true)
 	st := e.Stats()
 	t.Logf("%d events: %+v", len(sc.steps), st)

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/cspulse/cspulse/eventtime"
@@ -211,7 +212,7 @@ func (r *rankings) flush(version uint64, out RowSink) {
 	}
 	slices.SortFunc(keys, func(x, y shopDay) int {
 		if x.shop != y.shop {
-			return cmpString(e.shopIDs.name(x.shop), e.shopIDs.name(y.shop))
+			return cmp.Compare(e.shopIDs.name(x.shop), e.shopIDs.name(y.shop))
 		}
 		return int(x.day - y.day)
 	})

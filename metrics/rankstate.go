@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"slices"
 
@@ -65,10 +66,10 @@ func (r *rankings) sortedKeys(keys []rankKey) []rankKey {
 		if x.shop != y.shop {
 			return int(boolByte(y.shop)) - int(boolByte(x.shop))
 		}
-		if c := cmpString(r.e.names.name(x.group), r.e.names.name(y.group)); c != 0 {
+		if c := cmp.Compare(r.e.names.name(x.group), r.e.names.name(y.group)); c != 0 {
 			return c
 		}
-		return cmpString(r.e.names.name(x.agent), r.e.names.name(y.agent))
+		return cmp.Compare(r.e.names.name(x.agent), r.e.names.name(y.agent))
 	})
 	return keys
 }

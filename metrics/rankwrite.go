@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/cspulse/cspulse/tables"
@@ -110,10 +111,10 @@ func (r *rankings) writeDay(rd *rankDay, version uint64, out RowSink) {
 			}
 			return 1
 		}
-		if c := cmpString(e.names.name(x.group), e.names.name(y.group)); c != 0 {
+		if c := cmp.Compare(e.names.name(x.group), e.names.name(y.group)); c != 0 {
 			return c
 		}
-		return cmpString(e.names.name(x.agent), e.names.name(y.agent))
+		return cmp.Compare(e.names.name(x.agent), e.names.name(y.agent))
 	})
 	for _, k := range keys {
 		t := byRanking[ranking{k.shop, k.group}]

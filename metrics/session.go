@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -201,23 +202,13 @@ func appendSessionKey(dst, shop, sessionID []byte) []byte {
 func (s *session) compare(a, b *entry, id []byte) int {
 	switch {
 	case a.ts != b.ts:
-		return cmp64(a.ts, b.ts)
+		return cmp.Compare(a.ts, b.ts)
 	case a.kind() != b.kind():
-		return cmp64(int64(a.kind()), int64(b.kind()))
+		return cmp.Compare(int64(a.kind()), int64(b.kind()))
 	case a.kind() == kindAssigned:
 		return strings.Compare(s.assigns[a.ref].id, string(id))
 	}
-	return cmp64(int64(a.hash()), int64(b.hash()))
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(int64(a.hash()), int64(b.hash()))
 }
 
 // position returns where e belongs in the log, searching from the end
@@ -301,7 +292,7 @@ func (s *session) addEval(ev evaluation) bool {
 	i := len(s.evals)
 	for ; i > 0; i-- {
 		prev := &s.evals[i-1]
-		c := cmp64(prev.ts, ev.ts)
+		c := cmp.Compare(prev.ts, ev.ts)
 		if c == 0 {
 			c = strings.Compare(prev.id, ev.id)
 		}
